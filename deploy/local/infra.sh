@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Docker-free local infrastructure: a real Apache Kafka broker (KRaft, jars from Maven Central, run with the
+# machine's Java) and FerretDB v1 (MongoDB wire protocol, built from the Go module proxy, SQLite storage).
+#
+#   deploy/local/infra.sh up|down|status|install [kafka|ferretdb]
+#
+# Downloads and builds go to $HOSO_CACHE (default ~/.cache/hoso) and are reused; runtime state lives in
+# $HOSO_STATE (default <repo>/.local). When KAFKA_BOOTSTRAP_SERVERS or MONGODB_URL is set, that server is
+# external and is neither started nor stopped here.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${HOSO_CACHE:-$HOME/.cache/hoso}"
+STATE="${HOSO_STATE:-$ROOT/.local}"
+PY="${HOSO_PYTHON:-$ROOT/.venv/bin/python}"
+
+KAFKA_PORT="${HOSO_KAFKA_PORT:-9092}"
+KAFKA_CONTROLLER_PORT="${HOSO_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_PARTITIONS="${HOSO_KAFKA_PARTITIONS:-3}"
+FERRETDB_PORT="${HOSO_FERRETDB_PORT:-27017}"
+FERRETDB_VERSION="v1.24.2"
+KAFKA_POM="$ROOT/deploy/local/kafka/pom.xml"
+
+log() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+show_log_tail() {
+  echo "----- last lines of $1 -----" >&2
+  tail -n 40 "$1" >&2 || true
+  echo "-----" >&2
+}
+
+# ---------------------------------------------------------------- Kafka
+
+kafka_libs() {
+  local key
+  key=$(sha256sum "$KAFKA_POM" | cut -c1-12)
+  echo "$CACHE/kafka-$key/libs"
+}
+
+kafka_install() {
+  local libs
+  libs=$(kafka_libs)
+  if [ -f "$libs/.complete" ]; then return 0; fi
+  command -v java >/dev/null || die "java is not installed (Java 17+ is needed to run Kafka)"
+  command -v mvn >/dev/null || die "mvn is not installed (Maven fetches the Kafka jars from Maven Central)"
+  log "fetching Apache Kafka jars from Maven Central into $libs"
+  rm -rf "$libs" && mkdir -p "$libs"
+  mvn -q -B -f "$KAFKA_POM" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" \
+    || die "Maven could not fetch the Kafka jars"
+  touch "$libs/.complete"
+}
+
+kafka_up() {
+  if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+    log "Kafka: using external KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"; return 0
+  fi
+  local dir="$STATE/kafka" libs
+  libs=$(kafka_libs)
+  mkdir -p "$dir"
+  if pid_alive "$dir/kafka.pid"; then
+    log "Kafka already running (pid $(cat "$dir/kafka.pid")) on 127.0.0.1:$KAFKA_PORT"; return 0
+  fi
+  port_busy "$KAFKA_PORT" && die "port $KAFKA_PORT is taken by another process; set HOSO_KAFKA_PORT or stop it"
+  kafka_install
+  sed -e "s#@PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
+      -e "s#@DATA_DIR@#$dir/data#g" -e "s#@PARTITIONS@#$KAFKA_PARTITIONS#g" \
+      "$ROOT/deploy/local/kafka/server.properties.in" > "$dir/server.properties"
+  if [ ! -f "$dir/cluster-id" ]; then
+    # 16 random bytes, url-safe base64 without padding: the 22-character id KRaft expects.
+    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' > "$dir/cluster-id"
+  fi
+  local java_opts=(-Xmx512m -Xms256m -Dlog4j2.configurationFile="$ROOT/deploy/local/kafka/log4j2.properties")
+  java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$(cat "$dir/cluster-id")" \
+    -c "$dir/server.properties" --ignore-formatted > "$dir/format.log" 2>&1 \
+    || { show_log_tail "$dir/format.log"; die "Kafka storage format failed"; }
+  log "starting Kafka on 127.0.0.1:$KAFKA_PORT (log: $dir/kafka.log)"
+  nohup java "${java_opts[@]}" -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+    > "$dir/kafka.log" 2>&1 < /dev/null &
+  echo $! > "$dir/kafka.pid"
+  wait_ready kafka "127.0.0.1:$KAFKA_PORT" "$dir/kafka.pid" "$dir/kafka.log"
+}
+
+# ---------------------------------------------------------------- FerretDB
+
+ferretdb_bin() { echo "$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb"; }
+
+ferretdb_install() {
+  local bin build
+  bin=$(ferretdb_bin)
+  if [ -x "$bin" ]; then return 0; fi
+  command -v go >/dev/null || die "go is not installed (FerretDB is built from the Go module proxy)"
+  build="$CACHE/ferretdb-$FERRETDB_VERSION/build"
+  log "building FerretDB $FERRETDB_VERSION from the Go module proxy (first run only)"
+  rm -rf "$build" && mkdir -p "$build"
+  # A plain `go install` (or a build from a wrapper module) panics at start: FerretDB reads its version from an
+  # embedded build/version/version.txt that the published module lacks. Build from a writable copy of the module
+  # with that file written, so the binary is the FerretDB module's own main package.
+  (
+    cd "$build"
+    GOFLAGS=-mod=mod go mod download -json "github.com/FerretDB/FerretDB@$FERRETDB_VERSION" > download.json
+    src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' download.json)
+    [ -d "$src" ] || { echo "module source not found in download.json" >&2; exit 1; }
+    cp -r "$src" src && chmod -R u+w src
+    echo "$FERRETDB_VERSION" > src/build/version/version.txt
+    cd src && CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" ./cmd/ferretdb
+  ) > "$build/build.log" 2>&1 || { show_log_tail "$build/build.log"; die "FerretDB build failed"; }
+  rm -rf "$build"
+  mv "$bin.tmp" "$bin"
+}
+
+ferretdb_up() {
+  if [ -n "${MONGODB_URL:-}" ]; then
+    log "MongoDB: using external MONGODB_URL"; return 0
+  fi
+  local dir="$STATE/ferretdb" bin
+  bin=$(ferretdb_bin)
+  mkdir -p "$dir/data"
+  if pid_alive "$dir/ferretdb.pid"; then
+    log "FerretDB already running (pid $(cat "$dir/ferretdb.pid")) on 127.0.0.1:$FERRETDB_PORT"; return 0
+  fi
+  port_busy "$FERRETDB_PORT" && die "port $FERRETDB_PORT is taken by another process; set HOSO_FERRETDB_PORT or stop it"
+  ferretdb_install
+  log "starting FerretDB on 127.0.0.1:$FERRETDB_PORT (log: $dir/ferretdb.log)"
+  nohup "$bin" --handler=sqlite --sqlite-url="file:$dir/data/" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
+    --state-dir=- --debug-addr=- --telemetry=disable --log-level=warn \
+    > "$dir/ferretdb.log" 2>&1 < /dev/null &
+  echo $! > "$dir/ferretdb.pid"
+  wait_ready mongo "mongodb://127.0.0.1:$FERRETDB_PORT/" "$dir/ferretdb.pid" "$dir/ferretdb.log"
+}
+
+# ---------------------------------------------------------------- common
+
+wait_ready() {
+  local kind=$1 address=$2 pidfile=$3 logfile=$4
+  [ -x "$PY" ] || die "$PY is missing: run 'make sync' first"
+  if ! "$PY" "$ROOT/deploy/local/probe.py" "$kind" "$address" --pidfile "$pidfile" --timeout 90; then
+    show_log_tail "$logfile"
+    stop_pid "$pidfile"
+    die "$kind did not become ready at $address"
+  fi
+  log "$kind ready at $address"
+}
+
+stop_pid() {
+  local pidfile=$1 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+status_of() {
+  local name=$1 pidfile=$2 external=$3
+  if [ -n "$external" ]; then echo "$name: external ($external)";
+  elif pid_alive "$pidfile"; then echo "$name: running (pid $(cat "$pidfile"))";
+  else echo "$name: stopped"; fi
+}
+
+cmd=${1:-status}
+what=${2:-all}
+wants() { [[ $what == all || $what == "$1" ]]; }
+case "$cmd" in
+  install)
+    if wants kafka; then kafka_install; fi
+    if wants ferretdb; then ferretdb_install; fi
+    ;;
+  up)
+    if wants ferretdb; then ferretdb_up; fi
+    if wants kafka; then kafka_up; fi
+    ;;
+  down)
+    if wants kafka; then stop_pid "$STATE/kafka/kafka.pid"; fi
+    if wants ferretdb; then stop_pid "$STATE/ferretdb/ferretdb.pid"; fi
+    log "stopped $what"
+    ;;
+  status)
+    status_of kafka "$STATE/kafka/kafka.pid" "${KAFKA_BOOTSTRAP_SERVERS:-}"
+    status_of ferretdb "$STATE/ferretdb/ferretdb.pid" "${MONGODB_URL:+set}"
+    ;;
+  *) die "usage: $0 up|down|status|install [kafka|ferretdb]" ;;
+esac

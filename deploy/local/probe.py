@@ -1,0 +1,77 @@
+"""Wait until a local server really answers: Kafka a metadata request, MongoDB a ping.
+
+usage: probe.py kafka|mongo ADDRESS [--pidfile FILE] [--timeout SECONDS]
+Exits 0 when ready, 1 when the timeout passes or the process behind the pid file dies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+
+
+def _process_alive(pidfile: str | None) -> bool:
+    if not pidfile:
+        return True
+    try:
+        with open(pidfile) as f:
+            os.kill(int(f.read().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+async def _kafka_ready(address: str) -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=address, request_timeout_ms=3000)
+    try:
+        await admin.start()
+        await admin.describe_cluster()
+        return True
+    except Exception:
+        return False
+    finally:
+        await admin.close()
+
+
+def _mongo_ready(url: str) -> bool:
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(url, serverSelectionTimeoutMS=1500)
+    try:
+        client.admin.command("ping")
+        return True
+    except Exception:
+        return False
+    finally:
+        client.close()
+
+
+def main() -> int:
+    logging.disable(logging.CRITICAL)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["kafka", "mongo"])
+    parser.add_argument("address")
+    parser.add_argument("--pidfile")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args()
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        if not _process_alive(args.pidfile):
+            print(f"{args.kind}: the process exited before it was ready", file=sys.stderr)
+            return 1
+        ready = asyncio.run(_kafka_ready(args.address)) if args.kind == "kafka" else _mongo_ready(args.address)
+        if ready:
+            return 0
+        time.sleep(0.5)
+    print(f"{args.kind}: not ready after {args.timeout:.0f}s at {args.address}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

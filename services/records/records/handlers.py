@@ -1,0 +1,63 @@
+"""Records' event handlers: append every dossier event once, in order, to its hash-chained timeline."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hoso.events import Envelope, EventType
+from hoso.events.catalog import DossierEventData, DossierSubmitted
+from hoso.mongo import Document
+
+from records.domain.chain import next_link
+from records.repository import RecordsRepository, SequenceTaken
+
+_MAX_APPEND_ATTEMPTS = 20
+
+
+async def record_event(repo: RecordsRepository, event: Envelope) -> None:
+    """Append `event` to its dossier's timeline and update the dossier summary; both at most once."""
+    payload = event.payload()
+    assert isinstance(payload, DossierEventData)
+    await _append_to_timeline(repo, event, payload)
+    await repo.update_summary(payload.dossier_id, event.id, _summary_fields(event, payload))
+
+
+async def _append_to_timeline(repo: RecordsRepository, event: Envelope, payload: DossierEventData) -> None:
+    if await repo.has_entry(event.id):
+        return
+    canonical = event.canonical()
+    for _ in range(_MAX_APPEND_ATTEMPTS):
+        link = next_link(await repo.last_entry(payload.dossier_id), canonical)
+        entry: Document = {
+            "_id": event.id,
+            "dossier_id": payload.dossier_id,
+            "dossier_code": payload.dossier_code,
+            "sequence": link.sequence,
+            "event_type": event.type.value,
+            "event_time": event.time,
+            "status_code": int(payload.status_code),
+            "recorded_at": datetime.now(UTC),
+            "event": canonical.decode(),
+            "event_hash": link.event_hash,
+            "previous_hash": link.previous_hash,
+            "hash": link.hash,
+        }
+        try:
+            await repo.append(entry)
+            return
+        except SequenceTaken:
+            continue
+    raise RuntimeError(f"could not append {event.id} to the timeline of {payload.dossier_code}")
+
+
+def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
+    fields: Document = {
+        "code": payload.dossier_code,
+        "agency_code": payload.agency_code,
+        "procedure_code": payload.procedure_code,
+        "status_code": int(payload.status_code),
+        "updated_at": event.time,
+    }
+    if event.type is EventType.DOSSIER_SUBMITTED and isinstance(payload, DossierSubmitted):
+        fields.update(applicant_id=payload.applicant.id, submitted_at=payload.submitted_at)
+    return fields

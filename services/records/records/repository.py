@@ -1,0 +1,70 @@
+"""The only module that talks to records' MongoDB database."""
+
+from __future__ import annotations
+
+from hoso.idempotency import apply_once
+from hoso.mongo import Document, IndexSpec
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from records.domain.chain import ChainEntry
+
+TIMELINE = "timeline"
+DOSSIERS = "dossiers"
+
+INDEXES = [
+    IndexSpec(TIMELINE, [("dossier_id", 1), ("sequence", 1)], name="dossier_sequence", unique=True),
+    IndexSpec(TIMELINE, [("dossier_code", 1), ("sequence", 1)], name="code_sequence"),
+    IndexSpec(DOSSIERS, [("code", 1)], name="code_unique", unique=True),
+    IndexSpec(DOSSIERS, [("agency_code", 1), ("status_code", 1)], name="agency_status"),
+]
+
+
+class SequenceTaken(Exception):
+    """Another writer appended to this dossier's chain first."""
+
+
+def entry_of(doc: Document) -> ChainEntry:
+    return ChainEntry(
+        sequence=doc["sequence"],
+        canonical_event=doc["event"].encode(),
+        event_hash=doc["event_hash"],
+        previous_hash=doc["previous_hash"],
+        hash=doc["hash"],
+    )
+
+
+class RecordsRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self.timeline: AsyncCollection[Document] = db[TIMELINE]
+        self.dossiers: AsyncCollection[Document] = db[DOSSIERS]
+
+    async def has_entry(self, event_id: str) -> bool:
+        return await self.timeline.find_one({"_id": event_id}, projection={"_id": 1}) is not None
+
+    async def last_entry(self, dossier_id: str) -> ChainEntry | None:
+        doc = await self.timeline.find_one({"dossier_id": dossier_id}, sort=[("sequence", -1)])
+        return entry_of(doc) if doc else None
+
+    async def append(self, entry: Document) -> bool:
+        """Append one timeline entry; False when this event is there already, SequenceTaken on a race."""
+        try:
+            await self.timeline.insert_one(entry)
+        except DuplicateKeyError:
+            if await self.has_entry(entry["_id"]):
+                return False
+            raise SequenceTaken(entry["dossier_id"]) from None
+        return True
+
+    async def timeline_of(self, dossier_code: str) -> list[Document]:
+        cursor = self.timeline.find({"dossier_code": dossier_code}, sort=[("sequence", 1)])
+        return [doc async for doc in cursor]
+
+    async def dossier_by_code(self, code: str) -> Document | None:
+        return await self.dossiers.find_one({"code": code})
+
+    async def update_summary(self, dossier_id: str, event_id: str, fields: Document) -> bool:
+        return await apply_once(
+            self.dossiers, doc_id=dossier_id, event_id=event_id, update={"$set": fields}, upsert=True
+        )

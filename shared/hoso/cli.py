@@ -1,0 +1,129 @@
+"""`hoso`: the operations command line (tokens, dead letters, event schemas)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from hoso.auth import Role
+from hoso.devkeys import ensure_dev_keys, mint_token
+from hoso.settings import ServiceSettings
+from hoso.topics import DOSSIER_EVENTS, SERVICES
+
+app = typer.Typer(help="Hoso operations command line.", no_args_is_help=True, add_completion=False)
+dlq_app = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
+schemas_app = typer.Typer(help="Event JSON Schemas: export and compatibility check.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(schemas_app, name="schemas")
+
+
+class CliSettings(ServiceSettings):
+    pass
+
+
+def _settings() -> CliSettings:
+    return CliSettings()
+
+
+@app.command()
+def token(
+    role: Annotated[list[Role], typer.Option("--role", help="Role claim; repeat for several")],
+    sub: Annotated[str, typer.Option("--sub", help="Subject (user id)")],
+    agency: Annotated[str | None, typer.Option("--agency", help="Agency code (officers)")] = None,
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    email: Annotated[str | None, typer.Option(help="E-mail claim")] = None,
+    phone: Annotated[str | None, typer.Option(help="Phone claim")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 8 * 3600,
+) -> None:
+    """Print a token signed with the local development key (local mode only)."""
+    s = _settings()
+    if not s.local_mode:
+        typer.echo(
+            "hoso token works only in local mode (HOSO_LOCAL_MODE=1): production tokens come from the IdP.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    typer.echo(
+        mint_token(
+            s.state_path,
+            subject=sub,
+            roles=role,
+            agency=agency,
+            issuer=s.jwt_issuer,
+            audience=s.jwt_audience,
+            name=name,
+            email=email,
+            phone=phone,
+            ttl_seconds=ttl,
+        )
+    )
+
+
+@app.command()
+def keys() -> None:
+    """Create the local development signing key and JWKS if missing (local mode only)."""
+    s = _settings()
+    if not s.local_mode:
+        typer.echo("hoso keys works only in local mode (HOSO_LOCAL_MODE=1)", err=True)
+        raise typer.Exit(2)
+    typer.echo(str(ensure_dev_keys(s.state_path)))
+
+
+@dlq_app.command("list")
+def dlq_list(
+    service: Annotated[str, typer.Option(help=f"One of {', '.join(SERVICES)}")],
+    topic: Annotated[str, typer.Option(help="The original topic")] = DOSSIER_EVENTS,
+) -> None:
+    """Print the service's dead letters, one JSON object a line."""
+    from hoso.dlq import list_dead_letters
+
+    for letter in asyncio.run(list_dead_letters(_settings().kafka_bootstrap_servers, service, topic)):
+        typer.echo(json.dumps(letter.summary(), ensure_ascii=False))
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    service: Annotated[str, typer.Option(help=f"One of {', '.join(SERVICES)}")],
+    topic: Annotated[str, typer.Option(help="The original topic")] = DOSSIER_EVENTS,
+) -> None:
+    """Replay the service's not-yet-replayed dead letters to it (once each)."""
+    from hoso.dlq import replay_dead_letters
+
+    count = asyncio.run(replay_dead_letters(_settings().kafka_bootstrap_servers, service, topic))
+    typer.echo(f"replayed {count} dead letter(s) to {service}")
+
+
+@schemas_app.command("export")
+def schemas_export() -> None:
+    """Write the JSON Schema of every event type into the shared library."""
+    from hoso.events.schemas import export_schemas
+
+    for path in export_schemas():
+        typer.echo(str(path))
+
+
+@schemas_app.command("check")
+def schemas_check() -> None:
+    """Fail when the event models break consumers of the committed schemas."""
+    from hoso.events.schemas import breaking_changes, committed_schemas, current_schemas
+
+    committed, current = committed_schemas(), current_schemas()
+    problems = [f"{name}: removed" for name in committed if name not in current]
+    for name, old in committed.items():
+        if name in current:
+            problems.extend(f"{name}: {p}" for p in breaking_changes(old, current[name]))
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"{len(committed)} committed schemas, all compatible")
+
+
+def main() -> None:
+    os.environ.setdefault("PYTHONUTF8", "1")
+    app(sys.argv[1:])

@@ -1,0 +1,219 @@
+"""The event catalog: one pydantic payload model per CloudEvents type.
+
+Payloads may grow (new optional fields); a change that breaks a consumer of the committed JSON Schema fails
+`tests/unit/test_event_schemas.py`. Consumers ignore fields they do not know.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from hoso.events.status import PublicStatus
+
+TYPE_PREFIX = "vn.gov.hoso."
+
+
+class EventType(StrEnum):
+    DOSSIER_SUBMITTED = "vn.gov.hoso.dossier.submitted.v1"
+    DOSSIER_SUPPLEMENTED = "vn.gov.hoso.dossier.supplemented.v1"
+    DOSSIER_WITHDRAWAL_REQUESTED = "vn.gov.hoso.dossier.withdrawal_requested.v1"
+    DOSSIER_FEE_PAID = "vn.gov.hoso.dossier.fee_paid.v1"
+    DOSSIER_RECEIVED = "vn.gov.hoso.dossier.received.v1"
+    DOSSIER_REFUSED = "vn.gov.hoso.dossier.refused.v1"
+    DOSSIER_ASSIGNED = "vn.gov.hoso.dossier.assigned.v1"
+    DOSSIER_SUPPLEMENT_REQUESTED = "vn.gov.hoso.dossier.supplement_requested.v1"
+    DOSSIER_FEE_REQUESTED = "vn.gov.hoso.dossier.fee_requested.v1"
+    DOSSIER_PROCESSING_RESUMED = "vn.gov.hoso.dossier.processing_resumed.v1"
+    DOSSIER_DECISION_PROPOSED = "vn.gov.hoso.dossier.decision_proposed.v1"
+    DOSSIER_APPROVED = "vn.gov.hoso.dossier.approved.v1"
+    DOSSIER_REJECTED = "vn.gov.hoso.dossier.rejected.v1"
+    DOSSIER_RESULT_RETURNED = "vn.gov.hoso.dossier.result_returned.v1"
+    DOSSIER_STOPPED = "vn.gov.hoso.dossier.stopped.v1"
+    DOSSIER_DEADLINE_EXTENDED = "vn.gov.hoso.dossier.deadline_extended.v1"
+    DOSSIER_DUE_SOON = "vn.gov.hoso.dossier.due_soon.v1"
+    DOSSIER_OVERDUE = "vn.gov.hoso.dossier.overdue.v1"
+    DOSSIER_ARCHIVED = "vn.gov.hoso.dossier.archived.v1"
+    NOTIFICATION_DELIVERED = "vn.gov.hoso.notification.delivered.v1"
+    NOTIFICATION_FAILED = "vn.gov.hoso.notification.failed.v1"
+
+    @property
+    def short_name(self) -> str:
+        """`dossier.submitted` for `vn.gov.hoso.dossier.submitted.v1`."""
+        return self.value.removeprefix(TYPE_PREFIX).rsplit(".", 1)[0]
+
+
+class EventData(BaseModel):
+    """Base of every payload: unknown fields are ignored so that payloads can grow."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class DossierEventData(EventData):
+    dossier_id: str = Field(min_length=1, description="Stable dossier id; the Kafka key")
+    dossier_code: str = Field(min_length=1, description="Public dossier code <agency>-<YYMMDD>-<NNNN>")
+    procedure_code: str = Field(min_length=1)
+    agency_code: str = Field(min_length=1)
+    status_code: PublicStatus = Field(description="The public status code this event leads to")
+
+
+class Applicant(EventData):
+    id: str = Field(min_length=1, description="Subject of the applicant's token")
+    kind: Literal["citizen", "organisation"] = "citizen"
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+
+
+class ComponentFiles(EventData):
+    code: str = Field(min_length=1)
+    file_ids: list[str] = Field(default_factory=list)
+
+
+class DossierSubmitted(DossierEventData):
+    procedure_version: str = Field(min_length=1)
+    applicant: Applicant
+    submitted_at: datetime
+    components: list[ComponentFiles] = Field(default_factory=list)
+    fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+
+
+class DossierSupplemented(DossierEventData):
+    supplement_id: str = Field(min_length=1)
+    components: list[ComponentFiles] = Field(default_factory=list)
+    note: str = ""
+
+
+class DossierWithdrawalRequested(DossierEventData):
+    reason: str = Field(min_length=1)
+
+
+class DossierFeePaid(DossierEventData):
+    amount: Decimal = Field(ge=0)
+    currency: Literal["VND"] = "VND"
+    payment_reference: str = Field(min_length=1)
+
+
+class OfficerAction(DossierEventData):
+    actor_id: str = Field(min_length=1, description="The officer who acted")
+
+
+class DossierReceived(OfficerAction):
+    receipt_number: str = Field(min_length=1)
+    received_at: datetime
+    appointment_at: datetime
+    due_at: datetime
+
+
+class DossierRefused(OfficerAction):
+    reason: str = Field(min_length=1)
+
+
+class DossierAssigned(OfficerAction):
+    assignee_id: str = Field(min_length=1)
+
+
+class DossierSupplementRequested(OfficerAction):
+    items: list[str] = Field(min_length=1)
+    supplement_due_at: datetime
+    reason: str = ""
+
+
+class DossierFeeRequested(OfficerAction):
+    amount: Decimal = Field(ge=0)
+    currency: Literal["VND"] = "VND"
+    description: str = ""
+
+
+class DossierProcessingResumed(DossierEventData):
+    due_at: datetime | None = None
+    reason: str = ""
+
+
+class DossierDecisionProposed(OfficerAction):
+    proposal: Literal["approve", "reject"]
+    summary: str = ""
+
+
+class DossierApproved(OfficerAction):
+    decision_number: str = ""
+
+
+class DossierRejected(OfficerAction):
+    reason: str = Field(min_length=1)
+
+
+class DossierResultReturned(OfficerAction):
+    returned_at: datetime
+
+
+class DossierStopped(OfficerAction):
+    reason: str = Field(min_length=1)
+
+
+class DossierDeadlineExtended(OfficerAction):
+    reason: str = Field(min_length=1)
+    previous_due_at: datetime
+    new_due_at: datetime
+
+
+class DossierDueSoon(DossierEventData):
+    due_at: datetime
+
+
+class DossierOverdue(DossierEventData):
+    due_at: datetime
+
+
+class DossierArchived(DossierEventData):
+    package_id: str = Field(min_length=1)
+    package_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    chain_head: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class NotificationOutcome(EventData):
+    delivery_id: str = Field(min_length=1)
+    source_event_id: str = Field(min_length=1)
+    dossier_id: str = Field(min_length=1)
+    dossier_code: str = Field(min_length=1)
+    channel: Literal["email", "sms", "in_app"]
+    recipient_id: str = Field(min_length=1)
+    template: str = Field(min_length=1)
+
+
+class NotificationDelivered(NotificationOutcome):
+    delivered_at: datetime
+
+
+class NotificationFailed(NotificationOutcome):
+    failure: Literal["permanent-failure", "temporary-failure", "technical-failure"]
+    reason: str = ""
+
+
+EVENT_MODELS: dict[EventType, type[EventData]] = {
+    EventType.DOSSIER_SUBMITTED: DossierSubmitted,
+    EventType.DOSSIER_SUPPLEMENTED: DossierSupplemented,
+    EventType.DOSSIER_WITHDRAWAL_REQUESTED: DossierWithdrawalRequested,
+    EventType.DOSSIER_FEE_PAID: DossierFeePaid,
+    EventType.DOSSIER_RECEIVED: DossierReceived,
+    EventType.DOSSIER_REFUSED: DossierRefused,
+    EventType.DOSSIER_ASSIGNED: DossierAssigned,
+    EventType.DOSSIER_SUPPLEMENT_REQUESTED: DossierSupplementRequested,
+    EventType.DOSSIER_FEE_REQUESTED: DossierFeeRequested,
+    EventType.DOSSIER_PROCESSING_RESUMED: DossierProcessingResumed,
+    EventType.DOSSIER_DECISION_PROPOSED: DossierDecisionProposed,
+    EventType.DOSSIER_APPROVED: DossierApproved,
+    EventType.DOSSIER_REJECTED: DossierRejected,
+    EventType.DOSSIER_RESULT_RETURNED: DossierResultReturned,
+    EventType.DOSSIER_STOPPED: DossierStopped,
+    EventType.DOSSIER_DEADLINE_EXTENDED: DossierDeadlineExtended,
+    EventType.DOSSIER_DUE_SOON: DossierDueSoon,
+    EventType.DOSSIER_OVERDUE: DossierOverdue,
+    EventType.DOSSIER_ARCHIVED: DossierArchived,
+    EventType.NOTIFICATION_DELIVERED: NotificationDelivered,
+    EventType.NOTIFICATION_FAILED: NotificationFailed,
+}

@@ -1,0 +1,43 @@
+"""Apply an event's effect at most once: a conditional update on the same document the effect changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from hoso.mongo import Document
+
+APPLIED_FIELD = "applied_events"
+
+
+async def apply_once(
+    collection: AsyncCollection[Document],
+    *,
+    doc_id: Any,
+    event_id: str,
+    update: Document,
+    upsert: bool = False,
+) -> bool:
+    """Run `update` on document `doc_id` unless `event_id` was applied to it already.
+
+    Returns True when the effect happened now, False when the event had been applied before (a duplicate,
+    a redelivery or a replay). The event id is recorded in the same single-document update as the effect.
+    """
+    guarded = {**update, "$push": {**update.get("$push", {}), APPLIED_FIELD: event_id}}
+    try:
+        result = await collection.update_one({"_id": doc_id, APPLIED_FIELD: {"$ne": event_id}}, guarded, upsert=upsert)
+    except DuplicateKeyError:
+        # The upsert lost to an existing document that already holds the event id.
+        return False
+    return result.modified_count == 1 or result.upserted_id is not None
+
+
+async def insert_once(collection: AsyncCollection[Document], document: Document) -> bool:
+    """Insert a document whose `_id` is (or is derived from) the event id; False when it exists already."""
+    try:
+        await collection.insert_one(document)
+    except DuplicateKeyError:
+        return False
+    return True

@@ -1,0 +1,36 @@
+"""Prometheus metrics every process exposes at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Histogram(
+    "hoso_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route", "status"],
+)
+EVENTS_HANDLED = Histogram(
+    "hoso_event_handler_duration_seconds",
+    "Time to apply one consumed event",
+    ["service", "event_type", "outcome"],
+)
+EVENTS_DEAD_LETTERED = Counter(
+    "hoso_events_dead_lettered_total",
+    "Events sent to the dead-letter topic",
+    ["service", "topic", "reason"],
+)
+TRANSIENT_FAILURES = Counter(
+    "hoso_transient_failures_total",
+    "Transient infrastructure failures retried with backoff",
+    ["service", "component"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "hoso_outbox_published_total",
+    "Outbox entries published to Kafka",
+    ["service"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "hoso_outbox_backlog",
+    "Aggregates with unpublished outbox entries at the last relay pass",
+    ["service"],
+)

@@ -1,0 +1,48 @@
+"""MongoDB: the AsyncMongoClient factory and index bootstrap (works on MongoDB and FerretDB v1)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from hoso.logs import get_logger
+
+log = get_logger(__name__)
+
+Document = dict[str, Any]
+
+
+def create_client(url: str, *, app_name: str) -> AsyncMongoClient[Document]:
+    """tz-aware datetimes, short server selection so a dead server shows as not-ready quickly."""
+    return AsyncMongoClient(
+        url,
+        appname=app_name,
+        tz_aware=True,
+        serverSelectionTimeoutMS=5_000,
+        connectTimeoutMS=5_000,
+        retryWrites=True,
+    )
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    collection: str
+    keys: Sequence[tuple[str, int]]
+    name: str
+    unique: bool = False
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+async def ensure_indexes(db: AsyncDatabase[Document], specs: Sequence[IndexSpec]) -> None:
+    """Create the indexes a service relies on; idempotent at every start-up."""
+    for spec in specs:
+        await db[spec.collection].create_index(list(spec.keys), name=spec.name, unique=spec.unique, **spec.options)
+    log.info("mongo.indexes_ready", database=db.name, count=len(specs))
+
+
+async def ping(client: AsyncMongoClient[Document]) -> None:
+    await client.admin.command("ping")

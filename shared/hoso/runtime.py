@@ -1,0 +1,163 @@
+"""A service process's lifecycle: MongoDB, Kafka, outbox relays and consumers, started by role."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from hoso.auth import TokenVerifier
+from hoso.consumer import EventConsumer, EventHandler
+from hoso.errors import is_transient
+from hoso.events.catalog import EventType
+from hoso.events.envelope import Envelope
+from hoso.health import Readiness
+from hoso.kafka import create_broker, ensure_topics, publish_event
+from hoso.logs import get_logger
+from hoso.mongo import Document, IndexSpec, create_client, ensure_indexes, ping
+from hoso.outbox import OutboxRelay, outbox_indexes
+from hoso.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+
+
+class ProcessRole(StrEnum):
+    API = "api"
+    WORKER = "worker"
+    ALL = "all"
+
+    @property
+    def serves_http_api(self) -> bool:
+        return self is not ProcessRole.WORKER
+
+    @property
+    def consumes(self) -> bool:
+        return self is not ProcessRole.API
+
+
+class Runtime:
+    """Everything one process of a service holds; `bootstrap.py` of each service fills it in."""
+
+    def __init__(self, settings: ServiceSettings, role: ProcessRole) -> None:
+        self.settings = settings
+        self.service = settings.service_name
+        self.role = role
+        self.readiness = Readiness()
+        self.mongo: AsyncMongoClient[Document] = create_client(settings.mongodb_url, app_name=self.service)
+        self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
+        self.broker: KafkaBroker = create_broker(
+            settings.kafka_bootstrap_servers, client_id=f"{self.service}-{role.value}"
+        )
+        self.indexes: list[IndexSpec] = []
+        self.topics: list[str] = []
+        self.relays: list[OutboxRelay] = []
+        self.consumer: EventConsumer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.readiness.add_check("mongodb", lambda: ping(self.mongo))
+        self.readiness.add_check("kafka", self._kafka_check)
+
+    async def _kafka_check(self) -> None:
+        if not await self.broker.ping(timeout=2.0):
+            raise ConnectionError("Kafka broker does not answer")
+
+    async def publish(self, topic: str, event: Envelope) -> None:
+        await publish_event(self.broker, topic, event)
+
+    def add_indexes(self, specs: Sequence[IndexSpec]) -> None:
+        self.indexes.extend(specs)
+
+    def add_outbox(self, collection: AsyncCollection[Document]) -> OutboxRelay:
+        """Relay the outbox of `collection`; every role runs it (the api relays its own writes at once)."""
+        relay = OutboxRelay(
+            collection,
+            self.publish,
+            service=self.service,
+            readiness=self.readiness,
+            poll_seconds=self.settings.relay_poll_seconds,
+        )
+        self.indexes.extend(outbox_indexes(collection.name))
+        self.relays.append(relay)
+        return relay
+
+    def add_consumer(self, topics: Sequence[str], handlers: Mapping[EventType, EventHandler]) -> None:
+        consumer = EventConsumer(
+            service=self.service,
+            broker=self.broker,
+            readiness=self.readiness,
+            topics=topics,
+            handlers=handlers,
+            max_attempts=self.settings.consumer_max_attempts,
+        )
+        # Every role knows the topics (publishers need them); only consuming roles subscribe.
+        self.topics.extend([*topics, *consumer.subscribed_topics, *consumer.dead_letter_topics])
+        if self.role.consumes:
+            consumer.register()
+            self.consumer = consumer
+
+    def token_verifier(self) -> TokenVerifier | None:
+        s = self.settings
+        if s.jwks_file is None and not s.jwt_jwks_url:
+            return None
+        return TokenVerifier(
+            issuer=s.jwt_issuer, audience=s.jwt_audience, jwks_file=s.jwks_file, jwks_url=s.jwt_jwks_url
+        )
+
+    async def start(self) -> None:
+        await _retry_while_transient("mongodb indexes", lambda: ensure_indexes(self.db, self.indexes))
+        await _retry_while_transient(
+            "kafka topics",
+            lambda: ensure_topics(
+                self.settings.kafka_bootstrap_servers,
+                self.topics,
+                partitions=self.settings.kafka_topic_partitions,
+                replication=self.settings.kafka_replication_factor,
+            ),
+        )
+        await _retry_while_transient("kafka broker", self.broker.start)
+        self._tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
+        log.info("service.started", role=self.role.value, topics=len(self.topics))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.broker.stop()
+        await self.mongo.close()
+        log.info("service.stopped", role=self.role.value)
+
+    @asynccontextmanager
+    async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
+        app.state.runtime = self
+        app.state.token_verifier = self.token_verifier()
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+
+async def _retry_while_transient(what: str, action: Callable[[], Awaitable[Any]], *, limit: float = 120.0) -> None:
+    """Start-up waits for MongoDB and Kafka to come back instead of crashing at once."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    delay = 0.5
+    while True:
+        try:
+            await action()
+            return
+        except Exception as exc:
+            if not is_transient(exc) or loop.time() + delay > deadline:
+                raise
+            log.warning("service.waiting_for_dependency", dependency=what, error=f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)

@@ -1,0 +1,87 @@
+"""Settings shared by every service: one env prefix per service, platform-wide variables as fallbacks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Variables the whole platform shares; `<PREFIX>_<NAME>` overrides `<NAME>` for one service.
+PLATFORM_VARIABLES = (
+    "MONGODB_URL",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_TOPIC_PARTITIONS",
+    "KAFKA_REPLICATION_FACTOR",
+    "HOSO_LOCAL_MODE",
+    "HOSO_STATE_DIR",
+    "HOSO_JWT_JWKS_FILE",
+    "HOSO_JWT_JWKS_URL",
+    "HOSO_JWT_ISSUER",
+    "HOSO_JWT_AUDIENCE",
+    "HOSO_LOG_LEVEL",
+)
+
+
+def repo_state_dir() -> Path:
+    """The runtime state folder (`.local/` at the repository root unless HOSO_STATE_DIR says otherwise)."""
+    configured = os.environ.get("HOSO_STATE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[2] / ".local"
+
+
+class ServiceSettings(BaseSettings):
+    """Base settings of one service; subclasses set `service_name` and the env prefix."""
+
+    service_name: ClassVar[str] = "hoso"
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    mongodb_url: str = "mongodb://127.0.0.1:27017/"
+    mongodb_database: str = ""
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_partitions: int = 3
+    kafka_replication_factor: int = 1
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    worker_http_port: int = 9000
+    local_mode: bool = False
+    state_dir: Path | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_jwks_url: str | None = None
+    jwt_issuer: str = "hoso-local"
+    jwt_audience: str = "hoso"
+    log_level: str = "INFO"
+    relay_poll_seconds: float = 1.0
+    consumer_max_attempts: int = 5
+
+    @model_validator(mode="before")
+    @classmethod
+    def _platform_fallbacks(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        for variable in PLATFORM_VARIABLES:
+            field = variable.lower().removeprefix("hoso_")
+            if field not in data and variable in os.environ:
+                data[field] = os.environ[variable]
+        return data
+
+    @property
+    def database_name(self) -> str:
+        return self.mongodb_database or f"hoso_{self.service_name}"
+
+    @property
+    def state_path(self) -> Path:
+        return self.state_dir or repo_state_dir()
+
+    @property
+    def jwks_file(self) -> Path | None:
+        """The JWKS to verify tokens with; in local mode the development key's JWKS under the state folder."""
+        if self.jwt_jwks_file is not None:
+            return self.jwt_jwks_file
+        if self.local_mode and not self.jwt_jwks_url:
+            return self.state_path / "keys" / "jwks.json"
+        return None
