@@ -60,11 +60,13 @@ class EventConsumer:
         readiness: Readiness,
         topics: Sequence[str],
         handlers: Mapping[EventType, EventHandler],
+        group_id: str | None = None,
         max_attempts: int = 5,
         initial_backoff: float = 0.2,
         max_backoff: float = 10.0,
     ) -> None:
         self.service = service
+        self.group_id = group_id or consumer_group(service)
         self._broker = broker
         self._readiness = readiness
         self._topics = list(topics)
@@ -85,7 +87,7 @@ class EventConsumer:
         """Declare the FastStream subscriber; call before the broker starts."""
         subscriber = self._broker.subscriber(
             *self.subscribed_topics,
-            group_id=consumer_group(self.service),
+            group_id=self.group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_body,

@@ -9,6 +9,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from hoso.consumer import DLQ_HEADERS
+from hoso.kafka import topic_partitions
 from hoso.topics import dlq_topic, retry_topic
 
 
@@ -58,9 +59,8 @@ async def _records_until_end(
                 remaining.discard(tp)
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
-    parts = await consumer.partitions_for_topic(topic) or set()
-    return [TopicPartition(topic, p) for p in sorted(parts)]
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    return [TopicPartition(topic, p) for p in await topic_partitions(bootstrap, topic)]
 
 
 async def list_dead_letters(bootstrap: str, service: str, topic: str) -> list[DeadLetter]:
@@ -68,8 +68,7 @@ async def list_dead_letters(bootstrap: str, service: str, topic: str) -> list[De
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=replay_group(service))
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = await _partitions(consumer, source)
+        partitions = await _partitions(bootstrap, source)
         if not partitions:
             return []
         committed = {tp: await consumer.committed(tp) or 0 for tp in partitions}
@@ -95,8 +94,7 @@ async def replay_dead_letters(bootstrap: str, service: str, topic: str) -> int:
     await producer.start()
     replayed = 0
     try:
-        await consumer.topics()
-        partitions = await _partitions(consumer, source)
+        partitions = await _partitions(bootstrap, source)
         if not partitions:
             return 0
         consumer.assign(partitions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -46,3 +47,9 @@ async def ensure_indexes(db: AsyncDatabase[Document], specs: Sequence[IndexSpec]
 
 async def ping(client: AsyncMongoClient[Document]) -> None:
     await client.admin.command("ping")
+
+
+def bson_now() -> datetime:
+    """The current UTC time at BSON precision (milliseconds), so stored and published times agree."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)

@@ -59,18 +59,19 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+# Parts of a pydantic error location that name a union member or a key check rather than a field.
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none", "list", "dict", "[key]"})
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    out = []
+    out: dict[tuple[str, str], dict[str, Any]] = {}
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
-        out.append(
-            {
-                "field": ".".join(loc[1:]) if len(loc) > 1 else ".".join(loc),
-                "in": loc[0] if loc else "",
-                "message": err.get("msg", ""),
-            }
-        )
-    return out
+        where = loc[0] if loc else ""
+        parts = [p for p in loc[1:] if p not in _TYPE_TAGS and "[" not in p] if len(loc) > 1 else loc
+        field = ".".join(parts)
+        out.setdefault((where, field), {"field": field, "in": where, "message": err.get("msg", "")})
+    return list(out.values())
 
 
 def install_problem_handlers(app: FastAPI) -> None:

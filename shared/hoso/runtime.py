@@ -96,6 +96,7 @@ class Runtime:
             readiness=self.readiness,
             topics=topics,
             handlers=handlers,
+            group_id=self.settings.consumer_group or None,
             max_attempts=self.settings.consumer_max_attempts,
         )
         # Every role knows the topics (publishers need them); only consuming roles subscribe.

@@ -55,6 +55,7 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = "hoso-local"
     jwt_audience: str = "hoso"
     log_level: str = "INFO"
+    consumer_group: str = ""
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5
 

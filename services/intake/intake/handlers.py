@@ -7,12 +7,12 @@ import hashlib
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from hoso.auth import Principal
 from hoso.events import Envelope, EventType, PublicStatus, canonical_json, new_event
 from hoso.events.catalog import Applicant, ComponentFiles, DossierEventData, DossierSubmitted
-from hoso.mongo import Document
+from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay, initial_outbox
 from hoso.problems import Problem
 from hoso.topics import DOSSIER_EVENTS
@@ -57,7 +57,7 @@ async def submit_dossier(
     existing = await _replay(repo, applicant.subject, idempotency_key, fingerprint)
     if existing is not None:
         return Submission(existing, created=False)
-    now = datetime.now(UTC)
+    now = bson_now()
     day = service_day(now, timezone)
     dossier_id = str(uuid.uuid4())
     for _ in range(_MAX_CODE_ATTEMPTS):

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from hoso.events import PublicStatus, status_label
 from hoso.mongo import Document
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from intake.domain.codes import AGENCY_CODE_PATTERN
 
 FieldValue = str | int | float | bool | None
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
 
 
 class ComponentIn(BaseModel):
@@ -30,7 +31,7 @@ class SubmitDossier(BaseModel):
     agency_code: str = Field(max_length=64, pattern=AGENCY_CODE_PATTERN)
     applicant_kind: Literal["citizen", "organisation"] = "citizen"
     components: list[ComponentIn] = Field(default_factory=list, max_length=50)
-    fields: dict[str, FieldValue] = Field(default_factory=dict, max_length=100)
+    fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=100)
 
 
 class StatusOut(BaseModel):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from hoso.events import Envelope, EventType
 from hoso.events.catalog import DossierEventData, DossierSubmitted
-from hoso.mongo import Document
+from hoso.mongo import Document, bson_now
 
 from records.domain.chain import next_link
 from records.repository import RecordsRepository, SequenceTaken
@@ -36,7 +34,7 @@ async def _append_to_timeline(repo: RecordsRepository, event: Envelope, payload:
             "event_type": event.type.value,
             "event_time": event.time,
             "status_code": int(payload.status_code),
-            "recorded_at": datetime.now(UTC),
+            "recorded_at": bson_now(),
             "event": canonical.decode(),
             "event_hash": link.event_hash,
             "previous_hash": link.previous_hash,

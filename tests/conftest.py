@@ -1,0 +1,54 @@
+"""Where the real servers are: KAFKA_BOOTSTRAP_SERVERS and MONGODB_URL (set by `make test`), else testcontainers.
+
+Without either the integration and e2e tests fail loudly: they never skip and never fall back to a fake.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+
+def _docker_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True, check=False, timeout=20).returncode == 0
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if configured:
+        yield configured
+        return
+    if not _docker_available():
+        pytest.fail(
+            "Kafka is not configured: run the tests with `make test` (it starts the local broker) "
+            "or set KAFKA_BOOTSTRAP_SERVERS",
+            pytrace=False,
+        )
+    from testcontainers.community.kafka import KafkaContainer  # type: ignore[import-not-found]
+
+    with KafkaContainer().with_kraft() as container:
+        yield container.get_bootstrap_server()
+
+
+@pytest.fixture(scope="session")
+def mongo_url() -> Iterator[str]:
+    configured = os.environ.get("MONGODB_URL")
+    if configured:
+        yield configured
+        return
+    if not _docker_available():
+        pytest.fail(
+            "MongoDB is not configured: run the tests with `make test` (it starts FerretDB) or set MONGODB_URL",
+            pytrace=False,
+        )
+    from testcontainers.community.mongodb import MongoDbContainer  # type: ignore[import-not-found]
+
+    with MongoDbContainer() as container:
+        yield container.get_connection_url()

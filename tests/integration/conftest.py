@@ -1,0 +1,54 @@
+"""Integration fixtures: the real Kafka broker and the real FerretDB/MongoDB, isolated per test."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from faststream.kafka import KafkaBroker
+from hoso.devkeys import ensure_dev_keys
+from hoso.kafka import create_broker, ensure_topics
+from hoso.mongo import Document, create_client
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from tests.support import unique
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+async def mongo(mongo_url: str) -> AsyncIterator[AsyncMongoClient[Document]]:
+    client = create_client(mongo_url, app_name="tests")
+    await client.admin.command("ping")
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def database(mongo: AsyncMongoClient[Document]) -> AsyncIterator[AsyncDatabase[Document]]:
+    name = unique("test").replace("-", "_")
+    yield mongo[name]
+    await mongo.drop_database(name)
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> str:
+    name = unique("test.events")
+    await ensure_topics(kafka_bootstrap, [name], partitions=3)
+    return name
+
+
+@pytest.fixture
+async def broker(kafka_bootstrap: str) -> AsyncIterator[KafkaBroker]:
+    b = create_broker(kafka_bootstrap, client_id="tests")
+    await b.start()
+    yield b
+    await b.stop()
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    ensure_dev_keys(tmp_path)
+    return tmp_path

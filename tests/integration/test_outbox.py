@@ -1,0 +1,131 @@
+"""Outbox invariants against the real broker and database (DESIGN.md section 3, rules 1 and 2)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker
+from hoso.consumer import EventConsumer
+from hoso.events import Envelope
+from hoso.health import Readiness
+from hoso.kafka import create_broker, publish_event
+from hoso.mongo import Document, ensure_indexes
+from hoso.outbox import OutboxRelay, initial_outbox, with_outbox
+from pymongo.asynchronous.database import AsyncDatabase
+from records.consumers import event_handlers
+from records.repository import INDEXES, RecordsRepository
+
+from tests.support import read_topic, submitted_event, unique, wait_consumed
+
+
+def relay_for(database: AsyncDatabase[Document], broker: KafkaBroker, **options: Any) -> OutboxRelay:
+    async def publish(topic: str, event: Envelope) -> None:
+        await publish_event(broker, topic, event)
+
+    return OutboxRelay(database["aggregates"], publish, service="tests", readiness=Readiness(), **options)
+
+
+async def insert_aggregate(database: AsyncDatabase[Document], topic: str, events: list[Envelope]) -> None:
+    await database["aggregates"].insert_one(
+        {"_id": events[0].partitionkey, **initial_outbox([(topic, e) for e in events])}
+    )
+
+
+def follow_ups(first: Envelope, count: int) -> list[Envelope]:
+    """Further events of the same dossier (copies of `first` with new ids)."""
+    return [first.model_copy(update={"id": unique("evt")}) for _ in range(count)]
+
+
+async def test_relay_publishes_each_entry_once_in_order_and_empties_the_outbox(
+    database: AsyncDatabase[Document], broker: KafkaBroker, topic: str, kafka_bootstrap: str
+) -> None:
+    first = submitted_event()
+    events = [first, *follow_ups(first, 2)]
+    await insert_aggregate(database, topic, events)
+    relay = relay_for(database, broker)
+
+    assert await relay.drain() == 3
+    assert await relay.drain() == 0
+
+    records = await read_topic(kafka_bootstrap, topic, expect=3)
+    assert [dict(r.headers)["ce_id"].decode() for r in records] == [e.id for e in events]
+    assert {r.key for r in records} == {first.partitionkey.encode()}
+    assert {r.partition for r in records} == {records[0].partition}
+    doc = await database["aggregates"].find_one({"_id": first.partitionkey})
+    assert doc is not None
+    assert doc["outbox"] == []
+    assert doc["outbox_pending"] is False
+
+
+async def test_entries_appended_while_relaying_are_not_lost(
+    database: AsyncDatabase[Document], broker: KafkaBroker, topic: str, kafka_bootstrap: str
+) -> None:
+    first = submitted_event()
+    late = follow_ups(first, 1)[0]
+    await insert_aggregate(database, topic, [first])
+    aggregates = database["aggregates"]
+
+    async def publish_and_write_meanwhile(t: str, event: Envelope) -> None:
+        await publish_event(broker, t, event)
+        if event.id == first.id:
+            await aggregates.update_one({"_id": first.partitionkey}, with_outbox({"$set": {"x": 1}}, [(topic, late)]))
+
+    relay = OutboxRelay(aggregates, publish_and_write_meanwhile, service="tests", readiness=Readiness())
+    assert await relay.drain() == 2
+
+    records = await read_topic(kafka_bootstrap, topic, expect=2)
+    assert [dict(r.headers)["ce_id"].decode() for r in records] == [first.id, late.id]
+    doc = await aggregates.find_one({"_id": first.partitionkey})
+    assert doc is not None
+    assert doc["outbox"] == []
+    assert doc["x"] == 1
+
+
+class CrashBeforeMark(Exception):
+    """Stands for a relay process killed after publishing and before marking its entries sent."""
+
+
+async def test_a_relay_dying_between_publish_and_mark_republishes_and_the_consumer_dedupes(
+    database: AsyncDatabase[Document], broker: KafkaBroker, topic: str, kafka_bootstrap: str
+) -> None:
+    first = submitted_event()
+    events = [first, *follow_ups(first, 2)]
+    await insert_aggregate(database, topic, events)
+
+    dying = relay_for(database, broker, lease_seconds=0.3)
+
+    async def crash(doc: Document, sent: set[str]) -> None:
+        raise CrashBeforeMark()
+
+    dying._mark_sent = crash  # type: ignore[method-assign]
+    with pytest.raises(CrashBeforeMark):
+        await dying.drain()
+    await asyncio.sleep(0.4)  # the dead relay's lease runs out
+    assert await relay_for(database, broker).drain() == 3
+
+    records = await read_topic(kafka_bootstrap, topic, expect=6)
+    assert [dict(r.headers)["ce_id"].decode() for r in records] == [e.id for e in events] * 2
+
+    # The records service consuming the topic keeps each event once, in order.
+    repo = RecordsRepository(database)
+    await ensure_indexes(database, INDEXES)
+    group = unique("records")
+    consumer_broker = create_broker(kafka_bootstrap, client_id="tests-records")
+    EventConsumer(
+        service="records",
+        broker=consumer_broker,
+        readiness=Readiness(),
+        topics=[topic],
+        handlers=event_handlers(repo),
+        group_id=group,
+    ).register()
+    await consumer_broker.start()
+    try:
+        await wait_consumed(kafka_bootstrap, group, topic)
+    finally:
+        await consumer_broker.stop()
+    timeline = await repo.timeline_of(first.subject)
+    assert [entry["_id"] for entry in timeline] == [e.id for e in events]
+    assert [entry["sequence"] for entry in timeline] == [1, 2, 3]

@@ -1,0 +1,86 @@
+"""Helpers shared by the integration, e2e and reliability tests."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from hoso.events import Envelope, EventType, PublicStatus, new_event
+from hoso.events.catalog import Applicant, DossierSubmitted
+from hoso.kafka import topic_partitions
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def submitted_event(dossier_id: str | None = None, *, agency: str = "BNNMT", sequence: int = 1) -> Envelope:
+    dossier_id = dossier_id or str(uuid.uuid4())
+    data = DossierSubmitted(
+        dossier_id=dossier_id,
+        dossier_code=f"{agency}-261127-{sequence:04d}",
+        procedure_code="1.010727",
+        agency_code=agency,
+        status_code=PublicStatus.NEW,
+        procedure_version="1",
+        applicant=Applicant(id="citizen-1", name="Nguyễn Văn An"),
+        submitted_at=datetime.now(UTC),
+    )
+    return new_event(EventType.DOSSIER_SUBMITTED, data, service="intake")
+
+
+async def read_topic(
+    kafka_bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0
+) -> list[ConsumerRecord[Any, Any]]:
+    """Everything on `topic` from the beginning, once at least `expect` records arrived and the topic is idle."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            fetched = [r for rs in batch.values() for r in rs]
+            records.extend(fetched)
+            if len(records) >= expect and not fetched:
+                break
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{what} did not happen within {timeout}s")
+
+
+async def wait_consumed(kafka_bootstrap: str, group: str, topic: str, *, timeout: float = 30.0) -> None:
+    """Wait until `group` has committed every record of `topic`: all of it was applied or dead-lettered."""
+    from aiokafka import TopicPartition
+
+    probe = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False)
+    await probe.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in await topic_partitions(kafka_bootstrap, topic)]
+        assert partitions, f"topic {topic} does not exist"
+        end = await probe.end_offsets(partitions)
+
+        async def done() -> bool:
+            for tp in partitions:
+                if end[tp] and (await probe.committed(tp) or 0) < end[tp]:
+                    return False
+            return True
+
+        await eventually(done, timeout=timeout, what=f"group {group} consuming {topic}")
+    finally:
+        await probe.stop()

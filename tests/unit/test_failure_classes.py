@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+from aiokafka.errors import KafkaConnectionError, RecordTooLargeError, RequestTimedOutError
+from hoso.errors import ImpossibleTransition, is_transient
+from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure, ServerSelectionTimeoutError
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        ServerSelectionTimeoutError("no servers"),
+        AutoReconnect("connection reset"),
+        KafkaConnectionError("broker down"),
+        RequestTimedOutError(),
+        ConnectionRefusedError(),
+        TimeoutError(),
+    ],
+)
+def test_infrastructure_faults_are_transient(exc: BaseException) -> None:
+    assert is_transient(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        DuplicateKeyError("dup"),
+        OperationFailure("bad query"),
+        ImpossibleTransition("received after refused"),
+        RecordTooLargeError(),
+        ValueError("bug"),
+    ],
+)
+def test_other_failures_are_not_transient(exc: BaseException) -> None:
+    assert not is_transient(exc)
