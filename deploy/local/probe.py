@@ -1,6 +1,7 @@
 """Wait until a local server really answers: Kafka a metadata request, MongoDB a ping.
 
-usage: probe.py kafka|mongo ADDRESS [--pidfile FILE] [--timeout SECONDS]
+usage: probe.py kafka|mongo|http ADDRESS [--pidfile FILE] [--timeout SECONDS]
+(http: ADDRESS is a URL that must answer 200, e.g. a /health/ready endpoint)
 Exits 0 when ready, 1 when the timeout passes or the process behind the pid file dies.
 """
 
@@ -52,10 +53,28 @@ def _mongo_ready(url: str) -> bool:
         client.close()
 
 
+def _http_ready(url: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=2) as answer:  # noqa: S310 - local probe URL
+            return bool(answer.status == 200)
+    except OSError:
+        return False
+
+
+def _ready(kind: str, address: str) -> bool:
+    if kind == "kafka":
+        return asyncio.run(_kafka_ready(address))
+    if kind == "mongo":
+        return _mongo_ready(address)
+    return _http_ready(address)
+
+
 def main() -> int:
     logging.disable(logging.CRITICAL)
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["kafka", "mongo"])
+    parser.add_argument("kind", choices=["kafka", "mongo", "http"])
     parser.add_argument("address")
     parser.add_argument("--pidfile")
     parser.add_argument("--timeout", type=float, default=60.0)
@@ -65,8 +84,7 @@ def main() -> int:
         if not _process_alive(args.pidfile):
             print(f"{args.kind}: the process exited before it was ready", file=sys.stderr)
             return 1
-        ready = asyncio.run(_kafka_ready(args.address)) if args.kind == "kafka" else _mongo_ready(args.address)
-        if ready:
+        if _ready(args.kind, args.address):
             return 0
         time.sleep(0.5)
     print(f"{args.kind}: not ready after {args.timeout:.0f}s at {args.address}", file=sys.stderr)

@@ -29,8 +29,11 @@ async def apply_once(
     try:
         result = await collection.update_one({"_id": doc_id, APPLIED_FIELD: {"$ne": event_id}}, guarded, upsert=upsert)
     except DuplicateKeyError:
-        # The upsert lost to an existing document that already holds the event id.
-        return False
+        # The upsert found no document to update: either this one holds the event id already (a duplicate), or
+        # another unique index refused the insert, which is a real conflict for the caller to see.
+        if await collection.find_one({"_id": doc_id, APPLIED_FIELD: event_id}, projection={"_id": 1}) is not None:
+            return False
+        raise
     return result.modified_count == 1 or result.upserted_id is not None
 
 

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The whole platform on one machine, without Docker: Kafka and FerretDB (deploy/local/infra.sh), the four
+# services as separate api and worker processes, and the nginx gateway.
+#
+#   deploy/local/platform.sh up|down|status
+#
+# Ports (overridable): gateway HOSO_GATEWAY_PORT=8080; apis INTAKE_HTTP_PORT=8001, REVIEW_HTTP_PORT=8002,
+# NOTIFY_HTTP_PORT=8003, RECORDS_HTTP_PORT=8004; workers <SERVICE>_WORKER_HTTP_PORT=9001..9004.
+# Logs and pid files live under $HOSO_STATE (default <repo>/.local).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+STATE="${HOSO_STATE:-$ROOT/.local}"
+PY="${HOSO_PYTHON:-$ROOT/.venv/bin/python}"
+SERVICES=(intake review notify records)
+ROLES=(api worker)
+
+export HOSO_STATE_DIR="${HOSO_STATE_DIR:-$STATE}"
+export HOSO_LOCAL_MODE="${HOSO_LOCAL_MODE:-1}"
+GATEWAY_PORT="${HOSO_GATEWAY_PORT:-8080}"
+
+log() { printf '\033[1m[platform]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[platform] %s\033[0m\n' "$*" >&2; exit 1; }
+
+upper() { echo "$1" | tr '[:lower:]' '[:upper:]'; }
+
+default_port() {
+  local svc=$1 role=$2 base
+  case $svc in intake) base=1 ;; review) base=2 ;; notify) base=3 ;; records) base=4 ;; esac
+  if [ "$role" = api ]; then echo $((8000 + base)); else echo $((9000 + base)); fi
+}
+
+port_of() {
+  local svc=$1 role=$2 var
+  if [ "$role" = api ]; then var="$(upper "$svc")_HTTP_PORT"; else var="$(upper "$svc")_WORKER_HTTP_PORT"; fi
+  echo "${!var:-$(default_port "$svc" "$role")}"
+}
+
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+stop_pid() {
+  local pidfile=$1 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+start_service() {
+  local svc=$1 role=$2 port pidfile logfile
+  port=$(port_of "$svc" "$role")
+  pidfile="$STATE/run/$svc-$role.pid"
+  logfile="$STATE/logs/$svc-$role.log"
+  if pid_alive "$pidfile"; then log "$svc $role already running (pid $(cat "$pidfile"))"; return 0; fi
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then die "port $port ($svc $role) is taken by another process"; fi
+  local var_api var_worker
+  var_api="$(upper "$svc")_HTTP_PORT"
+  var_worker="$(upper "$svc")_WORKER_HTTP_PORT"
+  env "$var_api=$(port_of "$svc" api)" "$var_worker=$(port_of "$svc" worker)" \
+    nohup "$PY" -m "$svc" "$role" >> "$logfile" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+}
+
+wait_service() {
+  local svc=$1 role=$2 port
+  port=$(port_of "$svc" "$role")
+  if ! "$PY" "$ROOT/deploy/local/probe.py" http "http://127.0.0.1:$port/health/ready" \
+      --pidfile "$STATE/run/$svc-$role.pid" --timeout 90; then
+    echo "----- last lines of $STATE/logs/$svc-$role.log -----" >&2
+    tail -n 30 "$STATE/logs/$svc-$role.log" >&2 || true
+    die "$svc $role did not become ready on port $port"
+  fi
+}
+
+render_gateway() {
+  local dir="$STATE/gateway" user_line=""
+  mkdir -p "$dir/tmp"
+  sed -e "s#\${HOSO_GATEWAY_PORT}#127.0.0.1:$GATEWAY_PORT#g" \
+      -e "s#\${INTAKE_UPSTREAM}#127.0.0.1:$(port_of intake api)#g" \
+      -e "s#\${REVIEW_UPSTREAM}#127.0.0.1:$(port_of review api)#g" \
+      -e "s#\${NOTIFY_UPSTREAM}#127.0.0.1:$(port_of notify api)#g" \
+      -e "s#\${RECORDS_UPSTREAM}#127.0.0.1:$(port_of records api)#g" \
+      -e "s#\${GATEWAY_MAX_BODY}#${GATEWAY_MAX_BODY:-50m}#g" \
+      -e "s#\${GATEWAY_ACCESS_LOG}#$dir/access.log#g" \
+      "$ROOT/deploy/gateway/hoso.conf.template" > "$dir/hoso.conf"
+  [ "$(id -u)" = 0 ] && user_line="user root root;"
+  cat > "$dir/nginx.conf" <<NGINX
+$user_line
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    include $dir/hoso.conf;
+}
+NGINX
+}
+
+gateway_up() {
+  local dir="$STATE/gateway" nginx_bin
+  nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+  [ -x "$nginx_bin" ] || die "nginx is not installed (make deps installs it: apt-get install nginx-light)"
+  if pid_alive "$dir/nginx.pid"; then log "gateway already running on :$GATEWAY_PORT"; return 0; fi
+  render_gateway
+  "$nginx_bin" -t -q -c "$dir/nginx.conf" -p "$dir" || die "the gateway configuration is invalid"
+  "$nginx_bin" -c "$dir/nginx.conf" -p "$dir"
+  "$PY" "$ROOT/deploy/local/probe.py" http "http://127.0.0.1:$GATEWAY_PORT/gateway/health" --timeout 20 \
+    || die "the gateway did not start (see $dir/error.log)"
+}
+
+up() {
+  mkdir -p "$STATE/run" "$STATE/logs"
+  "$ROOT/deploy/local/infra.sh" up
+  export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${HOSO_KAFKA_PORT:-9092}}"
+  export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:${HOSO_FERRETDB_PORT:-27017}/}"
+  "$ROOT/.venv/bin/hoso" keys > /dev/null
+  for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do start_service "$svc" "$role"; done; done
+  for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do wait_service "$svc" "$role"; done; done
+  log "services ready (logs: $STATE/logs/)"
+  gateway_up
+  summary
+}
+
+down() {
+  stop_pid "$STATE/gateway/nginx.pid"
+  for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do stop_pid "$STATE/run/$svc-$role.pid"; done; done
+  log "services and gateway stopped"
+  if [ "${HOSO_KEEP_INFRA:-0}" != 1 ]; then "$ROOT/deploy/local/infra.sh" down; fi
+}
+
+status() {
+  "$ROOT/deploy/local/infra.sh" status
+  for svc in "${SERVICES[@]}"; do
+    for role in "${ROLES[@]}"; do
+      local pidfile="$STATE/run/$svc-$role.pid"
+      if pid_alive "$pidfile"; then echo "$svc $role: running (pid $(cat "$pidfile"), port $(port_of "$svc" "$role"))";
+      else echo "$svc $role: stopped"; fi
+    done
+  done
+  if pid_alive "$STATE/gateway/nginx.pid"; then echo "gateway: running on :$GATEWAY_PORT"; else echo "gateway: stopped"; fi
+}
+
+summary() {
+  cat <<TXT
+
+  Hoso is running.
+    gateway     http://127.0.0.1:$GATEWAY_PORT/api/v1/...
+    intake      http://127.0.0.1:$(port_of intake api)   (worker :$(port_of intake worker))
+    review      http://127.0.0.1:$(port_of review api)   (worker :$(port_of review worker))
+    notify      http://127.0.0.1:$(port_of notify api)   (worker :$(port_of notify worker))
+    records     http://127.0.0.1:$(port_of records api)   (worker :$(port_of records worker))
+    kafka       $KAFKA_BOOTSTRAP_SERVERS
+    mongodb     $MONGODB_URL
+    logs        $STATE/logs/
+
+  Tokens (local development key):
+    export HOSO_LOCAL_MODE=1
+    .venv/bin/hoso token --role applicant --sub citizen-1
+    .venv/bin/hoso token --role reception_officer --sub officer-1 --agency BNNMT
+
+  Stop everything: make down      Status: make status
+TXT
+}
+
+case "${1:-status}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) die "usage: $0 up|down|status" ;;
+esac

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The test command: lint and type checks, then unit, integration and e2e tests against a real Kafka broker and a
+# real FerretDB started for this run (own ports and state, so a running platform is left alone), stopped on every
+# exit path. KAFKA_BOOTSTRAP_SERVERS / MONGODB_URL point the tests at other servers instead.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+UV="$(command -v uv 2>/dev/null || echo "$HOME/.local/bin/uv")"
+
+echo "== lint: ruff check, ruff format --check, mypy --strict"
+"$UV" run --frozen ruff check .
+"$UV" run --frozen ruff format --check .
+"$UV" run --frozen mypy -p hoso -p intake -p review -p notify -p records
+"$UV" run --frozen hoso schemas check
+
+export HOSO_STATE="$ROOT/.local/test"
+export HOSO_KAFKA_PORT="${HOSO_TEST_KAFKA_PORT:-19092}"
+export HOSO_KAFKA_CONTROLLER_PORT="${HOSO_TEST_KAFKA_CONTROLLER_PORT:-19093}"
+export HOSO_FERRETDB_PORT="${HOSO_TEST_FERRETDB_PORT:-27018}"
+export HOSO_KAFKA_PARTITIONS=3
+
+cleanup() {
+  local code=$?
+  "$ROOT/deploy/local/infra.sh" down || true
+  exit $code
+}
+trap cleanup EXIT INT TERM
+
+"$ROOT/deploy/local/infra.sh" down >/dev/null 2>&1 || true
+rm -rf "$HOSO_STATE"
+"$ROOT/deploy/local/infra.sh" up
+export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$HOSO_KAFKA_PORT}"
+export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:$HOSO_FERRETDB_PORT/}"
+
+echo "== tests (Kafka $KAFKA_BOOTSTRAP_SERVERS, MongoDB $MONGODB_URL)"
+"$UV" run --frozen pytest -ra "$@"

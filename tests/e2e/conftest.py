@@ -1,0 +1,73 @@
+"""The platform as real processes behind the gateway, started with the README's run script on test ports."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hoso.auth import Role
+from hoso.devkeys import mint_token
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("intake", "review", "notify", "records")
+GATEWAY_PORT = 18080
+
+
+@dataclass(frozen=True)
+class Platform:
+    state: Path
+    env: dict[str, str]
+    gateway: str
+    agency: str
+
+    def run(self, command: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["bash", str(ROOT / "deploy/local/platform.sh"), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def pids(self) -> dict[str, int]:
+        return {p.stem: int(p.read_text()) for p in sorted((self.state / "run").glob("*.pid"))}
+
+    def token(self, sub: str, role: Role, agency: str | None = None) -> str:
+        return mint_token(self.state, subject=sub, roles=[role], agency=agency, issuer="hoso-local", audience="hoso")
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mongo_url: str) -> Iterator[Platform]:
+    state = tmp_path_factory.mktemp("platform")
+    run_id = uuid.uuid4().hex[:8]
+    env = dict(os.environ)
+    env.update(
+        HOSO_STATE=str(state),
+        HOSO_STATE_DIR=str(state),
+        HOSO_KEEP_INFRA="1",
+        HOSO_LOCAL_MODE="1",
+        KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+        MONGODB_URL=mongo_url,
+        HOSO_GATEWAY_PORT=str(GATEWAY_PORT),
+        GATEWAY_MAX_BODY="1m",
+    )
+    for n, service in enumerate(SERVICES, start=1):
+        prefix = service.upper()
+        env[f"{prefix}_HTTP_PORT"] = str(18000 + n)
+        env[f"{prefix}_WORKER_HTTP_PORT"] = str(18100 + n)
+        env[f"{prefix}_MONGODB_DATABASE"] = f"e2e_{run_id}_{service}"
+        env[f"{prefix}_CONSUMER_GROUP"] = f"e2e-{run_id}-{service}"
+    agency = f"E2E{run_id[:6].upper()}"
+    platform = Platform(state=state, env=env, gateway=f"http://127.0.0.1:{GATEWAY_PORT}", agency=agency)
+    started = platform.run("up")
+    if started.returncode != 0:
+        platform.run("down")
+        pytest.fail(f"the platform did not start:\n{started.stderr[-4000:]}", pytrace=False)
+    yield platform
+    platform.run("down")

@@ -1,0 +1,114 @@
+"""From the outside: a dossier submitted through the gateway reaches the records timeline; run and stop behave."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import httpx
+import pytest
+from hoso.auth import Role
+
+from tests.e2e.conftest import Platform
+
+pytestmark = pytest.mark.e2e
+
+
+def wait_for(check: object, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout}s")
+
+
+def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(platform: Platform) -> None:
+    applicant = platform.token("citizen-e2e", Role.APPLICANT)
+    officer = platform.token("officer-e2e", Role.RECEPTION_OFFICER, agency=platform.agency)
+    with httpx.Client(base_url=platform.gateway, timeout=10) as http:
+        created = http.post(
+            "/api/v1/dossiers",
+            json={
+                "procedure_code": "1.010727",
+                "agency_code": platform.agency,
+                "fields": {"project_name": "Trạm xử lý"},
+            },
+            headers={
+                "Authorization": f"Bearer {applicant}",
+                "Idempotency-Key": "e2e-first-dossier",
+                "X-Request-ID": "e2e-req-1",
+            },
+        )
+        assert created.status_code == 201, created.text
+        assert created.headers["X-Request-ID"] == "e2e-req-1"
+        code = created.json()["code"]
+
+        def recorded() -> bool:
+            answer = http.get(
+                f"/api/v1/records/dossiers/{code}/timeline", headers={"Authorization": f"Bearer {officer}"}
+            )
+            return answer.status_code == 200 and len(answer.json()["entries"]) == 1
+
+        wait_for(recorded)
+        timeline = http.get(
+            f"/api/v1/records/dossiers/{code}/timeline", headers={"Authorization": f"Bearer {officer}"}
+        ).json()
+        assert timeline["entries"][0]["event_type"] == "vn.gov.hoso.dossier.submitted.v1"
+        audit = http.get(
+            f"/api/v1/records/dossiers/{code}/audit", headers={"Authorization": f"Bearer {officer}"}
+        ).json()
+        assert audit["valid"] is True
+
+        def reviewed() -> bool:
+            answer = http.get(f"/api/v1/review/dossiers/{code}", headers={"Authorization": f"Bearer {officer}"})
+            return answer.status_code == 200 and answer.json()["status_code"] == 1
+
+        wait_for(reviewed)
+
+
+def test_the_gateway_keeps_health_and_metrics_private_and_answers_problems(platform: Platform) -> None:
+    with httpx.Client(base_url=platform.gateway, timeout=10) as http:
+        for path in ("/health/ready", "/metrics"):
+            hidden = http.get(path)
+            assert hidden.status_code == 404
+            assert hidden.headers["content-type"] == "application/problem+json"
+        too_large = http.post(
+            "/api/v1/dossiers", content=b"x" * (2 * 1024 * 1024), headers={"content-type": "application/json"}
+        )
+        assert too_large.status_code == 413
+        assert too_large.json()["status"] == 413
+        unauthenticated = http.get("/api/v1/dossiers")
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.headers["content-type"] == "application/problem+json"
+    access_log = (platform.state / "gateway" / "access.log").read_text().splitlines()
+    assert any('"method":"POST","path":"/api/v1/dossiers","status":413' in line for line in access_log)
+
+
+def test_every_process_reports_ready_with_its_metrics(platform: Platform) -> None:
+    for name, port in (("intake", 18001), ("records", 18004), ("review", 18102), ("notify", 18103)):
+        assert httpx.get(f"http://127.0.0.1:{port}/health/ready").json()["status"] == "ok", name
+        assert "hoso_http_request_duration_seconds" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+
+
+def test_running_up_again_starts_no_second_copy(platform: Platform) -> None:
+    before = platform.pids()
+    assert len(before) == 8
+    again = platform.run("up")
+    assert again.returncode == 0, again.stderr
+    assert platform.pids() == before
+    assert "already running" in again.stderr
+
+
+def test_down_stops_every_process(platform: Platform) -> None:
+    pids = [*platform.pids().values(), int((platform.state / "gateway" / "nginx.pid").read_text())]
+    stopped = platform.run("down")
+    assert stopped.returncode == 0, stopped.stderr
+    alive = []
+    for pid in pids:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    assert alive == []
