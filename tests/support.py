@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
 from hoso.events import Envelope, EventType, PublicStatus, new_event
 from hoso.events.catalog import Applicant, DossierSubmitted
 from hoso.kafka import topic_partitions

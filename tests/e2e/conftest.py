@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from hoso.auth import Role
 from hoso.devkeys import mint_token
 

@@ -7,8 +7,8 @@ import time
 
 import httpx
 import pytest
-from hoso.auth import Role
 
+from hoso.auth import Role
 from tests.e2e.conftest import Platform
 
 pytestmark = pytest.mark.e2e

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from faststream.kafka import KafkaBroker
-from hoso.devkeys import ensure_dev_keys
-from hoso.kafka import create_broker, ensure_topics
-from hoso.mongo import Document, create_client
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from hoso.devkeys import ensure_dev_keys
+from hoso.kafka import create_broker, ensure_topics
+from hoso.mongo import Document, create_client
 from tests.support import unique
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cloudevents.v1.kafka import KafkaMessage, from_binary
 from faststream.kafka import KafkaBroker
-from hoso.kafka import publish_event
 
+from hoso.kafka import publish_event
 from tests.support import read_topic, submitted_event
 
 

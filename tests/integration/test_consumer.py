@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from pymongo.asynchronous.database import AsyncDatabase
+
 from hoso.consumer import EventConsumer, EventHandler
 from hoso.dlq import list_dead_letters, replay_dead_letters
 from hoso.events import Envelope, EventType, to_kafka
@@ -14,10 +16,8 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics
 from hoso.mongo import Document, ensure_indexes
 from hoso.topics import dlq_topic, retry_topic
-from pymongo.asynchronous.database import AsyncDatabase
 from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
-
 from tests.support import read_topic, submitted_event, unique, wait_consumed
 
 Start = Callable[[Mapping[EventType, EventHandler]], Awaitable[str]]

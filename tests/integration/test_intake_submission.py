@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+
 from hoso.auth import Role
 from hoso.devkeys import mint_token
 from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS
 from intake.bootstrap import build_app
 from intake.settings import IntakeSettings
-
 from tests.support import read_topic, unique
 
 Client = httpx.AsyncClient

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 from faststream.kafka import KafkaBroker
+from pymongo.asynchronous.database import AsyncDatabase
+
 from hoso.consumer import EventConsumer
 from hoso.events import Envelope
 from hoso.health import Readiness
 from hoso.kafka import create_broker, publish_event
 from hoso.mongo import Document, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox, with_outbox
-from pymongo.asynchronous.database import AsyncDatabase
 from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
-
 from tests.support import read_topic, submitted_event, unique, wait_consumed
 
 
@@ -96,10 +96,10 @@ async def test_a_relay_dying_between_publish_and_mark_republishes_and_the_consum
 
     dying = relay_for(database, broker, lease_seconds=0.3)
 
-    async def crash(doc: Document, sent: set[str]) -> None:
+    async def crash(docs: list[Document]) -> None:
         raise CrashBeforeMark()
 
-    dying._mark_sent = crash  # type: ignore[method-assign]
+    dying._mark_batch = crash  # type: ignore[method-assign]
     with pytest.raises(CrashBeforeMark):
         await dying.drain()
     await asyncio.sleep(0.4)  # the dead relay's lease runs out

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from hoso.auth import InvalidToken, Role, TokenVerifier
 from hoso.devkeys import KEY_FILE, ensure_dev_keys, mint_token
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from hoso.settings import PLATFORM_VARIABLES, ServiceSettings
 from intake.settings import IntakeSettings
 from notify.settings import NotifySettings

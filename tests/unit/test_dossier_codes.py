@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+
 from intake.domain.codes import SequenceExhausted, format_dossier_code, parse_dossier_code, service_day
 
 

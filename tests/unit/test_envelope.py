@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from cloudevents.v1.kafka import KafkaMessage, from_binary
+
 from hoso.errors import SchemaViolation, UnknownEventType, UnparseableMessage
 from hoso.events import Envelope, EventType, PublicStatus, from_kafka, new_event, to_kafka
 from hoso.events.catalog import Applicant, DossierRefused, DossierSubmitted

@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+
 from hoso.events.catalog import EVENT_MODELS
 from hoso.events.schemas import breaking_changes, committed_schemas, current_schemas, schema_file_name
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 from aiokafka.errors import KafkaConnectionError, RecordTooLargeError, RequestTimedOutError
-from hoso.errors import ImpossibleTransition, is_transient
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure, ServerSelectionTimeoutError
+
+from hoso.errors import ImpossibleTransition, is_transient
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import structlog
+
 from hoso.logs import configure_logging, get_logger, mask_text
 
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 import pytest
-from hoso.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from hoso.settings import ServiceSettings
 
 
 class DemoSettings(ServiceSettings):

@@ -1,5 +1,4 @@
 from hoso.runner import run_service
-
 from intake.bootstrap import build_app
 from intake.settings import IntakeSettings
 

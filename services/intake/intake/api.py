@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+
 from hoso.auth import Principal, Role, require_roles
 from hoso.outbox import OutboxRelay
 from hoso.problems import Problem
-
 from intake.handlers import submit_dossier
 from intake.repository import DossierRepository
 from intake.schemas import DossierOut, DossierPage, SubmitDossier

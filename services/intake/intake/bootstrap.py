@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
+
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS
-
 from intake.api import dossier_router
 from intake.consumers import event_handlers
 from intake.repository import INDEXES, DossierRepository

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hoso.consumer import EventHandler
 from hoso.events import Envelope, EventType
-
 from intake.handlers import record_status_change
 from intake.repository import DossierRepository
 

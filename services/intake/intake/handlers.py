@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from pymongo.errors import DuplicateKeyError
+
 from hoso.auth import Principal
 from hoso.events import Envelope, EventType, PublicStatus, canonical_json, new_event
 from hoso.events.catalog import Applicant, ComponentFiles, DossierEventData, DossierSubmitted
@@ -16,8 +18,6 @@ from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay, initial_outbox
 from hoso.problems import Problem
 from hoso.topics import DOSSIER_EVENTS
-from pymongo.errors import DuplicateKeyError
-
 from intake.domain.codes import format_dossier_code, service_day
 from intake.repository import CodeTaken, DossierRepository
 from intake.schemas import SubmitDossier

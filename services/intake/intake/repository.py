@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from hoso.idempotency import apply_once
-from hoso.mongo import Document, IndexSpec
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from hoso.idempotency import apply_once
+from hoso.mongo import Document, IndexSpec
 
 DOSSIERS = "dossiers"
 

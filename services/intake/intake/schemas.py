@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from hoso.events import PublicStatus, status_label
-from hoso.mongo import Document
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from hoso.events import PublicStatus, status_label
+from hoso.mongo import Document
 from intake.domain.codes import AGENCY_CODE_PATTERN
 
 FieldValue = str | int | float | bool | None

@@ -1,5 +1,4 @@
 from hoso.runner import run_service
-
 from notify.bootstrap import build_app
 from notify.settings import NotifySettings
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hoso.consumer import EventHandler
 from hoso.events import EventType
 from hoso.events.catalog import EVENT_MODELS, DossierEventData
-
 from notify.handlers import note_event
 
 

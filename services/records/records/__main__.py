@@ -1,5 +1,4 @@
 from hoso.runner import run_service
-
 from records.bootstrap import build_app
 from records.settings import RecordsSettings
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
+
 from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal
 from hoso.mongo import Document
 from hoso.problems import Problem
-
 from records.domain.chain import audit
 from records.repository import RecordsRepository, entry_of
 from records.schemas import AuditOut, TimelineEntryOut, TimelineOut

@@ -5,7 +5,6 @@ from __future__ import annotations
 from hoso.consumer import EventHandler
 from hoso.events import Envelope, EventType
 from hoso.events.catalog import EVENT_MODELS, DossierEventData
-
 from records.handlers import record_event
 from records.repository import RecordsRepository
 

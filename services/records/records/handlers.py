@@ -5,7 +5,6 @@ from __future__ import annotations
 from hoso.events import Envelope, EventType
 from hoso.events.catalog import DossierEventData, DossierSubmitted
 from hoso.mongo import Document, bson_now
-
 from records.domain.chain import next_link
 from records.repository import RecordsRepository, SequenceTaken
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from hoso.idempotency import apply_once
-from hoso.mongo import Document, IndexSpec
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from hoso.idempotency import apply_once
+from hoso.mongo import Document, IndexSpec
 from records.domain.chain import ChainEntry
 
 TIMELINE = "timeline"

@@ -1,5 +1,4 @@
 from hoso.runner import run_service
-
 from review.bootstrap import build_app
 from review.settings import ReviewSettings
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
+
 from hoso.auth import Principal, Role, require_roles
 from hoso.problems import Problem
-
 from review.repository import WorkflowRepository
 from review.schemas import WorkflowOut
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hoso.consumer import EventHandler
 from hoso.events import Envelope, EventType
-
 from review.handlers import open_workflow
 from review.repository import WorkflowRepository
 

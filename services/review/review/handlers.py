@@ -5,7 +5,6 @@ from __future__ import annotations
 from hoso.events import Envelope
 from hoso.events.catalog import DossierSubmitted
 from hoso.logs import get_logger
-
 from review.repository import WorkflowRepository
 
 log = get_logger(__name__)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from hoso.idempotency import apply_once
-from hoso.mongo import Document, IndexSpec
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+
+from hoso.idempotency import apply_once
+from hoso.mongo import Document, IndexSpec
 
 WORKFLOWS = "workflows"
 

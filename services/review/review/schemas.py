@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from hoso.events import PublicStatus
 from hoso.mongo import Document
-from pydantic import BaseModel
 
 
 class WorkflowOut(BaseModel):

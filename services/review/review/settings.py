@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from hoso.settings import ServiceSettings
 from pydantic_settings import SettingsConfigDict
+
+from hoso.settings import ServiceSettings
 
 
 class ReviewSettings(ServiceSettings):

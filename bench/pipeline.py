@@ -1,0 +1,131 @@
+"""Event pipeline benchmark: prints JSON figures.
+
+(a) baseline: aiokafka produces N events the size of `dossier.submitted`, a consumer reads them and inserts them
+    into MongoDB in batches of 100;
+(b) platform: N aggregates written with their outbox, relayed by the outbox relay, consumed by records' consumer
+    into the hash-chained timeline, one event at a time with a commit after each effect.
+
+usage: python bench/pipeline.py [--events N]   (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL; `make bench` sets them)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from hoso.consumer import EventConsumer
+from hoso.events import to_kafka
+from hoso.health import Readiness
+from hoso.kafka import create_broker, ensure_topics, publish_event
+from hoso.mongo import create_client, ensure_indexes
+from hoso.outbox import OutboxRelay, initial_outbox
+from records.consumers import event_handlers
+from records.repository import INDEXES, RecordsRepository
+from tests.support import submitted_event, wait_consumed
+
+
+async def baseline(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
+    topic = f"bench.baseline.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [topic], partitions=3)
+    _, value, headers = to_kafka(submitted_event())
+    raw_headers = [(k, v.encode()) for k, v in headers.items()]
+    client = create_client(mongo_url, app_name="bench")
+    collection = client[f"bench_{uuid.uuid4().hex[:8]}"]["events"]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all")
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=topic, auto_offset_reset="earliest")
+    await producer.start()
+    await consumer.start()
+    started = time.perf_counter()
+    sends = [await producer.send(topic, value, key=f"{i}".encode(), headers=raw_headers) for i in range(n)]
+    await asyncio.gather(*sends)
+    produced = time.perf_counter()
+    stored = 0
+    while stored < n:
+        batch = await consumer.getmany(timeout_ms=1000, max_records=100)
+        docs = [{"_id": f"{r.partition}-{r.offset}", "value": r.value} for rs in batch.values() for r in rs]
+        if docs:
+            await collection.insert_many(docs)
+            await consumer.commit()
+            stored += len(docs)
+    finished = time.perf_counter()
+    await consumer.stop()
+    await producer.stop()
+    await client.drop_database(collection.database.name)
+    await client.close()
+    return {
+        "events": n,
+        "event_bytes": len(value),
+        "produce_events_per_s": round(n / (produced - started), 1),
+        "end_to_end_events_per_s": round(n / (finished - started), 1),
+    }
+
+
+async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
+    topic = f"bench.platform.{uuid.uuid4().hex[:8]}"
+    await ensure_topics(bootstrap, [topic], partitions=3)
+    client = create_client(mongo_url, app_name="bench")
+    db = client[f"bench_{uuid.uuid4().hex[:8]}"]
+    await ensure_indexes(db, INDEXES)
+    events = [submitted_event(sequence=i % 9999 + 1) for i in range(n)]
+    aggregates = db["aggregates"]
+    written_at = time.perf_counter()
+    for start in range(0, n, 200):
+        chunk = events[start : start + 200]
+        await aggregates.insert_many([{"_id": e.partitionkey, **initial_outbox([(topic, e)])} for e in chunk])
+    written = time.perf_counter()
+    broker = create_broker(bootstrap, client_id="bench")
+    group = f"bench-{uuid.uuid4().hex[:8]}"
+    repo = RecordsRepository(db)
+    EventConsumer(
+        service="records",
+        broker=broker,
+        readiness=Readiness(),
+        topics=[topic],
+        handlers=event_handlers(repo),
+        group_id=group,
+    ).register()
+    await broker.start()
+
+    async def publish(t: str, e: Any) -> None:
+        await publish_event(broker, t, e)
+
+    relay = OutboxRelay(aggregates, publish, service="bench", readiness=Readiness())
+    relay_started = time.perf_counter()
+    relayed = await relay.drain()
+    relay_done = time.perf_counter()
+    await wait_consumed(bootstrap, group, topic, timeout=600)
+    consumed = time.perf_counter()
+    recorded = await repo.timeline.count_documents({})
+    await broker.stop()
+    await client.drop_database(db.name)
+    await client.close()
+    return {
+        "events": n,
+        "recorded": recorded,
+        "write_aggregates_per_s": round(n / (written - written_at), 1),
+        "relay_events_per_s": round(relayed / (relay_done - relay_started), 1),
+        "relay_to_recorded_events_per_s": round(n / (consumed - relay_started), 1),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", "2000")))
+    args = parser.parse_args()
+    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    mongo_url = os.environ["MONGODB_URL"]
+    base = await baseline(bootstrap, mongo_url, args.events)
+    plat = await platform(bootstrap, mongo_url, args.events)
+    ratio = plat["relay_to_recorded_events_per_s"] / base["end_to_end_events_per_s"]
+    print(json.dumps({"baseline": base, "platform": plat, "platform_to_baseline": round(ratio, 3)}, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
