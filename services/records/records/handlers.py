@@ -5,7 +5,7 @@ from __future__ import annotations
 from hoso.events import Envelope, EventType
 from hoso.events.catalog import DossierEventData, DossierSubmitted
 from hoso.mongo import Document, bson_now
-from records.domain.chain import next_link
+from records.domain.chain import ChainEntry, link_after
 from records.repository import RecordsRepository, SequenceTaken
 
 _MAX_APPEND_ATTEMPTS = 20
@@ -24,27 +24,36 @@ async def _append_to_timeline(repo: RecordsRepository, event: Envelope, payload:
         return
     canonical = event.canonical()
     for _ in range(_MAX_APPEND_ATTEMPTS):
-        link = next_link(await repo.last_entry(payload.dossier_id), canonical)
-        entry: Document = {
-            "_id": event.id,
-            "dossier_id": payload.dossier_id,
-            "dossier_code": payload.dossier_code,
-            "sequence": link.sequence,
-            "event_type": event.type.value,
-            "event_time": event.time,
-            "status_code": int(payload.status_code),
-            "recorded_at": bson_now(),
-            "event": canonical.decode(),
-            "event_hash": link.event_hash,
-            "previous_hash": link.previous_hash,
-            "hash": link.hash,
-        }
+        sequence, head = await repo.chain_head(payload.dossier_id)
+        link = link_after(sequence, head, canonical)
         try:
-            await repo.append(entry)
-            return
+            await repo.append(_timeline_entry(event, payload, link))
         except SequenceTaken:
+            # The head lags behind the timeline (a crash after an append): catch up and try the next number.
+            taken = await repo.entry_at(payload.dossier_id, link.sequence)
+            if taken is not None:
+                await repo.advance_head(payload.dossier_id, taken.sequence, taken.hash)
             continue
+        await repo.advance_head(payload.dossier_id, link.sequence, link.hash)
+        return
     raise RuntimeError(f"could not append {event.id} to the timeline of {payload.dossier_code}")
+
+
+def _timeline_entry(event: Envelope, payload: DossierEventData, link: ChainEntry) -> Document:
+    return {
+        "_id": event.id,
+        "dossier_id": payload.dossier_id,
+        "dossier_code": payload.dossier_code,
+        "sequence": link.sequence,
+        "event_type": event.type.value,
+        "event_time": event.time,
+        "status_code": int(payload.status_code),
+        "recorded_at": bson_now(),
+        "event": link.canonical_event.decode(),
+        "event_hash": link.event_hash,
+        "previous_hash": link.previous_hash,
+        "hash": link.hash,
+    }
 
 
 def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from hoso.idempotency import apply_once
 from hoso.mongo import Document, IndexSpec
-from records.domain.chain import ChainEntry
+from records.domain.chain import GENESIS, ChainEntry
 
 TIMELINE = "timeline"
 DOSSIERS = "dossiers"
+CHAINS = "chains"
 
 INDEXES = [
     IndexSpec(TIMELINE, [("dossier_id", 1), ("sequence", 1)], name="dossier_sequence", unique=True),
@@ -39,12 +42,28 @@ class RecordsRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.timeline: AsyncCollection[Document] = db[TIMELINE]
         self.dossiers: AsyncCollection[Document] = db[DOSSIERS]
+        self.chains: AsyncCollection[Document] = db[CHAINS]
 
     async def has_entry(self, event_id: str) -> bool:
         return await self.timeline.find_one({"_id": event_id}, projection={"_id": 1}) is not None
 
-    async def last_entry(self, dossier_id: str) -> ChainEntry | None:
-        doc = await self.timeline.find_one({"dossier_id": dossier_id}, sort=[("sequence", -1)])
+    async def chain_head(self, dossier_id: str) -> tuple[int, str]:
+        """(sequence, hash) of the dossier's last recorded entry, read by primary key; (0, GENESIS) when none."""
+        doc = await self.chains.find_one({"_id": dossier_id})
+        return (doc["sequence"], doc["head"]) if doc else (0, GENESIS)
+
+    async def advance_head(self, dossier_id: str, sequence: int, head: str) -> None:
+        """Move the head forward to `sequence` (never back)."""
+        # A duplicate key means the head is already at or past `sequence`.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.chains.update_one(
+                {"_id": dossier_id, "sequence": {"$lt": sequence}},
+                {"$set": {"sequence": sequence, "head": head}},
+                upsert=True,
+            )
+
+    async def entry_at(self, dossier_id: str, sequence: int) -> ChainEntry | None:
+        doc = await self.timeline.find_one({"dossier_id": dossier_id, "sequence": sequence})
         return entry_of(doc) if doc else None
 
     async def append(self, entry: Document) -> bool:

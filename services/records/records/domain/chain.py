@@ -36,10 +36,15 @@ class AuditResult:
 
 
 def next_link(previous: ChainEntry | None, canonical_event: bytes) -> ChainEntry:
-    sequence = previous.sequence + 1 if previous else 1
-    prev = previous.hash if previous else GENESIS
+    if previous is None:
+        return link_after(0, GENESIS, canonical_event)
+    return link_after(previous.sequence, previous.hash, canonical_event)
+
+
+def link_after(sequence: int, head: str, canonical_event: bytes) -> ChainEntry:
+    """The entry that follows the entry `sequence` whose hash is `head` (0 and GENESIS for the first)."""
     digest = event_hash(canonical_event)
-    return ChainEntry(sequence, canonical_event, digest, prev, link_hash(prev, digest, sequence))
+    return ChainEntry(sequence + 1, canonical_event, digest, head, link_hash(head, digest, sequence + 1))
 
 
 def audit(entries: Sequence[ChainEntry]) -> AuditResult:
