@@ -37,22 +37,28 @@ def submitted_event(dossier_id: str | None = None, *, agency: str = "BNNMT", seq
 async def read_topic(
     kafka_bootstrap: str, topic: str, *, expect: int, timeout: float = 20.0
 ) -> list[ConsumerRecord[Any, Any]]:
-    """Everything on `topic` from the beginning, once at least `expect` records arrived and the topic is idle."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", group_id=None)
+    """Everything on `topic` up to its end, waiting up to `timeout` for at least `expect` records to be there."""
+    from aiokafka import TopicPartition
+
+    partitions = [TopicPartition(topic, p) for p in await topic_partitions(kafka_bootstrap, topic)]
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, enable_auto_commit=False, group_id=None)
     await consumer.start()
     records: list[ConsumerRecord[Any, Any]] = []
     try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            fetched = [r for rs in batch.values() for r in rs]
-            records.extend(fetched)
-            if len(records) >= expect and not fetched:
-                break
+        while True:
+            end = await consumer.end_offsets(partitions)
+            while [tp for tp in partitions if await consumer.position(tp) < end[tp]]:
+                batch = await consumer.getmany(timeout_ms=1000)
+                records.extend(r for rs in batch.values() for r in rs)
+            if len(records) >= expect or loop.time() >= deadline:
+                return records
+            await asyncio.sleep(0.2)
     finally:
         await consumer.stop()
-    return records
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 20.0, what: str = "condition") -> None:
@@ -85,3 +91,27 @@ async def wait_consumed(kafka_bootstrap: str, group: str, topic: str, *, timeout
         await eventually(done, timeout=timeout, what=f"group {group} consuming {topic}")
     finally:
         await probe.stop()
+
+
+def pdf_bytes(text: str = "Hoso") -> bytes:
+    """A small, valid PDF document."""
+    body = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>endobj\n"
+        b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body + b"\nendstream endobj\n"
+        b"trailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+def docx_bytes() -> bytes:
+    """A minimal Office Open XML word-processing document."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
+    return buffer.getvalue()

@@ -84,7 +84,7 @@ render_gateway() {
       -e "s#\${REVIEW_UPSTREAM}#127.0.0.1:$(port_of review api)#g" \
       -e "s#\${NOTIFY_UPSTREAM}#127.0.0.1:$(port_of notify api)#g" \
       -e "s#\${RECORDS_UPSTREAM}#127.0.0.1:$(port_of records api)#g" \
-      -e "s#\${GATEWAY_MAX_BODY}#${GATEWAY_MAX_BODY:-50m}#g" \
+      -e "s#\${GATEWAY_MAX_BODY}#${GATEWAY_MAX_BODY:-110m}#g" \
       -e "s#\${GATEWAY_ACCESS_LOG}#$dir/access.log#g" \
       "$ROOT/deploy/gateway/hoso.conf.template" > "$dir/hoso.conf"
   [ "$(id -u)" = 0 ] && user_line="user root root;"

@@ -7,6 +7,8 @@ import asyncio
 from aiokafka import errors as kafka_errors
 from pymongo import errors as mongo_errors
 
+_BUSY = "database is locked"
+
 
 class PoisonMessage(Exception):
     """A message that will never be processed as it is: dead-letter it and move on."""
@@ -44,6 +46,9 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, mongo_errors.PyMongoError) and exc.has_error_label("RetryableWriteError"):
         return True
     if isinstance(exc, mongo_errors.NotPrimaryError | mongo_errors.ExecutionTimeout):
+        return True
+    if isinstance(exc, mongo_errors.OperationFailure) and _BUSY in str(exc):
+        # FerretDB on SQLite answers a write that met another writer's lock with SQLITE_BUSY.
         return True
     if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
         return True

@@ -17,11 +17,12 @@ log = get_logger(__name__)
 Document = dict[str, Any]
 
 
-def create_client(url: str, *, app_name: str) -> AsyncMongoClient[Document]:
+def create_client(url: str, *, app_name: str, max_pool_size: int = 100) -> AsyncMongoClient[Document]:
     """tz-aware datetimes, short server selection so a dead server shows as not-ready quickly."""
     return AsyncMongoClient(
         url,
         appname=app_name,
+        maxPoolSize=max_pool_size,
         tz_aware=True,
         serverSelectionTimeoutMS=5_000,
         connectTimeoutMS=5_000,

@@ -53,7 +53,9 @@ class Runtime:
         self.service = settings.service_name
         self.role = role
         self.readiness = Readiness()
-        self.mongo: AsyncMongoClient[Document] = create_client(settings.mongodb_url, app_name=self.service)
+        self.mongo: AsyncMongoClient[Document] = create_client(
+            settings.mongodb_url, app_name=self.service, max_pool_size=settings.mongodb_max_pool_size
+        )
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
         self.broker: KafkaBroker = create_broker(
             settings.kafka_bootstrap_servers, client_id=f"{self.service}-{role.value}"
@@ -63,6 +65,7 @@ class Runtime:
         self.relays: list[OutboxRelay] = []
         self.consumer: EventConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._start_hooks: list[Callable[[], Awaitable[None]]] = []
         self.readiness.add_check("mongodb", lambda: ping(self.mongo))
         self.readiness.add_check("kafka", self._kafka_check)
 
@@ -105,6 +108,10 @@ class Runtime:
             consumer.register()
             self.consumer = consumer
 
+    def on_start(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run `hook` at start-up once the indexes exist (retried while MongoDB or Kafka are unreachable)."""
+        self._start_hooks.append(hook)
+
     def token_verifier(self) -> TokenVerifier | None:
         s = self.settings
         if s.jwks_file is None and not s.jwt_jwks_url:
@@ -124,6 +131,8 @@ class Runtime:
                 replication=self.settings.kafka_replication_factor,
             ),
         )
+        for hook in self._start_hooks:
+            await _retry_while_transient("start-up task", hook)
         await _retry_while_transient("kafka broker", self.broker.start)
         self._tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
         log.info("service.started", role=self.role.value, topics=len(self.topics))

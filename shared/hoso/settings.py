@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # Variables the whole platform shares; `<PREFIX>_<NAME>` overrides `<NAME>` for one service.
 PLATFORM_VARIABLES = (
     "MONGODB_URL",
+    "MONGODB_MAX_POOL_SIZE",
     "KAFKA_BOOTSTRAP_SERVERS",
     "KAFKA_TOPIC_PARTITIONS",
     "KAFKA_REPLICATION_FACTOR",
@@ -42,6 +43,7 @@ class ServiceSettings(BaseSettings):
 
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
     mongodb_database: str = ""
+    mongodb_max_pool_size: int = 100
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1

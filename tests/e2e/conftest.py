@@ -24,7 +24,6 @@ class Platform:
     state: Path
     env: dict[str, str]
     gateway: str
-    agency: str
 
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -64,8 +63,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
         env[f"{prefix}_WORKER_HTTP_PORT"] = str(18100 + n)
         env[f"{prefix}_MONGODB_DATABASE"] = f"e2e_{run_id}_{service}"
         env[f"{prefix}_CONSUMER_GROUP"] = f"e2e-{run_id}-{service}"
-    agency = f"E2E{run_id[:6].upper()}"
-    platform = Platform(state=state, env=env, gateway=f"http://127.0.0.1:{GATEWAY_PORT}", agency=agency)
+    platform = Platform(state=state, env=env, gateway=f"http://127.0.0.1:{GATEWAY_PORT}")
     started = platform.run("up")
     if started.returncode != 0:
         platform.run("down")

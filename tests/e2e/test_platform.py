@@ -10,6 +10,7 @@ import pytest
 
 from hoso.auth import Role
 from tests.e2e.conftest import Platform
+from tests.support import docx_bytes, pdf_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -25,14 +26,23 @@ def wait_for(check: object, timeout: float = 20.0) -> None:
 
 def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(platform: Platform) -> None:
     applicant = platform.token("citizen-e2e", Role.APPLICANT)
-    officer = platform.token("officer-e2e", Role.RECEPTION_OFFICER, agency=platform.agency)
+    officer = platform.token("officer-e2e", Role.RECEPTION_OFFICER, agency="UBND.HN")
     with httpx.Client(base_url=platform.gateway, timeout=10) as http:
+        bearer = {"Authorization": f"Bearer {applicant}"}
+        letter = http.post("/api/v1/files", files={"file": ("don.pdf", pdf_bytes(), "application/pdf")}, headers=bearer)
+        report = http.post(
+            "/api/v1/files", files={"file": ("bc.docx", docx_bytes(), "application/pdf")}, headers=bearer
+        )
+        assert letter.status_code == report.status_code == 201, letter.text
         created = http.post(
             "/api/v1/dossiers",
             json={
-                "procedure_code": "1.010727",
-                "agency_code": platform.agency,
-                "fields": {"project_name": "Trạm xử lý"},
+                "procedure_code": "MT-GPMT-TINH",
+                "components": [
+                    {"code": "request_letter", "file_ids": [letter.json()["id"]]},
+                    {"code": "proposal_report", "file_ids": [report.json()["id"]]},
+                ],
+                "fields": {"province": "HN", "facility_name": "Trạm xử lý nước thải"},
             },
             headers={
                 "Authorization": f"Bearer {applicant}",
@@ -43,6 +53,9 @@ def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(p
         assert created.status_code == 201, created.text
         assert created.headers["X-Request-ID"] == "e2e-req-1"
         code = created.json()["code"]
+        assert code.startswith("UBND.HN-")
+        catalog = http.get("/api/v1/procedures")
+        assert "MT-GPMT-TINH" in [p["procedure_code"] for p in catalog.json()]
 
         def recorded() -> bool:
             answer = http.get(

@@ -18,15 +18,15 @@ from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS
 from intake.bootstrap import build_app
 from intake.settings import IntakeSettings
-from tests.support import read_topic, unique
+from tests.support import docx_bytes, pdf_bytes, read_topic, unique
 
 Client = httpx.AsyncClient
+Token = Callable[..., str]
+PERMIT = "MT-GPMT-TINH"  # provincial environmental permit: request letter (PDF) + proposal report (PDF/DOCX)
 
 
 @pytest.fixture
-async def intake(
-    kafka_bootstrap: str, mongo_url: str, state_dir: Path
-) -> AsyncIterator[tuple[FastAPI, IntakeSettings]]:
+async def intake(kafka_bootstrap: str, mongo_url: str, state_dir: Path) -> AsyncIterator[FastAPI]:
     settings = IntakeSettings(
         mongodb_url=mongo_url,
         mongodb_database=unique("test_intake").replace("-", "_"),
@@ -35,15 +35,16 @@ async def intake(
         local_mode=True,
         state_dir=state_dir,
         relay_poll_seconds=0.2,
+        max_upload_bytes=64 * 1024,
+        payment_secret="test-payment-secret",
     )
     app = build_app(ProcessRole.ALL, settings)
     async with app.router.lifespan_context(app):
-        yield app, settings
-        await app.state.runtime.mongo.drop_database(settings.database_name)
+        yield app
 
 
 @pytest.fixture
-def token(state_dir: Path) -> Callable[..., str]:
+def token(state_dir: Path) -> Token:
     def make(sub: str = "citizen-1", role: Role = Role.APPLICANT, agency: str | None = None) -> str:
         return mint_token(state_dir, subject=sub, roles=[role], agency=agency, issuer="hoso-local", audience="hoso")
 
@@ -51,20 +52,39 @@ def token(state_dir: Path) -> Callable[..., str]:
 
 
 @pytest.fixture
-async def client(intake: tuple[FastAPI, IntakeSettings]) -> AsyncIterator[Client]:
-    transport = httpx.ASGITransport(app=intake[0])
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as c:
+async def client(intake: FastAPI) -> AsyncIterator[Client]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=intake), base_url="http://intake") as c:
         yield c
 
 
-def body(agency: str, **extra: Any) -> dict[str, Any]:
-    return {"procedure_code": "1.010727", "agency_code": agency, "fields": {"project_name": "Nhà máy nước"}, **extra}
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
-async def submit(client: Client, token: str, payload: dict[str, Any], key: str) -> httpx.Response:
-    return await client.post(
-        "/api/v1/dossiers", json=payload, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+async def upload(client: Client, token: str, data: bytes, name: str = "tai-lieu.pdf") -> str:
+    answer = await client.post(
+        "/api/v1/files", files={"file": (name, data, "application/octet-stream")}, headers=auth(token)
     )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def permit_body(client: Client, token: str, **fields: Any) -> dict[str, Any]:
+    letter = await upload(client, token, pdf_bytes("Văn bản đề nghị"))
+    report = await upload(client, token, docx_bytes(), "bao-cao.docx")
+    return {
+        "procedure_code": PERMIT,
+        "applicant_kind": "organisation",
+        "components": [
+            {"code": "request_letter", "file_ids": [letter]},
+            {"code": "proposal_report", "file_ids": [report]},
+        ],
+        "fields": {"province": "HN", "facility_name": "Nhà máy nước Sông Đà", **fields},
+    }
+
+
+async def submit(client: Client, token: str, body: dict[str, Any], key: str) -> httpx.Response:
+    return await client.post("/api/v1/dossiers", json=body, headers={**auth(token), "Idempotency-Key": key})
 
 
 async def events_of(kafka_bootstrap: str, dossier_id: str) -> list[dict[str, Any]]:
@@ -76,89 +96,177 @@ async def events_of(kafka_bootstrap: str, dossier_id: str) -> list[dict[str, Any
     ]
 
 
-async def test_a_retried_submission_creates_one_dossier_and_one_event(
-    client: Client, token: Callable[..., str], kafka_bootstrap: str
+async def test_a_retried_submission_creates_one_dossier_and_one_complete_event(
+    client: Client, token: Token, kafka_bootstrap: str
 ) -> None:
-    agency = unique("A").replace("-", "").upper()[:10]
-    first = await submit(client, token(), body(agency), "key-retry-0001")
-    again = await submit(client, token(), body(agency), "key-retry-0001")
+    body = await permit_body(client, token())
+    first = await submit(client, token(), body, "key-retry-0001")
+    again = await submit(client, token(), body, "key-retry-0001")
 
     assert first.status_code == 201, first.text
     assert again.status_code == 200
     assert again.json() == first.json()
-    assert first.json()["code"].endswith("-0001")
-    await asyncio.sleep(1.0)  # the relay publishes within the poll interval
-    events = await events_of(kafka_bootstrap, first.json()["id"])
-    assert [e["type"] for e in events] == ["vn.gov.hoso.dossier.submitted.v1"]
-    assert events[0]["dossier_code"] == first.json()["code"]
-    assert events[0]["status_code"] == 1
-    assert events[0]["applicant"]["id"] == "citizen-1"
+    dossier = first.json()
+    assert dossier["agency_code"] == "UBND.HN"
+    assert dossier["procedure_version"] == "2022"
+    assert dossier["code"].startswith("UBND.HN-")
+    assert dossier["code"].endswith("-0001")
+    assert dossier["allowed_actions"] == ["withdraw"]
+    await asyncio.sleep(1.0)  # the relay publishes within its poll interval
+    [event] = await events_of(kafka_bootstrap, dossier["id"])
+    assert event["type"] == "vn.gov.hoso.dossier.submitted.v1"
+    assert event["dossier_code"] == dossier["code"]
+    assert event["status_code"] == 1
+    assert event["applicant"]["id"] == "citizen-1"
+    assert event["deadline"] == {"amount": 30, "unit": "calendar_days"}
+    assert event["supplement_policy"] == "pause"
+    files = [f for c in event["components"] for f in c["files"]]
+    assert {f["content_type"] for f in files} == {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    }
+    assert all(len(f["sha256"]) == 64 for f in files)
 
 
-async def test_the_same_key_with_another_body_is_a_conflict(client: Client, token: Callable[..., str]) -> None:
-    agency = unique("B").replace("-", "").upper()[:10]
-    assert (await submit(client, token(), body(agency), "key-conflict-01")).status_code == 201
-    answer = await submit(client, token(), body(agency, fields={"project_name": "other"}), "key-conflict-01")
+async def test_the_same_key_with_another_body_is_a_conflict(client: Client, token: Token) -> None:
+    body = await permit_body(client, token())
+    assert (await submit(client, token(), body, "key-conflict-01")).status_code == 201
+    other = {**body, "fields": {**body["fields"], "facility_name": "Khác"}}
+    answer = await submit(client, token(), other, "key-conflict-01")
     assert answer.status_code == 409
     assert answer.headers["content-type"] == "application/problem+json"
     assert "Idempotency-Key" in answer.json()["detail"]
 
 
-async def test_concurrent_submissions_get_consecutive_codes_without_gaps(
-    client: Client, token: Callable[..., str]
-) -> None:
-    agency = unique("C").replace("-", "").upper()[:10]
+@pytest.mark.timeout(900)
+async def test_200_concurrent_submissions_get_consecutive_codes_without_gaps(client: Client, token: Token) -> None:
+    bodies = [await permit_body(client, token(f"citizen-{i}")) for i in range(200)]
     answers = await asyncio.gather(
-        *(submit(client, token(f"citizen-{i}"), body(agency), f"key-concurrent-{i:04d}") for i in range(60))
+        *(submit(client, token(f"citizen-{i}"), body, f"key-concurrent-{i:04d}") for i, body in enumerate(bodies))
     )
     assert {a.status_code for a in answers} == {201}
-    sequences = sorted(int(a.json()["code"].rsplit("-", 1)[1]) for a in answers)
-    assert sequences == list(range(1, 61))
+    codes = [a.json()["code"] for a in answers]
+    assert len(set(codes)) == 200
+    assert sorted(int(c.rsplit("-", 1)[1]) for c in codes) == list(range(1, 201))
 
 
-async def test_an_applicant_sees_only_own_dossiers(client: Client, token: Callable[..., str]) -> None:
-    agency = unique("D").replace("-", "").upper()[:10]
-    created = await submit(client, token("owner"), body(agency), "key-owner-0001")
-    code = created.json()["code"]
-    mine = await client.get(f"/api/v1/dossiers/{code}", headers={"Authorization": f"Bearer {token('owner')}"})
-    theirs = await client.get(f"/api/v1/dossiers/{code}", headers={"Authorization": f"Bearer {token('other')}"})
-    listing = await client.get("/api/v1/dossiers", headers={"Authorization": f"Bearer {token('other')}"})
+async def test_an_applicant_sees_only_own_dossiers_and_files(client: Client, token: Token) -> None:
+    body = await permit_body(client, token("owner"))
+    code = (await submit(client, token("owner"), body, "key-owner-0001")).json()["code"]
+    file_id = body["components"][0]["file_ids"][0]
+
+    assert (await client.get(f"/api/v1/dossiers/{code}", headers=auth(token("owner")))).status_code == 200
+    assert (await client.get(f"/api/v1/dossiers/{code}", headers=auth(token("other")))).status_code == 404
+    assert (await client.get("/api/v1/dossiers", headers=auth(token("other")))).json()["items"] == []
+    mine = await client.get(f"/api/v1/files/{file_id}", headers=auth(token("owner")))
     assert mine.status_code == 200
-    assert theirs.status_code == 404
-    assert listing.json()["items"] == []
+    assert mine.content.startswith(b"%PDF")
+    assert (await client.get(f"/api/v1/files/{file_id}", headers=auth(token("other")))).status_code == 404
+    officer = auth(token("o1", Role.RECEPTION_OFFICER, "UBND.HN"))
+    elsewhere = auth(token("o2", Role.RECEPTION_OFFICER, "UBND.HCM"))
+    assert (await client.get(f"/api/v1/files/{file_id}", headers=officer)).status_code == 200
+    assert (await client.get(f"/api/v1/files/{file_id}", headers=elsewhere)).status_code == 404
+
+
+async def test_uploads_are_typed_by_content_and_size_limited(client: Client, token: Token) -> None:
+    disguised = await client.post(
+        "/api/v1/files",
+        files={"file": ("scan.pdf", b"MZ\x90\x00 not a pdf at all", "application/pdf")},
+        headers=auth(token()),
+    )
+    oversize = await client.post(
+        "/api/v1/files",
+        files={"file": ("big.pdf", pdf_bytes() + b"0" * 70_000, "application/pdf")},
+        headers=auth(token()),
+    )
+    path_like = await client.post(
+        "/api/v1/files", files={"file": ("../../etc/passwd.pdf", pdf_bytes(), "text/plain")}, headers=auth(token())
+    )
+    assert disguised.status_code == 415
+    assert disguised.json()["errors"][0]["field"] == "file"
+    assert oversize.status_code == 413
+    assert path_like.status_code == 201
+    assert path_like.json()["name"] == "passwd.pdf"
+    assert path_like.json()["content_type"] == "application/pdf"
+
+
+async def test_every_bad_component_and_field_is_named_in_one_answer_and_nothing_is_created(
+    client: Client, token: Token, intake: FastAPI
+) -> None:
+    letter_as_docx = await upload(client, token(), docx_bytes(), "letter.docx")
+    someone_elses = await upload(client, token("other"), pdf_bytes())
+    body = {
+        "procedure_code": PERMIT,
+        "components": [
+            {"code": "request_letter", "file_ids": [letter_as_docx]},
+            {"code": "proposal_report", "file_ids": [someone_elses]},
+            {"code": "photos", "file_ids": []},
+        ],
+        "fields": {"province": "XX"},
+    }
+    answer = await submit(client, token(), body, "key-invalid-0001")
+    assert answer.status_code == 422
+    assert answer.headers["content-type"] == "application/problem+json"
+    named = {e["field"] for e in answer.json()["errors"]}
+    assert named == {
+        f"components.request_letter.{letter_as_docx}",
+        f"components.proposal_report.{someone_elses}",
+        "components.photos",
+        "fields.province",
+        "fields.facility_name",
+    }
+    assert await intake.state.runtime.db["dossiers"].count_documents({}) == 0
+    assert await intake.state.runtime.db["dossiers"].database["dossier_counters"].count_documents({}) == 0
+
+
+async def test_a_missing_required_component_is_named(client: Client, token: Token) -> None:
+    body = await permit_body(client, token())
+    body["components"] = body["components"][:1]
+    answer = await submit(client, token(), body, "key-missing-001")
+    assert answer.status_code == 422
+    assert [e["field"] for e in answer.json()["errors"]] == ["components.proposal_report"]
 
 
 @pytest.mark.parametrize(
-    ("payload", "headers", "status", "field"),
+    ("procedure", "message"),
+    [("MT-NOPE", "no procedure 'MT-NOPE'"), ("MT-DMC", "no version in force")],
+)
+async def test_unknown_and_expired_procedures_are_refused(
+    client: Client, token: Token, procedure: str, message: str
+) -> None:
+    body = {**(await permit_body(client, token())), "procedure_code": procedure}
+    answer = await submit(client, token(), body, f"key-proc-{procedure}")
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert error["field"] == "procedure_code"
+    assert message in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("patch", "field"),
     [
-        (body("BAD agency!"), {"Idempotency-Key": "key-bad-00001"}, 422, "agency_code"),
-        (body("BNNMT", procedure_code=""), {"Idempotency-Key": "key-bad-00002"}, 422, "procedure_code"),
-        (body("BNNMT", fields={"$where": {"$gt": ""}}), {"Idempotency-Key": "key-bad-00003"}, 422, "fields.$where"),
-        (body("BNNMT", extra_field=1), {"Idempotency-Key": "key-bad-00004"}, 422, "extra_field"),
-        (body("BNNMT"), {}, 422, "Idempotency-Key"),
+        ({"procedure_code": ""}, "procedure_code"),
+        ({"fields": {"$where": {"$gt": ""}}}, "fields.$where"),
+        ({"extra_field": 1}, "extra_field"),
+        ({"components": [{"code": "request_letter", "file_ids": [{"$ne": None}]}]}, "components.0.file_ids.0"),
     ],
 )
-async def test_bad_input_is_a_problem_naming_the_field_and_creates_nothing(
-    client: Client,
-    token: Callable[..., str],
-    intake: tuple[FastAPI, IntakeSettings],
-    payload: dict[str, Any],
-    headers: dict[str, str],
-    status: int,
-    field: str,
+async def test_malformed_bodies_and_operator_injection_are_refused_by_name(
+    client: Client, token: Token, intake: FastAPI, patch: dict[str, Any], field: str
 ) -> None:
-    answer = await client.post(
-        "/api/v1/dossiers", json=payload, headers={"Authorization": f"Bearer {token()}", **headers}
-    )
-    assert answer.status_code == status
-    assert answer.headers["content-type"] == "application/problem+json"
+    body = {"procedure_code": PERMIT, "fields": {"province": "HN"}, **patch}
+    answer = await submit(client, token(), body, "key-malformed-1")
+    assert answer.status_code == 422
     assert field in [e["field"] for e in answer.json()["errors"]]
-    assert await intake[0].state.runtime.db["dossiers"].count_documents({}) == 0
+    assert await intake.state.runtime.db["dossiers"].count_documents({}) == 0
 
 
-async def test_without_a_valid_token_nothing_is_accepted(client: Client, token: Callable[..., str]) -> None:
-    no_token = await client.post("/api/v1/dossiers", json=body("BNNMT"), headers={"Idempotency-Key": "key-auth-0001"})
-    officer = await submit(client, token(role=Role.SPECIALIST, agency="BNNMT"), body("BNNMT"), "key-auth-0002")
+async def test_without_a_valid_token_nothing_is_accepted(client: Client, token: Token) -> None:
+    no_token = await client.post("/api/v1/dossiers", json={}, headers={"Idempotency-Key": "key-auth-0001"})
+    officer = await submit(client, token(role=Role.SPECIALIST, agency="UBND.HN"), {}, "key-auth-0002")
+    no_key = await client.post("/api/v1/dossiers", json={"procedure_code": PERMIT}, headers=auth(token()))
     assert no_token.status_code == 401
     assert no_token.headers["content-type"] == "application/problem+json"
     assert officer.status_code == 403
+    assert no_key.status_code == 422
+    assert "Idempotency-Key" in [e["field"] for e in no_key.json()["errors"]]

@@ -16,6 +16,7 @@ from hoso.errors import ImpossibleTransition, is_transient
         RequestTimedOutError(),
         ConnectionRefusedError(),
         TimeoutError(),
+        OperationFailure("database is locked (5) (SQLITE_BUSY)"),
     ],
 )
 def test_infrastructure_faults_are_transient(exc: BaseException) -> None:

@@ -1,19 +1,51 @@
-"""Intake's HTTP API for applicants: parse, authorise, call a handler, shape the answer."""
+"""Intake's HTTP API: parse, authorise, call a handler, shape the answer."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
-from hoso.auth import Principal, Role, require_roles
+from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal, require_roles
+from hoso.mongo import bson_now
 from hoso.outbox import OutboxRelay
 from hoso.problems import Problem
-from intake.handlers import submit_dossier
+from hoso.retry import retry_transient
+from intake import handlers, payments
+from intake.catalog_store import CatalogStore, VersionExists
+from intake.domain.catalog import (
+    NoVersionInForce,
+    OverlappingVersions,
+    ProcedureVersion,
+    UnknownProcedure,
+    version_in_force,
+)
+from intake.domain.codes import service_day
+from intake.domain.content import UnrecognisedContent
+from intake.files import FileStore
 from intake.repository import DossierRepository
-from intake.schemas import DossierOut, DossierPage, SubmitDossier
+from intake.schemas import (
+    CallbackAnswer,
+    DossierOut,
+    DossierPage,
+    FileOut,
+    PaymentOut,
+    ProcedureOut,
+    ProcedureSummary,
+    SubmitDossier,
+    SupplementIn,
+    VersionSummary,
+    WithdrawalIn,
+)
+from intake.settings import IntakeSettings
 
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
+Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Anyone = Annotated[Principal, Depends(current_principal)]
+Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -26,47 +58,197 @@ IdempotencyKey = Annotated[
 ]
 
 
-def dossier_router(repo: DossierRepository, relay: OutboxRelay, *, timezone: str) -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["dossiers"])
+@dataclass(frozen=True)
+class IntakeContext:
+    repo: DossierRepository
+    catalog: CatalogStore
+    files: FileStore
+    relay: OutboxRelay
+    settings: IntakeSettings
+
+
+def procedures_router(ctx: IntakeContext) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/procedures", tags=["procedures"])
+
+    @router.get("", response_model=list[ProcedureSummary], summary="Procedures in force (public)")
+    async def list_procedures(
+        on: Annotated[date | None, Query(description="Day (default: today)")] = None,
+    ) -> list[ProcedureSummary]:
+        day = on or service_day(bson_now(), ctx.settings.timezone)
+        versions = await ctx.catalog.all_versions()
+        return [ProcedureSummary.of(v) for v in sorted(versions, key=lambda v: v.procedure_code) if v.in_force(day)]
+
+    @router.get("/{code}", response_model=ProcedureOut, summary="A procedure: the version in force and its history")
+    async def get_procedure(
+        code: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
+        on: Annotated[date | None, Query()] = None,
+    ) -> ProcedureOut:
+        day = on or service_day(bson_now(), ctx.settings.timezone)
+        versions = await ctx.catalog.versions_of(code)
+        try:
+            current = version_in_force(versions, code, day)
+        except (UnknownProcedure, NoVersionInForce) as exc:
+            raise Problem(404, "Not found", str(exc)) from exc
+        return ProcedureOut(
+            in_force=current,
+            versions=[
+                VersionSummary(version=v.version, effective_from=v.effective_from, effective_to=v.effective_to)
+                for v in versions
+            ],
+        )
+
+    @router.post("", status_code=201, response_model=ProcedureVersion, summary="Publish a new version (admin)")
+    async def publish(body: ProcedureVersion, admin: Admin) -> ProcedureVersion:
+        try:
+            await ctx.catalog.publish(body, published_by=admin.subject)
+        except (OverlappingVersions, VersionExists) as exc:
+            raise Problem(
+                409,
+                "Version conflict",
+                str(exc),
+                errors=[{"field": "effective_from", "in": "body", "message": str(exc)}],
+            ) from exc
+        return body
+
+    return router
+
+
+def files_router(ctx: IntakeContext) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/files", tags=["files"])
+
+    @router.post("", status_code=201, response_model=FileOut, summary="Upload one file")
+    async def upload(applicant: Applicant, file: Annotated[UploadFile, File(description="One file")]) -> FileOut:
+        data = await file.read(ctx.settings.max_upload_bytes + 1)
+        if len(data) > ctx.settings.max_upload_bytes:
+            raise Problem(
+                413,
+                "Too large",
+                f"a file may have at most {ctx.settings.max_upload_bytes} bytes",
+                errors=[{"field": "file", "in": "body", "message": "too large"}],
+            )
+        if not data:
+            raise Problem(
+                422, "Empty file", "the file is empty", errors=[{"field": "file", "in": "body", "message": "empty"}]
+            )
+        try:
+            stored = await ctx.files.store(owner=applicant.subject, name=file.filename, data=data)
+        except UnrecognisedContent as exc:
+            raise Problem(
+                415, "Unsupported file type", str(exc), errors=[{"field": "file", "in": "body", "message": str(exc)}]
+            ) from exc
+        return FileOut.of(stored)
+
+    @router.get("/{file_id}", summary="Download a file (its owner, or officers of the dossier's agency)")
+    async def download(
+        file_id: Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")], principal: Anyone
+    ) -> StreamingResponse:
+        stored = await ctx.files.get(file_id)
+        officer = principal.has_any(*OFFICER_ROLES) and stored is not None and stored.agency_code == principal.agency
+        if stored is None or not (stored.owner == principal.subject or officer):
+            raise Problem(404, "Not found", "no such file that you may read")
+        headers = {"Content-Disposition": f'attachment; filename="{stored.name}"', "X-Content-SHA256": stored.sha256}
+        return StreamingResponse(ctx.files.stream(file_id), media_type=stored.content_type, headers=headers)
+
+    return router
+
+
+def dossiers_router(ctx: IntakeContext) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
 
     @router.post(
-        "/dossiers",
-        status_code=status.HTTP_201_CREATED,
+        "",
+        status_code=201,
         response_model=DossierOut,
         summary="Submit a dossier",
         responses={200: {"model": DossierOut, "description": "The dossier this Idempotency-Key created before"}},
     )
-    async def post_dossier(
-        body: SubmitDossier, principal: Applicant, key: IdempotencyKey, request: Request, response: Response
+    async def submit(
+        body: SubmitDossier, applicant: Applicant, key: IdempotencyKey, request: Request, response: Response
     ) -> DossierOut:
-        submission = await submit_dossier(
-            repo,
-            relay,
-            applicant=principal,
-            command=body,
-            idempotency_key=key,
-            correlation_id=request.state.correlation_id,
-            timezone=timezone,
+        # A submission is idempotent by its key, so a transient database fault is retried here, whole.
+        submission = await retry_transient(
+            lambda: handlers.submit_dossier(
+                ctx.repo,
+                ctx.catalog,
+                ctx.files,
+                ctx.relay,
+                applicant=applicant,
+                command=body,
+                idempotency_key=key,
+                correlation_id=request.state.correlation_id,
+                timezone=ctx.settings.timezone,
+            )
         )
         if not submission.created:
             response.status_code = status.HTTP_200_OK
         response.headers["Location"] = f"/api/v1/dossiers/{submission.dossier['code']}"
         return DossierOut.of(submission.dossier)
 
-    @router.get("/dossiers", response_model=DossierPage, summary="List my dossiers")
-    async def list_dossiers(
-        principal: Applicant,
+    @router.get("", response_model=DossierPage, summary="My dossiers")
+    async def list_mine(
+        applicant: Applicant,
+        status_code: Annotated[int | None, Query(alias="status", ge=1, le=10)] = None,
         offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> DossierPage:
-        docs = await repo.list_for_applicant(principal.subject, skip=offset, limit=limit)
-        return DossierPage(items=[DossierOut.of(d) for d in docs], offset=offset, limit=limit)
+        docs, total = await ctx.repo.list_for_applicant(applicant.subject, status=status_code, skip=offset, limit=limit)
+        return DossierPage(items=[DossierOut.of(d) for d in docs], offset=offset, limit=limit, total=total)
 
-    @router.get("/dossiers/{code}", response_model=DossierOut, summary="One of my dossiers")
-    async def get_dossier(code: Annotated[str, Path(max_length=80)], principal: Applicant) -> DossierOut:
-        doc = await repo.by_code(code)
-        if doc is None or doc["applicant_id"] != principal.subject:
-            raise Problem(404, "Not found", f"no dossier {code} of yours")
+    @router.get("/{code}", response_model=DossierOut, summary="One of my dossiers")
+    async def get_one(code: Code, applicant: Applicant) -> DossierOut:
+        return DossierOut.of(await handlers.own_dossier(ctx.repo, code, applicant))
+
+    @router.post("/{code}/supplements", response_model=DossierOut, summary="Supplement a dossier (status 5)")
+    async def supplement(code: Code, body: SupplementIn, applicant: Applicant, request: Request) -> DossierOut:
+        doc = await handlers.supplement_dossier(
+            ctx.repo,
+            ctx.catalog,
+            ctx.files,
+            ctx.relay,
+            applicant=applicant,
+            code=code,
+            command=body,
+            correlation_id=request.state.correlation_id,
+        )
         return DossierOut.of(doc)
+
+    @router.post("/{code}/withdrawal", response_model=DossierOut, summary="Ask to withdraw a dossier")
+    async def withdraw(code: Code, body: WithdrawalIn, applicant: Applicant, request: Request) -> DossierOut:
+        doc = await handlers.withdraw_dossier(
+            ctx.repo,
+            ctx.relay,
+            applicant=applicant,
+            code=code,
+            command=body,
+            correlation_id=request.state.correlation_id,
+        )
+        return DossierOut.of(doc)
+
+    @router.get("/{code}/payment", response_model=PaymentOut, summary="The signed payment link for the fee (status 6)")
+    async def payment(code: Code, applicant: Applicant, request: Request) -> PaymentOut:
+        client_ip = request.headers.get("X-Forwarded-For", request.client.host if request.client else "127.0.0.1")
+        link = await payments.payment_link(
+            ctx.repo, ctx.settings, applicant=applicant, code=code, client_ip=client_ip.split(",")[0].strip()
+        )
+        return PaymentOut(
+            provider=ctx.settings.payment_provider,
+            reference=link.reference,
+            amount_vnd=link.amount_vnd,
+            payment_url=link.url,
+        )
+
+    return router
+
+
+def payments_router(ctx: IntakeContext) -> APIRouter:
+    router = APIRouter(prefix="/api/v1/payments", tags=["payments"])
+
+    @router.get("/callbacks/{provider}", response_model=CallbackAnswer, summary="Payment provider callback (IPN)")
+    async def callback(provider: Annotated[str, Path(max_length=32)], request: Request) -> CallbackAnswer:
+        if provider != ctx.settings.payment_provider:
+            raise Problem(404, "Not found", f"no payment provider {provider!r}")
+        params = {k: v for k, v in request.query_params.items() if len(k) <= 64 and len(v) <= 512}
+        message = await payments.confirm_payment(ctx.repo, ctx.relay, ctx.settings, params=params)
+        return CallbackAnswer(RspCode="02" if "already" in message else "00", Message=message)
 
     return router

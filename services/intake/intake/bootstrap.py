@@ -6,13 +6,19 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
 
+from hoso.logs import get_logger
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS
-from intake.api import dossier_router
+from intake.api import IntakeContext, dossiers_router, files_router, payments_router, procedures_router
+from intake.catalog.seed import load_seed
+from intake.catalog_store import CATALOG_INDEXES, CatalogStore
 from intake.consumers import event_handlers
+from intake.files import FILE_INDEXES, FileStore
 from intake.repository import INDEXES, DossierRepository
 from intake.settings import IntakeSettings
+
+log = get_logger(__name__)
 
 
 def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> FastAPI:
@@ -20,15 +26,25 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
         repo = DossierRepository(runtime.db)
-        runtime.add_indexes(INDEXES)
+        catalog = CatalogStore(runtime.db)
+        runtime.add_indexes([*INDEXES, *CATALOG_INDEXES, *FILE_INDEXES])
         relay = runtime.add_outbox(repo.collection)
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
-        return [dossier_router(repo, relay, timezone=settings.timezone)]
+        if settings.seed_catalog:
+            seed = load_seed()  # invalid seed data stops the start-up with the entry and field named
+
+            async def seed_catalog() -> None:
+                added = await catalog.seed(seed)
+                log.info("catalog.seeded", added=added, versions=len(seed))
+
+            runtime.on_start(seed_catalog)
+        ctx = IntakeContext(repo=repo, catalog=catalog, files=FileStore(runtime.db), relay=relay, settings=settings)
+        return [procedures_router(ctx), files_router(ctx), dossiers_router(ctx), payments_router(ctx)]
 
     return build_service_app(
         settings,
         role,
         title="Hoso intake",
-        description="Applicants' door: procedures, dossier submission, supplements, withdrawal, files.",
+        description="Applicants' door: procedures, files, dossier submission, supplements, withdrawal, fees.",
         wire=wire,
     )

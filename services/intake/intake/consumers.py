@@ -1,29 +1,31 @@
-"""Intake's subscriptions: review's lifecycle events keep intake's view of each dossier's status."""
+"""Intake's subscriptions: review's lifecycle events keep intake's view of each dossier."""
 
 from __future__ import annotations
 
 from hoso.consumer import EventHandler
 from hoso.events import Envelope, EventType
-from intake.handlers import record_status_change
+from intake.handlers import record_review_event
 from intake.repository import DossierRepository
 
-# Events that change the public status of a dossier after submission.
-STATUS_EVENTS = (
+# Review's events that change what an applicant sees of a dossier (intake's own events are applied at the source).
+REVIEW_EVENTS = (
     EventType.DOSSIER_RECEIVED,
     EventType.DOSSIER_REFUSED,
+    EventType.DOSSIER_ASSIGNED,
     EventType.DOSSIER_SUPPLEMENT_REQUESTED,
     EventType.DOSSIER_FEE_REQUESTED,
     EventType.DOSSIER_PROCESSING_RESUMED,
+    EventType.DOSSIER_DECISION_PROPOSED,
     EventType.DOSSIER_APPROVED,
     EventType.DOSSIER_REJECTED,
     EventType.DOSSIER_RESULT_RETURNED,
     EventType.DOSSIER_STOPPED,
-    EventType.DOSSIER_WITHDRAWAL_REQUESTED,
+    EventType.DOSSIER_DEADLINE_EXTENDED,
 )
 
 
 def event_handlers(repo: DossierRepository) -> dict[EventType, EventHandler]:
-    async def on_status_event(event: Envelope) -> None:
-        await record_status_change(repo, event)
+    async def on_review_event(event: Envelope) -> None:
+        await record_review_event(repo, event)
 
-    return dict.fromkeys(STATUS_EVENTS, on_status_event)
+    return dict.fromkeys(REVIEW_EVENTS, on_review_event)

@@ -1,35 +1,90 @@
-"""Intake's command and event handlers: plain functions over the repository."""
+"""Intake's command and event handlers: plain functions over the catalog, the file store and the dossiers."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
-import random
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
 from hoso.auth import Principal
 from hoso.events import Envelope, EventType, PublicStatus, canonical_json, new_event
-from hoso.events.catalog import Applicant, ComponentFiles, DossierEventData, DossierSubmitted
+from hoso.events.catalog import (
+    Applicant,
+    ComponentFiles,
+    DeadlineTerms,
+    DossierDeadlineExtended,
+    DossierEventData,
+    DossierFeeRequested,
+    DossierProcessingResumed,
+    DossierReceived,
+    DossierSubmitted,
+    DossierSupplemented,
+    DossierSupplementRequested,
+    DossierWithdrawalRequested,
+    FileRef,
+)
 from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay, initial_outbox
 from hoso.problems import Problem
 from hoso.topics import DOSSIER_EVENTS
+from intake.catalog_store import CatalogStore
+from intake.domain.catalog import (
+    Deadline,
+    FeeUndetermined,
+    NoVersionInForce,
+    ProcedureVersion,
+    UnknownProcedure,
+    version_in_force,
+)
 from intake.domain.codes import format_dossier_code, service_day
+from intake.domain.lifecycle import ApplicantAction, allowed_actions, may
+from intake.domain.submission import FileFacts, Finding, check_components, check_fields
+from intake.files import FileStore, StoredFile
 from intake.repository import CodeTaken, DossierRepository
-from intake.schemas import SubmitDossier
+from intake.schemas import ComponentIn, SubmitDossier, SupplementIn, WithdrawalIn
 
 SERVICE = "intake"
-PROCEDURE_VERSION_UNVERSIONED = "1"
-_MAX_CODE_ATTEMPTS = 400
+_MAX_CODE_ATTEMPTS = 50
 
 
 class IdempotencyConflict(Problem):
     def __init__(self) -> None:
         super().__init__(409, "Idempotency key reused", "this Idempotency-Key was used for a different request body")
+
+
+class InvalidDossier(Problem):
+    def __init__(self, findings: list[Finding]) -> None:
+        fields = ", ".join(f.field for f in findings)
+        super().__init__(
+            422,
+            "Invalid dossier",
+            f"the dossier cannot be accepted: {fields}",
+            errors=[{"field": f.field, "in": "body", "message": f.message} for f in findings],
+        )
+
+
+class WrongState(Problem):
+    def __init__(self, action: ApplicantAction, status: PublicStatus) -> None:
+        possible = [a.value for a in allowed_actions(status)]
+        super().__init__(
+            409,
+            "Not possible in this status",
+            f"{action.value} is not possible while the dossier is in status {int(status)}; possible now: "
+            f"{', '.join(possible) or 'none'}",
+            status_code=int(status),
+            allowed_actions=possible,
+        )
+
+
+class DossierNotFound(Problem):
+    def __init__(self, code: str) -> None:
+        super().__init__(404, "Not found", f"no dossier {code} of yours")
 
 
 @dataclass(frozen=True)
@@ -42,8 +97,21 @@ def request_fingerprint(command: SubmitDossier) -> str:
     return hashlib.sha256(canonical_json(command.model_dump(mode="json"))).hexdigest()
 
 
+def facts_of(files: dict[str, StoredFile]) -> dict[str, FileFacts]:
+    return {i: FileFacts(f.id, f.owner, f.content_type, f.size, f.dossier_id) for i, f in files.items()}
+
+
+async def procedure_in_force(catalog: CatalogStore, code: str, day: date) -> ProcedureVersion:
+    try:
+        return version_in_force(await catalog.versions_of(code), code, day)
+    except (UnknownProcedure, NoVersionInForce) as exc:
+        raise InvalidDossier([Finding("procedure_code", str(exc))]) from exc
+
+
 async def submit_dossier(
     repo: DossierRepository,
+    catalog: CatalogStore,
+    files: FileStore,
     relay: OutboxRelay,
     *,
     applicant: Principal,
@@ -59,27 +127,43 @@ async def submit_dossier(
         return Submission(existing, created=False)
     now = bson_now()
     day = service_day(now, timezone)
+    version = await procedure_in_force(catalog, command.procedure_code, day)
+    components = {c.code: c.file_ids for c in command.components}
+    stored = await files.get_many([f for ids in components.values() for f in ids])
+    findings = check_components(version, components, facts_of(stored), applicant_id=applicant.subject)
+    findings += check_fields(version, command.fields)
+    if len(components) != len(command.components):
+        findings.append(Finding("components", "a component code is given twice"))
+    if findings:
+        raise InvalidDossier(findings)
+    agency = version.competent_agency(command.fields)
+    assert agency is not None
     dossier_id = str(uuid.uuid4())
     for _ in range(_MAX_CODE_ATTEMPTS):
-        sequence = await repo.last_sequence(command.agency_code, day) + 1
-        code = format_dossier_code(command.agency_code, day, sequence)
-        event = _submitted_event(dossier_id, code, applicant, command, now, correlation_id)
-        document = _dossier_document(dossier_id, code, sequence, day.isoformat(), applicant, command, now)
+        sequence = await repo.reserve_sequence(agency, day)
+        code = format_dossier_code(agency, day, sequence)
+        event = _submitted_event(dossier_id, code, agency, version, applicant, command, stored, now, correlation_id)
+        document = _dossier_document(dossier_id, code, agency, sequence, day, version, applicant, command, now)
         document.update(
             idempotency_key=idempotency_key, fingerprint=fingerprint, **initial_outbox([(DOSSIER_EVENTS, event)])
         )
         try:
             await repo.insert(document)
         except CodeTaken:
-            await asyncio.sleep(random.uniform(0, 0.005))
-            continue
+            continue  # the number is in use (a counter behind its dossiers): take the next one
         except DuplicateKeyError:
-            # The same request raced itself; the first one won.
+            await repo.release_sequence(agency, day, sequence)
             existing = await _replay(repo, applicant.subject, idempotency_key, fingerprint)
             if existing is None:
                 raise
             return Submission(existing, created=False)
+        except BaseException:
+            # Not created (the database failed, the request was cancelled): give the number back if we can.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(repo.release_sequence(agency, day, sequence))
+            raise
         relay.wake()
+        await files.attach(list(stored), dossier_id=dossier_id, agency_code=agency)
         return Submission(document, created=True)
     raise Problem(503, "Busy", "could not allocate a dossier code; retry with the same Idempotency-Key")
 
@@ -91,21 +175,50 @@ async def _replay(repo: DossierRepository, applicant_id: str, key: str, fingerpr
     return existing
 
 
+def _terms(deadline: Deadline) -> DeadlineTerms:
+    return DeadlineTerms(amount=deadline.amount, unit=deadline.unit.value)
+
+
+def _file_refs(ids: list[str], stored: dict[str, StoredFile]) -> list[FileRef]:
+    return [
+        FileRef(
+            id=i, name=stored[i].name, content_type=stored[i].content_type, size=stored[i].size, sha256=stored[i].sha256
+        )
+        for i in ids
+    ]
+
+
+def _component_files(components: list[ComponentIn], stored: dict[str, StoredFile]) -> list[ComponentFiles]:
+    return [ComponentFiles(code=c.code, file_ids=c.file_ids, files=_file_refs(c.file_ids, stored)) for c in components]
+
+
+def _fee(version: ProcedureVersion, fields: dict[str, Any]) -> int | None:
+    try:
+        return version.fee.amount_for(fields)
+    except FeeUndetermined:
+        return None
+
+
 def _submitted_event(
     dossier_id: str,
     code: str,
+    agency: str,
+    version: ProcedureVersion,
     applicant: Principal,
     command: SubmitDossier,
+    stored: dict[str, StoredFile],
     now: datetime,
     correlation_id: str | None,
 ) -> Envelope:
     data = DossierSubmitted(
         dossier_id=dossier_id,
         dossier_code=code,
-        procedure_code=command.procedure_code,
-        agency_code=command.agency_code,
+        procedure_code=version.procedure_code,
+        agency_code=agency,
         status_code=PublicStatus.NEW,
-        procedure_version=PROCEDURE_VERSION_UNVERSIONED,
+        procedure_version=version.version,
+        procedure_name_vi=version.name_vi,
+        procedure_name_en=version.name_en,
         applicant=Applicant(
             id=applicant.subject,
             kind=command.applicant_kind,
@@ -114,8 +227,12 @@ def _submitted_event(
             phone=applicant.phone,
         ),
         submitted_at=now,
-        components=[ComponentFiles(code=c.code, file_ids=c.file_ids) for c in command.components],
+        components=_component_files(command.components, stored),
         fields=command.fields,
+        deadline=_terms(version.deadline),
+        supplement_policy=version.supplement_policy.value,
+        supplement_deadline=_terms(version.supplement_deadline),
+        fee_vnd=_fee(version, command.fields),
     )
     return new_event(EventType.DOSSIER_SUBMITTED, data, service=SERVICE, correlation_id=correlation_id, time=now)
 
@@ -123,8 +240,10 @@ def _submitted_event(
 def _dossier_document(
     dossier_id: str,
     code: str,
+    agency: str,
     sequence: int,
-    day: str,
+    day: date,
+    version: ProcedureVersion,
     applicant: Principal,
     command: SubmitDossier,
     now: datetime,
@@ -132,11 +251,11 @@ def _dossier_document(
     return {
         "_id": dossier_id,
         "code": code,
-        "agency_code": command.agency_code,
-        "day": day,
+        "agency_code": agency,
+        "day": day.isoformat(),
         "sequence": sequence,
-        "procedure_code": command.procedure_code,
-        "procedure_version": PROCEDURE_VERSION_UNVERSIONED,
+        "procedure_code": version.procedure_code,
+        "procedure_version": version.version,
         "applicant_id": applicant.subject,
         "applicant_kind": command.applicant_kind,
         "submitted_at": now,
@@ -145,11 +264,149 @@ def _dossier_document(
         # Field names come from users: stored as name/value objects so no key holds a dot or a dollar.
         "fields": [{"name": name, "value": value} for name, value in command.fields.items()],
         "components": [c.model_dump() for c in command.components],
+        "supplements": [],
     }
 
 
-async def record_status_change(repo: DossierRepository, event: Envelope) -> None:
-    """Keep intake's view of the public status from review's events."""
+async def own_dossier(repo: DossierRepository, code: str, applicant: Principal) -> Document:
+    doc = await repo.by_code(code)
+    if doc is None or doc["applicant_id"] != applicant.subject:
+        raise DossierNotFound(code)
+    return doc
+
+
+def _base(doc: Document, status: PublicStatus) -> dict[str, Any]:
+    return {
+        "dossier_id": doc["_id"],
+        "dossier_code": doc["code"],
+        "procedure_code": doc["procedure_code"],
+        "agency_code": doc["agency_code"],
+        "status_code": status,
+    }
+
+
+async def supplement_dossier(
+    repo: DossierRepository,
+    catalog: CatalogStore,
+    files: FileStore,
+    relay: OutboxRelay,
+    *,
+    applicant: Principal,
+    code: str,
+    command: SupplementIn,
+    correlation_id: str | None,
+) -> Document:
+    """Add the requested documents while the dossier waits for them (status 5); emits `dossier.supplemented`."""
+    doc = await own_dossier(repo, code, applicant)
+    status = PublicStatus(doc["status_code"])
+    if not may(ApplicantAction.SUPPLEMENT, status):
+        raise WrongState(ApplicantAction.SUPPLEMENT, status)
+    version = await catalog.get(doc["procedure_code"], doc["procedure_version"])
+    assert version is not None, "a dossier's procedure version is never removed"
+    components = {c.code: c.file_ids for c in command.components}
+    stored = await files.get_many([f for ids in components.values() for f in ids])
+    findings = check_components(
+        version, components, facts_of(stored), applicant_id=applicant.subject, dossier_id=doc["_id"], complete=False
+    )
+    if findings:
+        raise InvalidDossier(findings)
+    now = bson_now()
+    supplement_id = str(uuid.uuid4())
+    data = DossierSupplemented(
+        **_base(doc, PublicStatus.PROCESSING),
+        supplement_id=supplement_id,
+        components=_component_files(command.components, stored),
+        note=command.note,
+    )
+    event = new_event(EventType.DOSSIER_SUPPLEMENTED, data, service=SERVICE, correlation_id=correlation_id, time=now)
+    record = {
+        "id": supplement_id,
+        "at": now,
+        "note": command.note,
+        "components": [c.model_dump() for c in command.components],
+    }
+    update = {
+        "$set": {"status_code": int(PublicStatus.PROCESSING), "status_updated_at": now, "supplement_request": None},
+        "$push": {"supplements": record},
+    }
+    if not await repo.act(
+        doc["_id"],
+        allowed_statuses=[int(PublicStatus.SUPPLEMENT_REQUESTED)],
+        update=update,
+        events=[(DOSSIER_EVENTS, event)],
+    ):
+        return await supplement_dossier_conflict(repo, code, applicant)
+    relay.wake()
+    await files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"])
+    return await own_dossier(repo, code, applicant)
+
+
+async def supplement_dossier_conflict(repo: DossierRepository, code: str, applicant: Principal) -> Document:
+    """The status changed between reading and writing: answer with the status it has now."""
+    doc = await own_dossier(repo, code, applicant)
+    raise WrongState(ApplicantAction.SUPPLEMENT, PublicStatus(doc["status_code"]))
+
+
+async def withdraw_dossier(
+    repo: DossierRepository,
+    relay: OutboxRelay,
+    *,
+    applicant: Principal,
+    code: str,
+    command: WithdrawalIn,
+    correlation_id: str | None,
+) -> Document:
+    """Ask to withdraw before a decision; emits `dossier.withdrawal_requested` (status 7)."""
+    doc = await own_dossier(repo, code, applicant)
+    status = PublicStatus(doc["status_code"])
+    if not may(ApplicantAction.WITHDRAW, status):
+        raise WrongState(ApplicantAction.WITHDRAW, status)
+    now = bson_now()
+    data = DossierWithdrawalRequested(**_base(doc, PublicStatus.WITHDRAWAL_REQUESTED), reason=command.reason)
+    event = new_event(
+        EventType.DOSSIER_WITHDRAWAL_REQUESTED, data, service=SERVICE, correlation_id=correlation_id, time=now
+    )
+    update = {
+        "$set": {
+            "status_code": int(PublicStatus.WITHDRAWAL_REQUESTED),
+            "status_updated_at": now,
+            "withdrawal": {"reason": command.reason, "at": now},
+        }
+    }
+    allowed = [int(s) for s in PublicStatus if may(ApplicantAction.WITHDRAW, s)]
+    if not await repo.act(doc["_id"], allowed_statuses=allowed, update=update, events=[(DOSSIER_EVENTS, event)]):
+        fresh = await own_dossier(repo, code, applicant)
+        raise WrongState(ApplicantAction.WITHDRAW, PublicStatus(fresh["status_code"]))
+    relay.wake()
+    return await own_dossier(repo, code, applicant)
+
+
+def view_update(event: Envelope) -> Document:
+    """How one of review's events changes intake's view of the dossier."""
     payload = event.payload()
     assert isinstance(payload, DossierEventData)
-    await repo.record_status(payload.dossier_id, event.id, int(payload.status_code), event.time)
+    fields: Document = {"status_code": int(payload.status_code), "status_updated_at": event.time}
+    if isinstance(payload, DossierReceived):
+        fields.update(
+            due_at=payload.due_at, appointment_at=payload.appointment_at, receipt_number=payload.receipt_number
+        )
+    elif isinstance(payload, DossierSupplementRequested):
+        fields["supplement_request"] = {"items": payload.items, "due_at": payload.supplement_due_at}
+    elif isinstance(payload, DossierFeeRequested):
+        fields["fee"] = {
+            "amount_vnd": int(payload.amount),
+            "requested_at": event.time,
+            "paid_at": None,
+            # The payment reference names this fee request: a new request gets a new reference.
+            "reference": f"{payload.dossier_code}-{event.id[:8]}",
+        }
+    elif isinstance(payload, DossierProcessingResumed) and payload.due_at is not None:
+        fields["due_at"] = payload.due_at
+    elif isinstance(payload, DossierDeadlineExtended):
+        fields["due_at"] = payload.new_due_at
+    return {"$set": fields}
+
+
+async def record_review_event(repo: DossierRepository, event: Envelope) -> None:
+    """Keep intake's view of the dossier (status, due date, requested supplements, fee) from review's events."""
+    await repo.apply_event(event.partitionkey, event.id, view_update(event))

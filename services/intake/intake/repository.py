@@ -1,24 +1,29 @@
-"""The only module that talks to intake's MongoDB database."""
+"""The only module that talks to intake's dossier collection."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from hoso.events import Envelope
 from hoso.idempotency import apply_once
 from hoso.mongo import Document, IndexSpec
+from hoso.outbox import with_outbox
 
 DOSSIERS = "dossiers"
+COUNTERS = "dossier_counters"
 
 INDEXES = [
     IndexSpec(DOSSIERS, [("code", 1)], name="code_unique", unique=True),
     IndexSpec(DOSSIERS, [("agency_code", 1), ("day", 1), ("sequence", 1)], name="agency_day_seq", unique=True),
     IndexSpec(DOSSIERS, [("applicant_id", 1), ("idempotency_key", 1)], name="applicant_idem", unique=True),
     IndexSpec(DOSSIERS, [("applicant_id", 1), ("submitted_at", -1)], name="applicant_recent"),
+    IndexSpec(DOSSIERS, [("fee.reference", 1)], name="fee_reference"),
 ]
 
 
@@ -29,6 +34,7 @@ class CodeTaken(Exception):
 class DossierRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db[DOSSIERS]
+        self.counters: AsyncCollection[Document] = db[COUNTERS]
 
     async def by_idempotency_key(self, applicant_id: str, key: str) -> Document | None:
         return await self.collection.find_one({"applicant_id": applicant_id, "idempotency_key": key})
@@ -36,11 +42,26 @@ class DossierRepository:
     async def by_code(self, code: str) -> Document | None:
         return await self.collection.find_one({"code": code})
 
-    async def last_sequence(self, agency_code: str, day: date) -> int:
-        last = await self.collection.find_one(
-            {"agency_code": agency_code, "day": day.isoformat()}, sort=[("sequence", -1)], projection={"sequence": 1}
+    async def by_fee_reference(self, reference: str) -> Document | None:
+        return await self.collection.find_one({"fee.reference": reference})
+
+    async def reserve_sequence(self, agency_code: str, day: date) -> int:
+        """The next dossier number of the agency's day: a released number first, else a new one (atomic)."""
+        key = f"{agency_code}|{day.isoformat()}"
+        released = await self.counters.find_one_and_update(
+            {"_id": key, "released.0": {"$exists": True}}, {"$pop": {"released": -1}}
         )
-        return int(last["sequence"]) if last else 0
+        if released is not None:
+            return int(released["released"][0])
+        counter = await self.counters.find_one_and_update(
+            {"_id": key}, {"$inc": {"sequence": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        assert counter is not None
+        return int(counter["sequence"])
+
+    async def release_sequence(self, agency_code: str, day: date, sequence: int) -> None:
+        """Give back a number whose dossier was not created, so the next submission takes it (no gap)."""
+        await self.counters.update_one({"_id": f"{agency_code}|{day.isoformat()}"}, {"$push": {"released": sequence}})
 
     async def insert(self, document: Document) -> None:
         """Insert a new dossier; CodeTaken when its number was taken, DuplicateKeyError for a reused key."""
@@ -51,17 +72,29 @@ class DossierRepository:
                 raise
             raise CodeTaken(document["code"]) from None
 
-    async def list_for_applicant(self, applicant_id: str, *, skip: int, limit: int) -> list[Document]:
-        cursor = self.collection.find(
-            {"applicant_id": applicant_id}, sort=[("submitted_at", -1)], skip=skip, limit=limit
-        )
-        return [doc async for doc in cursor]
+    async def list_for_applicant(
+        self, applicant_id: str, *, status: int | None, skip: int, limit: int
+    ) -> tuple[list[Document], int]:
+        query: Document = {"applicant_id": applicant_id}
+        if status is not None:
+            query["status_code"] = status
+        cursor = self.collection.find(query, sort=[("submitted_at", -1)], skip=skip, limit=limit)
+        return [doc async for doc in cursor], await self.collection.count_documents(query)
 
-    async def record_status(self, dossier_id: str, event_id: str, status_code: int, at: Any) -> bool:
-        """Intake's own view of the public status, from review's events; each event applies once."""
-        return await apply_once(
-            self.collection,
-            doc_id=dossier_id,
-            event_id=event_id,
-            update={"$set": {"status_code": status_code, "status_updated_at": at}},
-        )
+    async def act(
+        self,
+        dossier_id: str,
+        *,
+        allowed_statuses: Sequence[int],
+        update: Document,
+        events: Sequence[tuple[str, Envelope]],
+        where: Document | None = None,
+    ) -> bool:
+        """Apply an applicant's action and its events in one update, only if the status still allows it."""
+        query: Document = {"_id": dossier_id, "status_code": {"$in": list(allowed_statuses)}, **(where or {})}
+        result = await self.collection.update_one(query, with_outbox(update, events))
+        return result.matched_count == 1
+
+    async def apply_event(self, dossier_id: str, event_id: str, update: Document) -> bool:
+        """Intake's view of the dossier from another service's event; each event applies once."""
+        return await apply_once(self.collection, doc_id=dossier_id, event_id=event_id, update=update)

@@ -2,36 +2,52 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hoso.events import PublicStatus, status_label
 from hoso.mongo import Document
-from intake.domain.codes import AGENCY_CODE_PATTERN
+from intake.domain.catalog import ProcedureVersion
+from intake.domain.lifecycle import ApplicantAction, allowed_actions
+from intake.files import StoredFile
 
 FieldValue = str | int | float | bool | None
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+ComponentCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+FileId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 
 
 class ComponentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    file_ids: list[str] = Field(default_factory=list, max_length=50)
+    code: ComponentCode
+    file_ids: list[FileId] = Field(default_factory=list, max_length=50)
 
 
 class SubmitDossier(BaseModel):
-    """A dossier submission: the procedure, the competent agency, its components and extra fields."""
+    """A dossier: the procedure, the files of each component, and the procedure's fields."""
 
     model_config = ConfigDict(extra="forbid")
 
     procedure_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    agency_code: str = Field(max_length=64, pattern=AGENCY_CODE_PATTERN)
     applicant_kind: Literal["citizen", "organisation"] = "citizen"
     components: list[ComponentIn] = Field(default_factory=list, max_length=50)
     fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=100)
+
+
+class SupplementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    components: list[ComponentIn] = Field(min_length=1, max_length=50)
+    note: str = Field(default="", max_length=2000)
+
+
+class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=2000)
 
 
 class StatusOut(BaseModel):
@@ -45,6 +61,17 @@ class StatusOut(BaseModel):
         return cls(code=status, label_vi=status_label(status, "vi"), label_en=status_label(status, "en"))
 
 
+class SupplementRequestOut(BaseModel):
+    items: list[str]
+    due_at: datetime | None
+
+
+class FeeOut(BaseModel):
+    amount_vnd: int
+    requested_at: datetime | None
+    paid_at: datetime | None
+
+
 class DossierOut(BaseModel):
     id: str
     code: str
@@ -53,9 +80,18 @@ class DossierOut(BaseModel):
     agency_code: str
     submitted_at: datetime
     status: StatusOut
+    due_at: datetime | None = None
+    appointment_at: datetime | None = None
+    supplement_request: SupplementRequestOut | None = None
+    fee: FeeOut | None = None
+    components: list[ComponentIn]
+    allowed_actions: list[ApplicantAction]
 
     @classmethod
     def of(cls, doc: Document) -> DossierOut:
+        status = PublicStatus(doc["status_code"])
+        supplement = doc.get("supplement_request")
+        fee = doc.get("fee")
         return cls(
             id=doc["_id"],
             code=doc["code"],
@@ -63,7 +99,13 @@ class DossierOut(BaseModel):
             procedure_version=doc["procedure_version"],
             agency_code=doc["agency_code"],
             submitted_at=doc["submitted_at"],
-            status=StatusOut.of(doc["status_code"]),
+            status=StatusOut.of(status),
+            due_at=doc.get("due_at"),
+            appointment_at=doc.get("appointment_at"),
+            supplement_request=SupplementRequestOut(**supplement) if supplement else None,
+            fee=FeeOut(**fee) if fee else None,
+            components=[ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in doc.get("components", [])],
+            allowed_actions=allowed_actions(status),
         )
 
 
@@ -71,3 +113,62 @@ class DossierPage(BaseModel):
     items: list[DossierOut]
     offset: int
     limit: int
+    total: int
+
+
+class FileOut(BaseModel):
+    id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+    @classmethod
+    def of(cls, f: StoredFile) -> FileOut:
+        return cls(
+            id=f.id, name=f.name, content_type=f.content_type, size=f.size, sha256=f.sha256, uploaded_at=f.uploaded_at
+        )
+
+
+class VersionSummary(BaseModel):
+    version: str
+    effective_from: date
+    effective_to: date | None
+
+
+class ProcedureSummary(BaseModel):
+    procedure_code: str
+    name_vi: str
+    name_en: str
+    version: str
+    national_code: str | None
+    online_mode: str
+
+    @classmethod
+    def of(cls, v: ProcedureVersion) -> ProcedureSummary:
+        return cls(
+            procedure_code=v.procedure_code,
+            name_vi=v.name_vi,
+            name_en=v.name_en,
+            version=v.version,
+            national_code=v.national_code,
+            online_mode=v.online_mode,
+        )
+
+
+class ProcedureOut(BaseModel):
+    in_force: ProcedureVersion
+    versions: list[VersionSummary]
+
+
+class PaymentOut(BaseModel):
+    provider: str
+    reference: str
+    amount_vnd: int
+    payment_url: str
+
+
+class CallbackAnswer(BaseModel):
+    RspCode: str
+    Message: str

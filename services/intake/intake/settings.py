@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from hoso.settings import ServiceSettings
@@ -16,3 +17,10 @@ class IntakeSettings(ServiceSettings):
     http_port: int = 8001
     worker_http_port: int = 9001
     timezone: str = "Asia/Ho_Chi_Minh"
+    max_upload_bytes: int = 100 * 1024 * 1024
+    seed_catalog: bool = True
+    payment_provider: str = "vnpay"
+    payment_gateway_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
+    payment_merchant_code: str = "HOSO0001"
+    payment_secret: SecretStr | None = None
+    payment_return_url: str = "http://127.0.0.1:8080/"

@@ -69,9 +69,23 @@ class Applicant(EventData):
     phone: str | None = None
 
 
+class FileRef(EventData):
+    id: str = Field(min_length=1)
+    name: str = ""
+    content_type: str = Field(min_length=1)
+    size: int = Field(ge=0)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class ComponentFiles(EventData):
     code: str = Field(min_length=1)
     file_ids: list[str] = Field(default_factory=list)
+    files: list[FileRef] = Field(default_factory=list, description="The files with their SHA-256 (archive hand-over)")
+
+
+class DeadlineTerms(EventData):
+    amount: int = Field(gt=0)
+    unit: Literal["working_days", "working_hours", "calendar_days"]
 
 
 class DossierSubmitted(DossierEventData):
@@ -80,6 +94,12 @@ class DossierSubmitted(DossierEventData):
     submitted_at: datetime
     components: list[ComponentFiles] = Field(default_factory=list)
     fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    procedure_name_vi: str = ""
+    procedure_name_en: str = ""
+    deadline: DeadlineTerms | None = Field(default=None, description="The legal time limit of the procedure version")
+    supplement_policy: Literal["pause", "reset"] | None = None
+    supplement_deadline: DeadlineTerms | None = None
+    fee_vnd: int | None = Field(default=None, ge=0, description="The fee the catalog computes, when it can")
 
 
 class DossierSupplemented(DossierEventData):

@@ -1,0 +1,263 @@
+"""The procedure catalog as versioned data: what a dossier must contain, who decides it, in what time, at what fee.
+
+Pure: pydantic and the standard library. Each version has effective dates; a dossier is judged by the version in
+force on the day it is submitted and keeps that version. A figure that is not certain carries `uncertain: true`
+and a note, never a silent guess.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from intake.domain.codes import AGENCY_CODE_PATTERN
+
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+AgencyCode = Annotated[str, StringConstraints(pattern=AGENCY_CODE_PATTERN)]
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+
+KNOWN_CONTENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "image/jpeg",
+        "image/png",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/zip",
+    }
+)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DeadlineUnit(StrEnum):
+    WORKING_DAYS = "working_days"
+    WORKING_HOURS = "working_hours"
+    CALENDAR_DAYS = "calendar_days"
+
+
+class Deadline(Strict):
+    amount: int = Field(gt=0, le=3650)
+    unit: DeadlineUnit
+    uncertain: bool = False
+    note: str = ""
+
+
+class SupplementPolicy(StrEnum):
+    PAUSE = "pause"
+    RESET = "reset"
+
+
+class FeeTier(Strict):
+    up_to_vnd: int | None = Field(default=None, gt=0, description="Upper bound of total investment; none = top tier")
+    amounts_vnd: dict[str, int] = Field(min_length=1, description="Amount by the value of the fee's column field")
+    uncertain: bool = False
+
+
+class FeeUndetermined(ValueError):
+    pass
+
+
+class Fee(Strict):
+    kind: Literal["none", "fixed", "by_investment"]
+    amount_vnd: int | None = Field(default=None, ge=0)
+    investment_field: FieldName | None = None
+    column_field: FieldName | None = None
+    tiers: list[FeeTier] = Field(default_factory=list)
+    legal_basis: str = ""
+    uncertain: bool = False
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Fee:
+        if self.kind == "fixed" and self.amount_vnd is None:
+            raise ValueError("a fixed fee needs amount_vnd")
+        if self.kind == "by_investment":
+            if not self.tiers or not self.investment_field or not self.column_field:
+                raise ValueError("a fee by investment needs investment_field, column_field and tiers")
+            bounds = [t.up_to_vnd for t in self.tiers]
+            if bounds[-1] is not None or None in bounds[:-1]:
+                raise ValueError("only the last tier is open-ended")
+            closed = [b for b in bounds if b is not None]
+            if closed != sorted(closed):
+                raise ValueError("tiers must be in increasing order")
+        return self
+
+    def amount_for(self, fields: Mapping[str, object]) -> int:
+        """The fee for a dossier with these fields (VND)."""
+        if self.kind == "none":
+            return 0
+        if self.kind == "fixed":
+            assert self.amount_vnd is not None
+            return self.amount_vnd
+        assert self.investment_field is not None
+        assert self.column_field is not None
+        investment, column = fields.get(self.investment_field), str(fields.get(self.column_field))
+        if not isinstance(investment, int):
+            raise FeeUndetermined(f"the fee depends on {self.investment_field}")
+        tier = next(t for t in self.tiers if t.up_to_vnd is None or investment <= t.up_to_vnd)
+        if column not in tier.amounts_vnd:
+            raise FeeUndetermined(f"no fee for {self.column_field}={column!r}")
+        return tier.amounts_vnd[column]
+
+
+class Component(Strict):
+    code: Code
+    name_vi: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    required: bool = True
+    accepted_types: list[str] = Field(min_length=1)
+    max_size_bytes: int = Field(gt=0, le=200 * 1024 * 1024)
+    min_files: int = Field(default=1, ge=0)
+    max_files: int = Field(default=5, ge=1, le=50)
+    paper_copies: int | None = Field(default=None, ge=1)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Component:
+        unknown = sorted(set(self.accepted_types) - KNOWN_CONTENT_TYPES)
+        if unknown:
+            raise ValueError(f"unknown content types {unknown}")
+        if self.min_files > self.max_files:
+            raise ValueError("min_files is greater than max_files")
+        return self
+
+
+class ExtraField(Strict):
+    name: FieldName
+    label_vi: str = Field(min_length=1)
+    label_en: str = Field(min_length=1)
+    type: Literal["string", "integer", "boolean", "choice"]
+    required: bool = False
+    choices: list[str] = Field(default_factory=list)
+    max_length: int = Field(default=500, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _choices(self) -> ExtraField:
+        if (self.type == "choice") != bool(self.choices):
+            raise ValueError("choices are given exactly for fields of type choice")
+        return self
+
+
+class AgencyRule(Strict):
+    """`agency` decides when the dossier's field `field` has one of `values`."""
+
+    field: FieldName
+    values: list[str] = Field(min_length=1)
+    agency: AgencyCode
+
+
+class Competence(Strict):
+    default_agency: AgencyCode | None = None
+    rules: list[AgencyRule] = Field(default_factory=list)
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _decidable(self) -> Competence:
+        if self.default_agency is None and not self.rules:
+            raise ValueError("name a default agency or rules")
+        return self
+
+
+class ProcedureVersion(Strict):
+    procedure_code: Code
+    version: Code
+    national_code: str | None = None
+    national_code_uncertain: bool = False
+    name_vi: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    sector: str = "environment"
+    effective_from: date
+    effective_to: date | None = None
+    legal_basis: list[str] = Field(min_length=1)
+    online_mode: Literal["full", "partial"]
+    competence: Competence
+    deadline: Deadline
+    completeness_check: Deadline | None = None
+    supplement_policy: SupplementPolicy
+    supplement_deadline: Deadline
+    fee: Fee
+    components: list[Component] = Field(min_length=1)
+    fields: list[ExtraField] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProcedureVersion:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError("effective_to is before effective_from")
+        for label, names in (
+            ("component", [c.code for c in self.components]),
+            ("field", [f.name for f in self.fields]),
+        ):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {label} codes {duplicates}")
+        field_names = {f.name for f in self.fields}
+        for rule in self.competence.rules:
+            if rule.field not in field_names:
+                raise ValueError(f"agency rule refers to unknown field {rule.field!r}")
+        for name in (self.fee.investment_field, self.fee.column_field):
+            if name is not None and name not in field_names:
+                raise ValueError(f"fee refers to unknown field {name!r}")
+        return self
+
+    def in_force(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+    def competent_agency(self, fields: Mapping[str, object]) -> str | None:
+        for rule in self.competence.rules:
+            if str(fields.get(rule.field)) in rule.values:
+                return rule.agency
+        return self.competence.default_agency
+
+
+class UnknownProcedure(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no procedure {code!r} in the catalog")
+        self.code = code
+
+
+class NoVersionInForce(Exception):
+    def __init__(self, code: str, day: date) -> None:
+        super().__init__(f"procedure {code!r} has no version in force on {day.isoformat()}")
+        self.code = code
+        self.day = day
+
+
+class OverlappingVersions(ValueError):
+    pass
+
+
+def check_versions(versions: Iterable[ProcedureVersion]) -> None:
+    """Versions of one procedure have distinct names and periods that do not overlap."""
+    by_code: dict[str, list[ProcedureVersion]] = {}
+    for v in versions:
+        by_code.setdefault(v.procedure_code, []).append(v)
+    for code, items in by_code.items():
+        names = [v.version for v in items]
+        if len(set(names)) != len(names):
+            raise OverlappingVersions(f"{code}: version names repeat")
+        ordered = sorted(items, key=lambda v: v.effective_from)
+        for earlier, later in itertools.pairwise(ordered):
+            if earlier.effective_to is None or earlier.effective_to >= later.effective_from:
+                raise OverlappingVersions(
+                    f"{code}: version {earlier.version} overlaps version {later.version} "
+                    f"(from {later.effective_from}); end the earlier one first"
+                )
+
+
+def version_in_force(versions: Iterable[ProcedureVersion], code: str, day: date) -> ProcedureVersion:
+    matching = [v for v in versions if v.procedure_code == code]
+    if not matching:
+        raise UnknownProcedure(code)
+    for v in matching:
+        if v.in_force(day):
+            return v
+    raise NoVersionInForce(code, day)

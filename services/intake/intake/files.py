@@ -1,0 +1,115 @@
+"""Uploaded files in GridFS: content type from the bytes, SHA-256, size, owner; no user path reaches a disk."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from gridfs import AsyncGridFSBucket, NoFile
+from pymongo.asynchronous.database import AsyncDatabase
+
+from hoso.mongo import Document, IndexSpec, bson_now
+from intake.domain.content import detect_content_type
+
+BUCKET = "uploads"
+FILE_INDEXES = [IndexSpec(f"{BUCKET}.files", [("metadata.owner", 1)], name="owner")]
+_UNSAFE = re.compile(r"[^\w.\- ()]+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: str
+    owner: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+    dossier_id: str | None
+    agency_code: str | None
+
+    @classmethod
+    def of(cls, doc: Document) -> StoredFile:
+        meta: dict[str, Any] = doc.get("metadata") or {}
+        return cls(
+            id=str(doc["_id"]),
+            owner=meta["owner"],
+            name=doc["filename"],
+            content_type=meta["content_type"],
+            size=int(doc["length"]),
+            sha256=meta["sha256"],
+            uploaded_at=doc["uploadDate"],
+            dossier_id=meta.get("dossier_id"),
+            agency_code=meta.get("agency_code"),
+        )
+
+
+def display_name(name: str | None) -> str:
+    """A name to show, never a path: the last path part, unsafe characters replaced, at most 120 characters."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].strip()
+    cleaned = _UNSAFE.sub("_", base).strip("._ ")
+    return cleaned[:120] or "file"
+
+
+def _object_id(file_id: str) -> ObjectId | None:
+    try:
+        return ObjectId(file_id)
+    except (InvalidId, TypeError):
+        return None
+
+
+class FileStore:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._db = db
+        self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
+        self._files = db[f"{BUCKET}.files"]
+
+    async def store(self, *, owner: str, name: str | None, data: bytes) -> StoredFile:
+        """Store one upload; UnrecognisedContent when its bytes are not an accepted type."""
+        content_type = detect_content_type(data)
+        metadata = {
+            "owner": owner,
+            "content_type": content_type,
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "uploaded_at": bson_now(),
+        }
+        file_id = await self._bucket.upload_from_stream(display_name(name), data, metadata=metadata)
+        stored = await self.get(str(file_id))
+        assert stored is not None
+        return stored
+
+    async def get(self, file_id: str) -> StoredFile | None:
+        oid = _object_id(file_id)
+        if oid is None:
+            return None
+        doc = await self._files.find_one({"_id": oid})
+        return StoredFile.of(doc) if doc else None
+
+    async def get_many(self, file_ids: list[str]) -> dict[str, StoredFile]:
+        oids = [oid for oid in (_object_id(f) for f in file_ids) if oid is not None]
+        if not oids:
+            return {}
+        return {str(d["_id"]): StoredFile.of(d) async for d in self._files.find({"_id": {"$in": oids}})}
+
+    async def attach(self, file_ids: list[str], *, dossier_id: str, agency_code: str) -> None:
+        """Link files to the dossier they were submitted with (officers of its agency may then read them)."""
+        oids = [oid for oid in (_object_id(f) for f in file_ids) if oid is not None]
+        if oids:
+            await self._files.update_many(
+                {"_id": {"$in": oids}, "metadata.dossier_id": None},
+                {"$set": {"metadata.dossier_id": dossier_id, "metadata.agency_code": agency_code}},
+            )
+
+    async def stream(self, file_id: str) -> AsyncIterator[bytes]:
+        oid = _object_id(file_id)
+        if oid is None:
+            raise NoFile(file_id)
+        grid_out = await self._bucket.open_download_stream(oid)
+        while chunk := await grid_out.readchunk():
+            yield chunk

@@ -1,0 +1,179 @@
+"""Intake's applicant actions follow the dossier's status as review reports it; fees are paid once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from hoso.events import EventType, PublicStatus, new_event
+from hoso.events.catalog import DossierFeeRequested, DossierSupplementRequested
+from hoso.kafka import publish_event
+from hoso.topics import DOSSIER_EVENTS
+from intake.domain.payment import sign
+from tests.integration.test_intake_submission import Token, auth, events_of, permit_body, submit, upload
+from tests.support import eventually, pdf_bytes
+
+pytest_plugins = ["tests.integration.test_intake_submission"]
+
+
+@pytest.fixture
+async def dossier(client: httpx.AsyncClient, token: Token) -> dict[str, Any]:
+    answer = await submit(client, token(), await permit_body(client, token()), "key-lifecycle-01")
+    assert answer.status_code == 201
+    return dict(answer.json())
+
+
+async def events_after(kafka_bootstrap: str, dossier_id: str, *, count: int) -> list[dict[str, Any]]:
+    """The dossier's events once at least `count` are on the topic (and a moment more for stragglers)."""
+    found: list[dict[str, Any]] = []
+
+    async def enough() -> bool:
+        found[:] = await events_of(kafka_bootstrap, dossier_id)
+        return len(found) >= count
+
+    await eventually(enough, what=f"{count} events of {dossier_id}")
+    await asyncio.sleep(0.5)
+    return await events_of(kafka_bootstrap, dossier_id)
+
+
+def review_base(dossier: dict[str, Any], status: PublicStatus) -> dict[str, Any]:
+    return {
+        "dossier_id": dossier["id"],
+        "dossier_code": dossier["code"],
+        "procedure_code": dossier["procedure_code"],
+        "agency_code": dossier["agency_code"],
+        "status_code": status,
+        "actor_id": "officer-1",
+    }
+
+
+async def status_becomes(client: httpx.AsyncClient, token: Token, code: str, status: int) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+
+    async def check() -> bool:
+        seen.update((await client.get(f"/api/v1/dossiers/{code}", headers=auth(token()))).json())
+        return bool(seen["status"]["code"] == status)
+
+    await eventually(check, what=f"status {status}")
+    return seen
+
+
+async def test_withdrawal_before_a_decision_and_a_wrong_state_answer(
+    client: httpx.AsyncClient, token: Token, dossier: dict[str, Any], kafka_bootstrap: str
+) -> None:
+    code = dossier["code"]
+    early = await client.post(
+        f"/api/v1/dossiers/{code}/supplements",
+        json={"components": [{"code": "request_letter", "file_ids": []}]},
+        headers=auth(token()),
+    )
+    assert early.status_code == 409
+    assert early.json()["allowed_actions"] == ["withdraw"]
+
+    withdrawn = await client.post(
+        f"/api/v1/dossiers/{code}/withdrawal", json={"reason": "Dự án tạm dừng"}, headers=auth(token())
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"]["code"] == 7
+    again = await client.post(f"/api/v1/dossiers/{code}/withdrawal", json={"reason": "again"}, headers=auth(token()))
+    assert again.status_code == 409
+    assert again.json()["allowed_actions"] == []
+    types = [e["type"] for e in await events_after(kafka_bootstrap, dossier["id"], count=2)]
+    assert types == ["vn.gov.hoso.dossier.submitted.v1", "vn.gov.hoso.dossier.withdrawal_requested.v1"]
+
+
+async def test_a_supplement_requested_by_review_is_answered_once(
+    client: httpx.AsyncClient, token: Token, dossier: dict[str, Any], broker: KafkaBroker, kafka_bootstrap: str
+) -> None:
+    due = datetime.now(UTC) + timedelta(days=30)
+    request = DossierSupplementRequested(
+        **review_base(dossier, PublicStatus.SUPPLEMENT_REQUESTED), items=["Bản đồ vị trí dự án"], supplement_due_at=due
+    )
+    await publish_event(
+        broker, DOSSIER_EVENTS, new_event(EventType.DOSSIER_SUPPLEMENT_REQUESTED, request, service="review")
+    )
+    seen = await status_becomes(client, token, dossier["code"], 5)
+    assert seen["supplement_request"]["items"] == ["Bản đồ vị trí dự án"]
+    assert seen["allowed_actions"] == ["supplement", "withdraw"]
+
+    map_file = await upload(client, token(), pdf_bytes("Bản đồ"))
+    body = {"components": [{"code": "proposal_report", "file_ids": [map_file]}], "note": "Bổ sung bản đồ"}
+    supplemented = await client.post(
+        f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token())
+    )
+    assert supplemented.status_code == 200, supplemented.text
+    assert supplemented.json()["status"]["code"] == 4
+    assert supplemented.json()["supplement_request"] is None
+    twice = await client.post(f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token()))
+    assert twice.status_code == 409
+    types = [e["type"] for e in await events_after(kafka_bootstrap, dossier["id"], count=3)]
+    assert types.count("vn.gov.hoso.dossier.supplemented.v1") == 1
+
+
+def signed_callback(
+    reference: str,
+    amount_vnd: int,
+    secret: str = "test-payment-secret",
+    **extra: str,
+) -> dict[str, str]:
+    params = {
+        "vnp_Amount": str(amount_vnd * 100),
+        "vnp_TxnRef": reference,
+        "vnp_ResponseCode": "00",
+        "vnp_TransactionStatus": "00",
+        "vnp_TransactionNo": "14123456",
+        "vnp_TmnCode": "HOSO0001",
+        **extra,
+    }
+    return {**params, "vnp_SecureHash": sign(params, secret)}
+
+
+async def test_a_fee_is_paid_once_and_forged_callbacks_change_nothing(
+    client: httpx.AsyncClient,
+    token: Token,
+    dossier: dict[str, Any],
+    broker: KafkaBroker,
+    kafka_bootstrap: str,
+    intake: FastAPI,
+) -> None:
+    fee = DossierFeeRequested(**review_base(dossier, PublicStatus.AWAITING_FEE), amount=Decimal(1_500_000))
+    await publish_event(broker, DOSSIER_EVENTS, new_event(EventType.DOSSIER_FEE_REQUESTED, fee, service="review"))
+    await status_becomes(client, token, dossier["code"], 6)
+    link = await client.get(f"/api/v1/dossiers/{dossier['code']}/payment", headers=auth(token()))
+    assert link.status_code == 200, link.text
+    reference = link.json()["reference"]
+    query = dict(parse_qsl(urlsplit(link.json()["payment_url"]).query))
+    assert query["vnp_Amount"] == "150000000"
+    assert query["vnp_SecureHash"] == sign(query, "test-payment-secret")
+
+    callback = "/api/v1/payments/callbacks/vnpay"
+    forged = await client.get(callback, params=signed_callback(reference, 1_500_000, secret="guessed"))
+    wrong_amount = await client.get(callback, params=signed_callback(reference, 1_000))
+    unknown = await client.get(callback, params=signed_callback("UBND.HN-261127-9999-00000000", 1_500_000))
+    assert (forged.status_code, forged.json()["RspCode"]) == (400, "97")
+    assert forged.headers["content-type"] == "application/problem+json"
+    assert (wrong_amount.status_code, wrong_amount.json()["RspCode"]) == (400, "04")
+    assert (unknown.status_code, unknown.json()["RspCode"]) == (404, "01")
+    assert (await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=auth(token()))).json()["status"][
+        "code"
+    ] == 6
+
+    paid = await client.get(callback, params=signed_callback(reference, 1_500_000))
+    again = await client.get(callback, params=signed_callback(reference, 1_500_000))
+    assert paid.json() == {"RspCode": "00", "Message": "Confirm Success"}
+    assert again.json()["RspCode"] == "02"
+    after = (await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=auth(token()))).json()
+    assert after["status"]["code"] == 4
+    assert after["fee"]["paid_at"] is not None
+    events = await events_after(kafka_bootstrap, dossier["id"], count=3)
+    paid_events = [e for e in events if e["type"].endswith("fee_paid.v1")]
+    assert len(paid_events) == 1
+    assert paid_events[0]["payment_reference"] == "14123456"
