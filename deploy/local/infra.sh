@@ -21,12 +21,13 @@ FERRETDB_PORT="${HOSO_FERRETDB_PORT:-27017}"
 FERRETDB_VERSION="v1.24.2"
 KAFKA_POM="$ROOT/deploy/local/kafka/pom.xml"
 
+# shellcheck source=deploy/local/processes.sh
+source "$ROOT/deploy/local/processes.sh"
+
 log() { printf '\033[1m[infra]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 show_log_tail() {
   echo "----- last lines of $1 -----" >&2
@@ -126,7 +127,9 @@ ferretdb_up() {
   port_busy "$FERRETDB_PORT" && die "port $FERRETDB_PORT is taken by another process; set HOSO_FERRETDB_PORT or stop it"
   ferretdb_install
   log "starting FerretDB on 127.0.0.1:$FERRETDB_PORT (log: $dir/ferretdb.log)"
-  nohup "$bin" --handler=sqlite --sqlite-url="file:$dir/data/" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
+  # Immediate transactions take SQLite's write lock at BEGIN and wait for it (busy_timeout), instead of failing
+  # with SQLITE_BUSY when a read transaction would have to be upgraded under concurrent writers.
+  nohup "$bin" --handler=sqlite --sqlite-url="file:$dir/data/?_txlock=immediate" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
     --state-dir=- --debug-addr=- --telemetry=disable --log-level=warn \
     > "$dir/ferretdb.log" 2>&1 < /dev/null &
   echo $! > "$dir/ferretdb.pid"
@@ -146,17 +149,6 @@ wait_ready() {
   log "$kind ready at $address"
 }
 
-stop_pid() {
-  local pidfile=$1 pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
 
 status_of() {
   local name=$1 pidfile=$2 external=$3

@@ -19,6 +19,9 @@ export HOSO_STATE_DIR="${HOSO_STATE_DIR:-$STATE}"
 export HOSO_LOCAL_MODE="${HOSO_LOCAL_MODE:-1}"
 GATEWAY_PORT="${HOSO_GATEWAY_PORT:-8080}"
 
+# shellcheck source=deploy/local/processes.sh
+source "$ROOT/deploy/local/processes.sh"
+
 log() { printf '\033[1m[platform]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[platform] %s\033[0m\n' "$*" >&2; exit 1; }
 
@@ -36,19 +39,7 @@ port_of() {
   echo "${!var:-$(default_port "$svc" "$role")}"
 }
 
-pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
-stop_pid() {
-  local pidfile=$1 pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$pidfile"
-}
 
 start_service() {
   local svc=$1 role=$2 port pidfile logfile

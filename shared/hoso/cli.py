@@ -82,7 +82,8 @@ def dlq_list(
     """Print the service's dead letters, one JSON object a line."""
     from hoso.dlq import list_dead_letters
 
-    for letter in asyncio.run(list_dead_letters(_settings().kafka_bootstrap_servers, service, topic)):
+    s = _settings()
+    for letter in asyncio.run(list_dead_letters(s.kafka_bootstrap_servers, service, s.kafka_topic_prefix + topic)):
         typer.echo(json.dumps(letter.summary(), ensure_ascii=False))
 
 
@@ -94,7 +95,8 @@ def dlq_replay(
     """Replay the service's not-yet-replayed dead letters to it (once each)."""
     from hoso.dlq import replay_dead_letters
 
-    count = asyncio.run(replay_dead_letters(_settings().kafka_bootstrap_servers, service, topic))
+    s = _settings()
+    count = asyncio.run(replay_dead_letters(s.kafka_bootstrap_servers, service, s.kafka_topic_prefix + topic))
     typer.echo(f"replayed {count} dead letter(s) to {service}")
 
 

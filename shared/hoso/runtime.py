@@ -73,8 +73,12 @@ class Runtime:
         if not await self.broker.ping(timeout=2.0):
             raise ConnectionError("Kafka broker does not answer")
 
+    def topic(self, name: str) -> str:
+        """The Kafka topic of a logical topic name (KAFKA_TOPIC_PREFIX lets environments share a cluster)."""
+        return self.settings.kafka_topic_prefix + name
+
     async def publish(self, topic: str, event: Envelope) -> None:
-        await publish_event(self.broker, topic, event)
+        await publish_event(self.broker, self.topic(topic), event)
 
     def add_indexes(self, specs: Sequence[IndexSpec]) -> None:
         self.indexes.extend(specs)
@@ -97,7 +101,7 @@ class Runtime:
             service=self.service,
             broker=self.broker,
             readiness=self.readiness,
-            topics=topics,
+            topics=[self.topic(t) for t in topics],
             handlers=handlers,
             group_id=self.settings.consumer_group or None,
             max_attempts=self.settings.consumer_max_attempts,

@@ -14,6 +14,7 @@ PLATFORM_VARIABLES = (
     "MONGODB_URL",
     "MONGODB_MAX_POOL_SIZE",
     "KAFKA_BOOTSTRAP_SERVERS",
+    "KAFKA_TOPIC_PREFIX",
     "KAFKA_TOPIC_PARTITIONS",
     "KAFKA_REPLICATION_FACTOR",
     "HOSO_LOCAL_MODE",
@@ -45,6 +46,7 @@ class ServiceSettings(BaseSettings):
     mongodb_database: str = ""
     mongodb_max_pool_size: int = 100
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_topic_prefix: str = ""
     kafka_topic_partitions: int = 3
     kafka_replication_factor: int = 1
     http_host: str = "127.0.0.1"

@@ -56,6 +56,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
         MONGODB_URL=mongo_url,
         HOSO_GATEWAY_PORT=str(GATEWAY_PORT),
         GATEWAY_MAX_BODY="1m",
+        KAFKA_TOPIC_PREFIX=f"e2e-{run_id}.",
     )
     for n, service in enumerate(SERVICES, start=1):
         prefix = service.upper()

@@ -15,7 +15,7 @@ from tests.support import docx_bytes, pdf_bytes
 pytestmark = pytest.mark.e2e
 
 
-def wait_for(check: object, timeout: float = 20.0) -> None:
+def wait_for(check: object, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():  # type: ignore[operator]

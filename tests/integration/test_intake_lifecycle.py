@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
+from hoso.auth import Role
 from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierFeeRequested, DossierSupplementRequested
 from hoso.kafka import publish_event
@@ -177,3 +178,36 @@ async def test_a_fee_is_paid_once_and_forged_callbacks_change_nothing(
     paid_events = [e for e in events if e["type"].endswith("fee_paid.v1")]
     assert len(paid_events) == 1
     assert paid_events[0]["payment_reference"] == "14123456"
+
+
+async def test_an_admin_publishes_a_version_and_dossiers_keep_theirs(
+    client: httpx.AsyncClient, token: Token, dossier: dict[str, Any]
+) -> None:
+    admin = auth(token("admin-1", Role.ADMIN, "UBND.HN"))
+    current = (await client.get("/api/v1/procedures/MT-GPMT-TINH")).json()["in_force"]
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date()
+    new = {**current, "version": "2027", "effective_from": tomorrow.isoformat(), "effective_to": None}
+    new["deadline"] = {"amount": 20, "unit": "working_days", "uncertain": False, "note": "A shorter provincial limit"}
+
+    invalid = await client.post(
+        "/api/v1/procedures", json={**new, "deadline": {"amount": -1, "unit": "x"}}, headers=admin
+    )
+    assert invalid.status_code == 422
+    assert {"deadline.amount", "deadline.unit"} <= {e["field"] for e in invalid.json()["errors"]}
+    backdated = await client.post("/api/v1/procedures", json={**new, "effective_from": "2020-01-01"}, headers=admin)
+    assert [e["field"] for e in backdated.json()["errors"]] == ["effective_from"]
+    not_admin = await client.post("/api/v1/procedures", json=new, headers=auth(token()))
+    assert not_admin.status_code == 403
+
+    published = await client.post("/api/v1/procedures", json=new, headers=admin)
+    assert published.status_code == 201, published.text
+    again = await client.post("/api/v1/procedures", json=new, headers=admin)
+    assert again.status_code == 409
+
+    later = (await client.get(f"/api/v1/procedures/MT-GPMT-TINH?on={tomorrow.isoformat()}")).json()
+    assert later["in_force"]["version"] == "2027"
+    assert later["in_force"]["deadline"]["amount"] == 20
+    history = {v["version"]: v for v in later["versions"]}
+    assert history["2022"]["effective_to"] == (tomorrow - timedelta(days=1)).isoformat()
+    mine = (await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=auth(token()))).json()
+    assert mine["procedure_version"] == "2022"

@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 from fastapi import FastAPI
 
 from hoso.auth import Role
 from hoso.devkeys import mint_token
+from hoso.events.schemas import committed_schemas
 from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS
 from intake.bootstrap import build_app
@@ -114,7 +116,8 @@ async def test_a_retried_submission_creates_one_dossier_and_one_complete_event(
     assert dossier["allowed_actions"] == ["withdraw"]
     await asyncio.sleep(1.0)  # the relay publishes within its poll interval
     [event] = await events_of(kafka_bootstrap, dossier["id"])
-    assert event["type"] == "vn.gov.hoso.dossier.submitted.v1"
+    assert event.pop("type") == "vn.gov.hoso.dossier.submitted.v1"
+    jsonschema.validate(event, committed_schemas()["dossier.submitted.v1.json"])
     assert event["dossier_code"] == dossier["code"]
     assert event["status_code"] == 1
     assert event["applicant"]["id"] == "citizen-1"

@@ -99,6 +99,12 @@ def procedures_router(ctx: IntakeContext) -> APIRouter:
 
     @router.post("", status_code=201, response_model=ProcedureVersion, summary="Publish a new version (admin)")
     async def publish(body: ProcedureVersion, admin: Admin) -> ProcedureVersion:
+        today = service_day(bson_now(), ctx.settings.timezone)
+        if body.effective_from < today:
+            detail = f"a new version takes effect today ({today.isoformat()}) or later"
+            raise Problem(
+                422, "Invalid version", detail, errors=[{"field": "effective_from", "in": "body", "message": detail}]
+            )
         try:
             await ctx.catalog.publish(body, published_by=admin.subject)
         except (OverlappingVersions, VersionExists) as exc:
@@ -177,7 +183,9 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
                 idempotency_key=key,
                 correlation_id=request.state.correlation_id,
                 timezone=ctx.settings.timezone,
-            )
+            ),
+            attempts=8,
+            max_delay=2.0,
         )
         if not submission.created:
             response.status_code = status.HTTP_200_OK

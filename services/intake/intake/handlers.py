@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -32,6 +33,7 @@ from hoso.events.catalog import (
 from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay, initial_outbox
 from hoso.problems import Problem
+from hoso.retry import retry_transient
 from hoso.topics import DOSSIER_EVENTS
 from intake.catalog_store import CatalogStore
 from intake.domain.catalog import (
@@ -50,7 +52,9 @@ from intake.repository import CodeTaken, DossierRepository
 from intake.schemas import ComponentIn, SubmitDossier, SupplementIn, WithdrawalIn
 
 SERVICE = "intake"
-_MAX_CODE_ATTEMPTS = 50
+# FerretDB v1 does not serialise concurrent findAndModify $inc, so numbers can collide under load; each collision
+# costs one more attempt (MongoDB's atomic $inc never collides).
+_MAX_CODE_ATTEMPTS = 1000
 
 
 class IdempotencyConflict(Problem):
@@ -150,7 +154,9 @@ async def submit_dossier(
         try:
             await repo.insert(document)
         except CodeTaken:
-            continue  # the number is in use (a counter behind its dossiers): take the next one
+            # The number is in use (a collision, or a counter behind its dossiers): take the next one.
+            await asyncio.sleep(random.uniform(0, 0.005))
+            continue
         except DuplicateKeyError:
             await repo.release_sequence(agency, day, sequence)
             existing = await _replay(repo, applicant.subject, idempotency_key, fingerprint)
@@ -163,7 +169,10 @@ async def submit_dossier(
                 await asyncio.shield(repo.release_sequence(agency, day, sequence))
             raise
         relay.wake()
-        await files.attach(list(stored), dossier_id=dossier_id, agency_code=agency)
+        # The dossier exists from here on: a busy database must not turn this request into a failure.
+        await retry_transient(
+            lambda: files.attach(list(stored), dossier_id=dossier_id, agency_code=agency), attempts=10
+        )
         return Submission(document, created=True)
     raise Problem(503, "Busy", "could not allocate a dossier code; retry with the same Idempotency-Key")
 

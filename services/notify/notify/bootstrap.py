@@ -17,7 +17,7 @@ def build_app(role: ProcessRole, settings: NotifySettings | None = None) -> Fast
     settings = settings or NotifySettings()
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
-        runtime.topics.append(NOTIFICATION_EVENTS)
+        runtime.topics.append(runtime.topic(NOTIFICATION_EVENTS))
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers())
         return []
 
