@@ -1,69 +1,68 @@
 """Transactional outbox on one document: the state change and its events in a single update.
 
-An aggregate document carries `outbox` (pending entries, oldest first), `outbox_pending` (indexed flag) and
-`outbox_rev` (bumped by every write that appends). The relay leases a batch of documents, publishes each one's
-entries in order with the idempotent producer, then removes exactly those entries unless the document gained new
-ones meanwhile (checked by `outbox_rev`; it then removes what it sent on a fresh read). A relay that
-dies between publishing and marking publishes again later: consumers dedupe by event id.
+An aggregate document carries `outbox`, its events in order (append-only, kept as the aggregate's own record),
+`outbox_rev` (how many there are) and `outbox_at` (when the last one was appended). The relay never writes the
+aggregate: it keeps how many entries of each aggregate it has published in a progress collection of its own, so an
+application write and a relay pass can never overwrite each other (FerretDB v1 applies an update as a read followed
+by a write of the whole document, so two writers of one document can lose each other's change). A relay that dies
+between publishing and recording its progress publishes again later: consumers dedupe by event id.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
 
 from hoso.errors import is_transient
 from hoso.events.envelope import Envelope
 from hoso.health import Readiness
 from hoso.logs import get_logger
 from hoso.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, TRANSIENT_FAILURES
-from hoso.mongo import Document, IndexSpec
+from hoso.mongo import Document, IndexSpec, bson_now
 
 log = get_logger(__name__)
 
 Publisher = Callable[[str, Envelope], Awaitable[None]]
 
-# FerretDB v1 stops answering an update command of about a hundred statements; bulk writes go in smaller chunks.
-_BULK_CHUNK = 50
+# Appends are looked for again this far back, so writers whose clocks lag a little are not missed.
+_LOOKBACK = timedelta(minutes=5)
+
+
+def progress_collection_name(collection: str) -> str:
+    return f"{collection}_outbox_progress"
 
 
 def outbox_indexes(collection: str) -> list[IndexSpec]:
-    return [IndexSpec(collection, [("outbox_pending", 1), ("relay_lease", 1)], name="outbox_pending")]
+    return [IndexSpec(collection, [("outbox_at", 1)], name="outbox_at")]
+
+
+def _entries(events: Sequence[tuple[str, Envelope]]) -> list[Document]:
+    # The envelope is kept as JSON text: payload keys come from users and may hold dots or dollars.
+    return [{"event_id": event.id, "topic": topic, "envelope": event.model_dump_json()} for topic, event in events]
 
 
 def with_outbox(update: Document, events: Sequence[tuple[str, Envelope]]) -> Document:
     """Extend a MongoDB update so that it also appends `events` (topic, envelope) to the outbox."""
-    entries = [
-        # The envelope is kept as JSON text: payload keys come from users and may hold dots or dollars.
-        {"event_id": event.id, "topic": topic, "envelope": event.model_dump_json()}
-        for topic, event in events
-    ]
     merged = {key: dict(value) for key, value in update.items()}
-    merged.setdefault("$push", {})["outbox"] = {"$each": entries}
-    merged.setdefault("$inc", {})["outbox_rev"] = 1
-    merged.setdefault("$set", {})["outbox_pending"] = True
+    merged.setdefault("$push", {})["outbox"] = {"$each": _entries(events)}
+    merged.setdefault("$inc", {})["outbox_rev"] = len(events)
+    merged.setdefault("$set", {})["outbox_at"] = bson_now()
     return merged
 
 
 def initial_outbox(events: Sequence[tuple[str, Envelope]]) -> Document:
     """The outbox fields of a document inserted together with its first events."""
-    pushed = with_outbox({}, events)
-    return {"outbox": pushed["$push"]["outbox"]["$each"], "outbox_rev": 1, "outbox_pending": True}
-
-
-def _cleared_update(remaining: list[dict[str, Any]]) -> Document:
-    return {"$set": {"outbox": remaining, "outbox_pending": bool(remaining), "relay_lease": None, "relay_owner": None}}
+    return {"outbox": _entries(events), "outbox_rev": len(events), "outbox_at": bson_now()}
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of one collection; wake() after a write, polls as a safety net."""
+    """Publishes new outbox entries of one collection; wake() after a write, polls as a safety net."""
 
     def __init__(
         self,
@@ -73,17 +72,17 @@ class OutboxRelay:
         service: str,
         readiness: Readiness,
         poll_seconds: float = 1.0,
-        lease_seconds: float = 30.0,
         batch_size: int = 100,
     ) -> None:
         self._collection = collection
+        self._progress: AsyncCollection[Document] = collection.database[progress_collection_name(collection.name)]
         self._publish = publish
         self._service = service
         self._readiness = readiness
         self._poll = poll_seconds
-        self._lease = timedelta(seconds=lease_seconds)
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        self._since: datetime | None = None  # None: the first pass looks at every aggregate
         self._component = f"outbox:{collection.name}"
 
     def wake(self) -> None:
@@ -109,60 +108,51 @@ class OutboxRelay:
             self._wakeup.clear()
 
     async def drain(self) -> int:
-        """Publish everything pending now; returns how many entries were published."""
+        """Publish every entry not published yet; returns how many were published."""
+        started = datetime.now(UTC)
+        query: Document = {"outbox_rev": {"$gt": 0}}
+        if self._since is not None:
+            query["outbox_at"] = {"$gte": self._since - _LOOKBACK}
+        revisions = {
+            d["_id"]: d["outbox_rev"] async for d in self._collection.find(query, projection={"outbox_rev": 1})
+        }
+        pending = await self._pending(revisions)
+        OUTBOX_BACKLOG.labels(self._service).set(len(pending))
         published = 0
-        while docs := await self._claim_batch():
-            published += await self._relay_batch(docs)
-        OUTBOX_BACKLOG.labels(self._service).set(await self._collection.count_documents({"outbox_pending": True}))
+        for start in range(0, len(pending), self._batch_size):
+            published += await self._relay_batch(pending[start : start + self._batch_size])
+        self._since = started
         return published
 
-    async def _claim_batch(self) -> list[Document]:
-        """Lease up to `batch_size` pending documents to this pass (other relays skip them until it runs out)."""
-        now = datetime.now(UTC)
-        free = {"outbox_pending": True, "$or": [{"relay_lease": None}, {"relay_lease": {"$lt": now}}]}
-        ids = [d["_id"] async for d in self._collection.find(free, projection={"_id": 1}, limit=self._batch_size)]
-        if not ids:
+    async def _pending(self, revisions: dict[Any, int]) -> list[tuple[Any, int]]:
+        """(aggregate id, entries already published) of the aggregates with something to publish."""
+        if not revisions:
             return []
-        token = uuid.uuid4().hex
-        await self._collection.update_many(
-            {"_id": {"$in": ids}, **free}, {"$set": {"relay_lease": now + self._lease, "relay_owner": token}}
-        )
-        return [d async for d in self._collection.find({"_id": {"$in": ids}, "relay_owner": token})]
+        sent: dict[Any, int] = {}
+        ids = list(revisions)
+        for start in range(0, len(ids), 500):
+            cursor = self._progress.find({"_id": {"$in": ids[start : start + 500]}})
+            sent.update({d["_id"]: d["sent"] async for d in cursor})
+        return [(i, sent.get(i, 0)) for i, rev in revisions.items() if rev > sent.get(i, 0)]
 
-    async def _relay_batch(self, docs: list[Document]) -> int:
-        # Documents are published concurrently (the producer batches them); the entries of one document in order.
-        counts = await asyncio.gather(*(self._publish_entries(doc) for doc in docs))
+    async def _relay_batch(self, pending: list[tuple[Any, int]]) -> int:
+        docs = {d["_id"]: d async for d in self._collection.find({"_id": {"$in": [i for i, _ in pending]}})}
+        # Aggregates are published concurrently (the producer batches them); the entries of one in order.
+        counts = await asyncio.gather(*(self._relay_one(docs[i], sent) for i, sent in pending if i in docs))
         OUTBOX_PUBLISHED.labels(self._service).inc(sum(counts))
-        await self._mark_batch(docs)
         return sum(counts)
 
-    async def _publish_entries(self, doc: Document) -> int:
-        entries: list[dict[str, Any]] = doc.get("outbox", [])
+    async def _relay_one(self, doc: Document, already_sent: int) -> int:
+        entries: list[dict[str, Any]] = doc.get("outbox", [])[already_sent:]
         for entry in entries:
             await self._publish(entry["topic"], Envelope.model_validate_json(entry["envelope"]))
+        if entries:
+            await self._record_progress(doc["_id"], already_sent + len(entries))
         return len(entries)
 
-    async def _mark_batch(self, docs: list[Document]) -> None:
-        updates = [UpdateOne({"_id": doc["_id"], "outbox_rev": doc["outbox_rev"]}, _cleared_update([])) for doc in docs]
-        matched = 0
-        for start in range(0, len(updates), _BULK_CHUNK):
-            result = await self._collection.bulk_write(updates[start : start + _BULK_CHUNK], ordered=False)
-            matched += result.matched_count
-        if matched == len(docs):
-            return
-        # Some documents gained entries while we published: remove just what was sent, on a fresh read.
-        for doc in docs:
-            await self._mark_sent(doc, {entry["event_id"] for entry in doc.get("outbox", [])})
-
-    async def _mark_sent(self, doc: Document, sent: set[str]) -> None:
-        while True:
-            remaining = [e for e in doc.get("outbox", []) if e["event_id"] not in sent]
-            result = await self._collection.update_one(
-                {"_id": doc["_id"], "outbox_rev": doc["outbox_rev"]}, _cleared_update(remaining)
+    async def _record_progress(self, doc_id: Any, sent: int) -> None:
+        # Only relays write progress, and only forwards; a lost race merely publishes an entry again.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._progress.update_one(
+                {"_id": doc_id, "sent": {"$lt": sent}}, {"$set": {"sent": sent, "at": bson_now()}}, upsert=True
             )
-            if result.matched_count == 1:
-                return
-            fresh = await self._collection.find_one({"_id": doc["_id"]})
-            if fresh is None:
-                return
-            doc = fresh
