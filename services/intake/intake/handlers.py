@@ -344,16 +344,11 @@ async def supplement_dossier(
         update=update,
         events=[(DOSSIER_EVENTS, event)],
     ):
-        return await supplement_dossier_conflict(repo, code, applicant)
+        fresh = await own_dossier(repo, code, applicant)  # the status changed meanwhile: say what it is now
+        raise WrongState(ApplicantAction.SUPPLEMENT, PublicStatus(fresh["status_code"]))
     relay.wake()
     await files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"])
     return await own_dossier(repo, code, applicant)
-
-
-async def supplement_dossier_conflict(repo: DossierRepository, code: str, applicant: Principal) -> Document:
-    """The status changed between reading and writing: answer with the status it has now."""
-    doc = await own_dossier(repo, code, applicant)
-    raise WrongState(ApplicantAction.SUPPLEMENT, PublicStatus(doc["status_code"]))
 
 
 async def withdraw_dossier(
