@@ -35,12 +35,3 @@ async def apply_once(
             return False
         raise
     return result.modified_count == 1 or result.upserted_id is not None
-
-
-async def insert_once(collection: AsyncCollection[Document], document: Document) -> bool:
-    """Insert a document whose `_id` is (or is derived from) the event id; False when it exists already."""
-    try:
-        await collection.insert_one(document)
-    except DuplicateKeyError:
-        return False
-    return True

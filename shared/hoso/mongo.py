@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,13 +36,12 @@ class IndexSpec:
     keys: Sequence[tuple[str, int]]
     name: str
     unique: bool = False
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 async def ensure_indexes(db: AsyncDatabase[Document], specs: Sequence[IndexSpec]) -> None:
     """Create the indexes a service relies on; idempotent at every start-up."""
     for spec in specs:
-        await db[spec.collection].create_index(list(spec.keys), name=spec.name, unique=spec.unique, **spec.options)
+        await db[spec.collection].create_index(list(spec.keys), name=spec.name, unique=spec.unique)
     log.info("mongo.indexes_ready", database=db.name, count=len(specs))
 
 
