@@ -6,12 +6,12 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from hoso.events import Envelope, EventType, PublicStatus, new_event
-from hoso.events.catalog import Applicant, DossierSubmitted
+from hoso.events.catalog import Applicant, DeadlineTerms, DossierSubmitted
 from hoso.kafka import topic_partitions
 
 
@@ -19,17 +19,34 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
-def submitted_event(dossier_id: str | None = None, *, agency: str = "BNNMT", sequence: int = 1) -> Envelope:
+EIA_DEADLINE = DeadlineTerms(amount=45, unit="calendar_days")
+
+
+def submitted_event(
+    dossier_id: str | None = None,
+    *,
+    agency: str = "BNNMT",
+    sequence: int = 1,
+    procedure_code: str = "MT-DTM-BO",
+    procedure_version: str = "2025-03",
+    deadline: DeadlineTerms | None = EIA_DEADLINE,
+    supplement_policy: Literal["pause", "reset"] = "pause",
+    day: str = "261127",
+) -> Envelope:
+    """A `dossier.submitted` of an EIA appraisal as intake emits it (45 calendar days, pause on supplement)."""
     dossier_id = dossier_id or str(uuid.uuid4())
     data = DossierSubmitted(
         dossier_id=dossier_id,
-        dossier_code=f"{agency}-261127-{sequence:04d}",
-        procedure_code="1.010727",
+        dossier_code=f"{agency}-{day}-{sequence:04d}",
+        procedure_code=procedure_code,
         agency_code=agency,
         status_code=PublicStatus.NEW,
-        procedure_version="1",
-        applicant=Applicant(id="citizen-1", name="Nguyễn Văn An"),
+        procedure_version=procedure_version,
+        applicant=Applicant(id="citizen-1", name="Nguyễn Văn An", email="an@example.vn"),
         submitted_at=datetime.now(UTC),
+        deadline=deadline,
+        supplement_policy=supplement_policy,
+        supplement_deadline=DeadlineTerms(amount=30, unit="calendar_days"),
     )
     return new_event(EventType.DOSSIER_SUBMITTED, data, service="intake")
 

@@ -12,6 +12,7 @@ import typer
 
 from hoso.auth import Role
 from hoso.devkeys import ensure_dev_keys, mint_token
+from hoso.pins import local_seal_key
 from hoso.settings import ServiceSettings
 from hoso.topics import DOSSIER_EVENTS, SERVICES
 
@@ -66,11 +67,12 @@ def token(
 
 @app.command()
 def keys() -> None:
-    """Create the local development signing key and JWKS if missing (local mode only)."""
+    """Create the local development signing key, its JWKS and the PIN seal key if missing (local mode only)."""
     s = _settings()
     if not s.local_mode:
         typer.echo("hoso keys works only in local mode (HOSO_LOCAL_MODE=1)", err=True)
         raise typer.Exit(2)
+    local_seal_key(s.state_path)
     typer.echo(str(ensure_dev_keys(s.state_path)))
 
 

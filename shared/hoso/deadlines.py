@@ -112,7 +112,9 @@ class WorkCalendar:
             return self.add_working_time(start, timedelta(hours=amount))
         if unit is DeadlineUnit.WORKING_DAYS:
             return self.add_working_time(start, timedelta(hours=amount * HOURS_PER_WORKING_DAY))
-        last_day = _local(start).date() + timedelta(days=amount)
+        # Received after hours or on a day off: the count starts on the next working morning.
+        first_office_moment = self.add_working_time(start, timedelta(0))
+        last_day = first_office_moment.date() + timedelta(days=amount)
         return datetime.combine(self.next_working_day(last_day), OFFICE_PERIODS[-1][1], VIETNAM)
 
     def paused(self, due: datetime, paused_at: datetime, resumed_at: datetime, unit: DeadlineUnit) -> datetime:

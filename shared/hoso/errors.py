@@ -10,6 +10,10 @@ from pymongo import errors as mongo_errors
 _BUSY = "database is locked"
 
 
+class TransientError(Exception):
+    """A failure of this moment (for instance a write that lost a race): trying again later succeeds."""
+
+
 class PoisonMessage(Exception):
     """A message that will never be processed as it is: dead-letter it and move on."""
 
@@ -41,6 +45,8 @@ class ImpossibleTransition(PoisonMessage):
 
 def is_transient(exc: BaseException) -> bool:
     """Faults of the infrastructure that pass by themselves: retried with backoff, never dead-lettered."""
+    if isinstance(exc, TransientError):
+        return True
     if isinstance(exc, mongo_errors.ConnectionFailure | mongo_errors.WaitQueueTimeoutError):
         return True
     if isinstance(exc, mongo_errors.PyMongoError) and exc.has_error_label("RetryableWriteError"):

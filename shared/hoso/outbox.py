@@ -42,7 +42,7 @@ def outbox_indexes(collection: str) -> list[IndexSpec]:
     return [IndexSpec(collection, [("outbox_at", 1)], name="outbox_at")]
 
 
-def _entries(events: Sequence[tuple[str, Envelope]]) -> list[Document]:
+def outbox_entries(events: Sequence[tuple[str, Envelope]]) -> list[Document]:
     # The envelope is kept as JSON text: payload keys come from users and may hold dots or dollars.
     return [{"event_id": event.id, "topic": topic, "envelope": event.model_dump_json()} for topic, event in events]
 
@@ -50,7 +50,7 @@ def _entries(events: Sequence[tuple[str, Envelope]]) -> list[Document]:
 def with_outbox(update: Document, events: Sequence[tuple[str, Envelope]]) -> Document:
     """Extend a MongoDB update so that it also appends `events` (topic, envelope) to the outbox."""
     merged = {key: dict(value) for key, value in update.items()}
-    merged.setdefault("$push", {})["outbox"] = {"$each": _entries(events)}
+    merged.setdefault("$push", {})["outbox"] = {"$each": outbox_entries(events)}
     merged.setdefault("$inc", {})["outbox_rev"] = len(events)
     merged.setdefault("$set", {})["outbox_at"] = bson_now()
     return merged
@@ -58,7 +58,7 @@ def with_outbox(update: Document, events: Sequence[tuple[str, Envelope]]) -> Doc
 
 def initial_outbox(events: Sequence[tuple[str, Envelope]]) -> Document:
     """The outbox fields of a document inserted together with its first events."""
-    return {"outbox": _entries(events), "outbox_rev": len(events), "outbox_at": bson_now()}
+    return {"outbox": outbox_entries(events), "outbox_rev": len(events), "outbox_at": bson_now()}
 
 
 class OutboxRelay:

@@ -66,6 +66,7 @@ class Runtime:
         self.consumer: EventConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._start_hooks: list[Callable[[], Awaitable[None]]] = []
+        self._background: list[Callable[[], Awaitable[None]]] = []
         self.readiness.add_check("mongodb", lambda: ping(self.mongo))
         self.readiness.add_check("kafka", self._kafka_check)
 
@@ -116,6 +117,10 @@ class Runtime:
         """Run `hook` at start-up once the indexes exist (retried while MongoDB or Kafka are unreachable)."""
         self._start_hooks.append(hook)
 
+    def add_background(self, loop: Callable[[], Awaitable[None]]) -> None:
+        """Run `loop` (a coroutine that runs until cancelled, such as a scheduler) once the process has started."""
+        self._background.append(loop)
+
     def token_verifier(self) -> TokenVerifier | None:
         s = self.settings
         if s.jwks_file is None and not s.jwt_jwks_url:
@@ -139,6 +144,7 @@ class Runtime:
             await _retry_while_transient("start-up task", hook)
         await _retry_while_transient("kafka broker", self.broker.start)
         self._tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
+        self._tasks.extend(asyncio.create_task(_as_coroutine(loop)) for loop in self._background)
         log.info("service.started", role=self.role.value, topics=len(self.topics))
 
     async def stop(self) -> None:
@@ -158,6 +164,10 @@ class Runtime:
             yield
         finally:
             await self.stop()
+
+
+async def _as_coroutine(loop: Callable[[], Awaitable[None]]) -> None:
+    await loop()
 
 
 async def _retry_while_transient(what: str, action: Callable[[], Awaitable[Any]], *, limit: float = 120.0) -> None:

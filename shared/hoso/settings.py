@@ -6,8 +6,10 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import model_validator
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hoso.pins import local_seal_key
 
 # Variables the whole platform shares; `<PREFIX>_<NAME>` overrides `<NAME>` for one service.
 PLATFORM_VARIABLES = (
@@ -24,6 +26,7 @@ PLATFORM_VARIABLES = (
     "HOSO_JWT_ISSUER",
     "HOSO_JWT_AUDIENCE",
     "HOSO_LOG_LEVEL",
+    "HOSO_PIN_SEAL_KEY",
 )
 
 
@@ -62,6 +65,7 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = ""
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5
+    pin_seal_key: SecretStr | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -89,4 +93,13 @@ class ServiceSettings(BaseSettings):
             return self.jwt_jwks_file
         if self.local_mode and not self.jwt_jwks_url:
             return self.state_path / "keys" / "jwks.json"
+        return None
+
+    @property
+    def seal_key(self) -> str | None:
+        """The key that seals tracking PINs for the applicant's receipt; in local mode a key under the state folder."""
+        if self.pin_seal_key is not None:
+            return self.pin_seal_key.get_secret_value()
+        if self.local_mode:
+            return local_seal_key(self.state_path)
         return None

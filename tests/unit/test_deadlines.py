@@ -39,6 +39,8 @@ def vn(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
         (vn(2026, 12, 1, 9), 45, CD, vn(2027, 1, 15, 17)),
         # A calendar-day deadline never ends on a day off: 30 days from 6 Jan 2027 is 5 Feb (Tết) -> 11 Feb.
         (vn(2027, 1, 6, 9), 30, CD, vn(2027, 2, 11, 17)),
+        # Calendar days received Friday 17:05 count from Monday 30 Nov: 10 days -> Thursday 10 Dec.
+        (vn(2026, 11, 27, 17, 5), 10, CD, vn(2026, 12, 10, 17)),
         # A calendar-day deadline falling on a Sunday moves to Monday.
         (vn(2026, 11, 1, 9), 7, CD, vn(2026, 11, 9, 17)),
     ],

@@ -1,27 +1,121 @@
-"""Review's HTTP API for officers."""
+"""Review's HTTP API for officers: workflows, dossiers, actions and task queues."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from hoso.auth import Principal, Role, require_roles
+from hoso.http import CORRELATION_ID_HEADER
+from hoso.mongo import Document, bson_now
 from hoso.problems import Problem
-from review.repository import WorkflowRepository
-from review.schemas import WorkflowOut
+from hoso.versioned import Step
+from review.domain.definition import ActionName
+from review.domain.engine import ActionRequest, Decision, decide_action
+from review.handlers import Review
+from review.repository import task_query
+from review.schemas import ActionResult, DossierOut, TaskOut, TaskPage, WorkflowsOut
 
 Officer = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER))]
+Staff = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN))]
+Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9.\-]+$")]
 
 
-def review_router(repo: WorkflowRepository) -> APIRouter:
+class DossierNotFound(Problem):
+    def __init__(self, code: str) -> None:
+        super().__init__(404, "Not found", f"no dossier {code} in your agency")
+
+
+def review_router(review: Review) -> APIRouter:
     router = APIRouter(prefix="/api/v1/review", tags=["review"])
+    repo = review.repo
 
-    @router.get("/dossiers/{code}", response_model=WorkflowOut, summary="A dossier's workflow (own agency only)")
-    async def get_dossier(code: Annotated[str, Path(max_length=80)], officer: Officer) -> WorkflowOut:
+    async def own(code: str, officer: Principal) -> Document:
         doc = await repo.by_code(code)
         if doc is None or doc["agency_code"] != officer.agency:
-            raise Problem(404, "Not found", f"no dossier {code} in your agency")
-        return WorkflowOut.of(doc)
+            raise DossierNotFound(code)
+        return doc
+
+    async def render(doc: Document, officer: Principal) -> DossierOut:
+        definition = review.definition(doc["workflow_id"])
+        officer_roles = {r.value for r in officer.roles}
+        available = [
+            a.value
+            for a in definition.actions_in(doc["state"])
+            if officer_roles.intersection(definition.actions[a.value].roles)
+        ]
+        return DossierOut.build(
+            doc,
+            now=bson_now(),
+            calendar=review.settings.calendar,
+            available=available,
+            history=await repo.history(doc),
+        )
+
+    @router.get("/workflows/{procedure_code}", response_model=WorkflowsOut, summary="Workflow definitions in use")
+    async def get_workflows(procedure_code: Annotated[str, Path(max_length=40)], _: Staff) -> WorkflowsOut:
+        found = await repo.definitions_of(procedure_code)
+        if not found:
+            raise Problem(404, "Not found", f"no workflow is defined for procedure {procedure_code}")
+        return WorkflowsOut(procedure_code=procedure_code, workflows=found)
+
+    @router.get("/dossiers/{code}", response_model=DossierOut, summary="A dossier's workflow (own agency only)")
+    async def get_dossier(code: Code, officer: Officer) -> DossierOut:
+        return await render(await own(code, officer), officer)
+
+    @router.post(
+        "/dossiers/{code}/actions",
+        response_model=ActionResult,
+        summary="Act on a dossier: receive, refuse, assign, request supplement or fee, propose, decide, extend...",
+        responses={403: {"description": "role or agency"}, 409: {"description": "not possible in this state"}},
+    )
+    async def act(
+        code: Code, request: Request, body: Annotated[ActionRequest, Body()], officer: Officer
+    ) -> ActionResult:
+        doc = await own(code, officer)
+        correlation_id = request.headers.get(CORRELATION_ID_HEADER) or getattr(request.state, "correlation_id", None)
+        decisions: list[Decision] = []
+
+        def decide(current: Document | None) -> Step:
+            assert current is not None
+            decision = decide_action(current, body, officer, review.context(current, correlation_id=correlation_id))
+            decisions.append(decision)
+            return decision.step
+
+        updated, _ = await repo.transact(doc["_id"], decide)
+        review.wake_relay()
+        assert updated is not None
+        pin = decisions[-1].tracking_pin if body.action is ActionName.RECEIVE else None
+        return ActionResult(dossier=await render(updated, officer), tracking_pin=pin)
+
+    @router.get("/tasks", response_model=TaskPage, summary="Work queue of the officer's agency, by due date")
+    async def tasks(
+        officer: Officer,
+        agency: Annotated[str | None, Query(max_length=40)] = None,
+        role: Annotated[Role | None, Query()] = None,
+        assignee: Annotated[str | None, Query(max_length=200)] = None,
+        status: Annotated[int | None, Query(ge=1, le=10)] = None,
+        overdue: bool | None = None,
+        include_closed: bool = False,
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> TaskPage:
+        if agency is not None and agency != officer.agency:
+            raise Problem(403, "Not permitted", "officers see the queues of their own agency only")
+        if officer.agency is None:
+            raise Problem(403, "Not permitted", "the token names no agency")
+        now = bson_now()
+        query = task_query(
+            agency=officer.agency,
+            role=role.value if role else None,
+            assignee=assignee,
+            status=status,
+            overdue=overdue,
+            include_closed=include_closed,
+            now=now,
+        )
+        docs, total = await repo.tasks(query, skip=(page - 1) * page_size, limit=page_size)
+        return TaskPage(items=[TaskOut.of(d, now) for d in docs], page=page, page_size=page_size, total=total)
 
     return router

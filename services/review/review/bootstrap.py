@@ -11,24 +11,32 @@ from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS
 from review.api import review_router
 from review.consumers import event_handlers
-from review.repository import INDEXES, WorkflowRepository
+from review.domain.definition import load_definitions
+from review.handlers import Review
+from review.repository import INDEXES, ReviewRepository
 from review.settings import ReviewSettings
 
 
 def build_app(role: ProcessRole, settings: ReviewSettings | None = None) -> FastAPI:
     settings = settings or ReviewSettings()
+    # A definition with a problem stops the service at start-up, naming the problem.
+    definitions = load_definitions()
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
-        repo = WorkflowRepository(runtime.db)
+        repo = ReviewRepository(runtime.db)
         runtime.add_indexes(INDEXES)
-        runtime.add_outbox(repo.collection)
-        runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
-        return [review_router(repo)]
+        review = Review(repo, definitions, settings)
+        review.relay = runtime.add_outbox(repo.instances)
+        runtime.on_start(lambda: repo.save_definitions(definitions))
+        runtime.add_consumer([DOSSIER_EVENTS], event_handlers(review))
+        if role.consumes:
+            runtime.add_background(review.run_timers)
+        return [review_router(review)]
 
     return build_service_app(
         settings,
         role,
         title="Hoso review",
-        description="Officers' side: workflow instances, deadlines, actions, task queues.",
+        description="Officers' side: workflow definitions and instances, legal deadlines, actions, task queues.",
         wire=wire,
     )

@@ -1,15 +1,16 @@
-"""Review's subscriptions."""
+"""Review's subscriptions: intake's events open and move workflow instances."""
 
 from __future__ import annotations
 
 from hoso.consumer import EventHandler
-from hoso.events import Envelope, EventType
-from review.handlers import open_workflow
-from review.repository import WorkflowRepository
+from hoso.events import EventType
+from review.handlers import Review
 
 
-def event_handlers(repo: WorkflowRepository) -> dict[EventType, EventHandler]:
-    async def on_dossier_submitted(event: Envelope) -> None:
-        await open_workflow(repo, event)
-
-    return {EventType.DOSSIER_SUBMITTED: on_dossier_submitted}
+def event_handlers(review: Review) -> dict[EventType, EventHandler]:
+    return {
+        EventType.DOSSIER_SUBMITTED: review.on_submitted,
+        EventType.DOSSIER_SUPPLEMENTED: review.on_intake_event,
+        EventType.DOSSIER_FEE_PAID: review.on_intake_event,
+        EventType.DOSSIER_WITHDRAWAL_REQUESTED: review.on_intake_event,
+    }

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from hoso.deadlines import WorkCalendar
 from hoso.settings import ServiceSettings
 
 
@@ -15,3 +18,15 @@ class ReviewSettings(ServiceSettings):
 
     http_port: int = 8002
     worker_http_port: int = 9002
+    due_soon_lead_hours: float = Field(default=8.0, gt=0, description="Office hours before the deadline to warn")
+    scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+    days_off: list[date] = Field(default_factory=list, description="Extra days off decided by the government")
+    makeup_working_days: list[date] = Field(default_factory=list, description="Weekend days worked in exchange")
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar.configured(self.days_off, self.makeup_working_days)
+
+    @property
+    def due_soon_lead(self) -> timedelta:
+        return timedelta(hours=self.due_soon_lead_hours)

@@ -118,8 +118,17 @@ class DossierFeePaid(DossierEventData):
     payment_reference: str = Field(min_length=1)
 
 
+class Attachment(EventData):
+    """A document an officer attached to an action (the signed decision, a minutes), kept in the agency's DMS."""
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
 class OfficerAction(DossierEventData):
-    actor_id: str = Field(min_length=1, description="The officer who acted")
+    actor_id: str = Field(min_length=1, description="The officer who acted ('system' for a timer)")
+    attachment: Attachment | None = None
 
 
 class DossierReceived(OfficerAction):
@@ -127,6 +136,10 @@ class DossierReceived(OfficerAction):
     received_at: datetime
     appointment_at: datetime
     due_at: datetime
+    tracking_pin_hash: str | None = Field(default=None, description="scrypt hash of the tracking PIN (hoso.pins)")
+    tracking_pin_sealed: str | None = Field(
+        default=None, description="The tracking PIN sealed with the platform's seal key, for the applicant's receipt"
+    )
 
 
 class DossierRefused(OfficerAction):

@@ -1,0 +1,256 @@
+"""Workflow definitions as data: states with their public status, officer actions, incoming events and timers.
+
+A definition is refused at load, with every problem named, when a state cannot be reached, a non-terminal state
+has no way out, a status code is outside 1-10, a role or action is unknown, or a transition names a missing state.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from hoso.auth import Role
+
+DEFINITIONS_DIR = Path(__file__).resolve().parents[1] / "workflows"
+
+
+class ActionName(StrEnum):
+    RECEIVE = "receive"
+    REFUSE = "refuse"
+    ASSIGN = "assign"
+    REQUEST_SUPPLEMENT = "request_supplement"
+    REQUEST_FEE = "request_fee"
+    PROPOSE_DECISION = "propose_decision"
+    APPROVE = "approve"
+    REJECT = "reject"
+    EXTEND_DEADLINE = "extend_deadline"
+    RETURN_RESULT = "return_result"
+    STOP = "stop"
+
+
+class Requirement(StrEnum):
+    """What an officer must give with an action."""
+
+    REASON = "reason"
+    ITEMS = "items"
+    ATTACHMENT = "attachment"
+    NEW_DUE_AT = "new_due_at"
+    ASSIGNEE = "assignee_id"
+    AMOUNT = "amount_vnd"
+    PROPOSAL = "proposal"
+    DECISION_NUMBER = "decision_number"
+
+
+# What each action can take at all; a definition may require any of these and nothing else.
+ACCEPTS: dict[ActionName, frozenset[Requirement]] = {
+    ActionName.RECEIVE: frozenset({Requirement.NEW_DUE_AT}),
+    ActionName.REFUSE: frozenset({Requirement.REASON, Requirement.ATTACHMENT}),
+    ActionName.ASSIGN: frozenset({Requirement.ASSIGNEE, Requirement.REASON}),
+    ActionName.REQUEST_SUPPLEMENT: frozenset(
+        {Requirement.ITEMS, Requirement.REASON, Requirement.NEW_DUE_AT, Requirement.ATTACHMENT}
+    ),
+    ActionName.REQUEST_FEE: frozenset({Requirement.AMOUNT, Requirement.REASON}),
+    ActionName.PROPOSE_DECISION: frozenset({Requirement.PROPOSAL, Requirement.REASON, Requirement.ATTACHMENT}),
+    ActionName.APPROVE: frozenset({Requirement.DECISION_NUMBER, Requirement.ATTACHMENT, Requirement.REASON}),
+    ActionName.REJECT: frozenset({Requirement.REASON, Requirement.ATTACHMENT, Requirement.DECISION_NUMBER}),
+    ActionName.EXTEND_DEADLINE: frozenset({Requirement.REASON, Requirement.NEW_DUE_AT}),
+    ActionName.RETURN_RESULT: frozenset({Requirement.ATTACHMENT}),
+    ActionName.STOP: frozenset({Requirement.REASON}),
+}
+# What each action needs whatever the definition says.
+ALWAYS_REQUIRED: dict[ActionName, frozenset[Requirement]] = {
+    ActionName.REFUSE: frozenset({Requirement.REASON}),
+    ActionName.ASSIGN: frozenset({Requirement.ASSIGNEE}),
+    ActionName.REQUEST_SUPPLEMENT: frozenset({Requirement.ITEMS}),
+    ActionName.REQUEST_FEE: frozenset({Requirement.AMOUNT}),
+    ActionName.PROPOSE_DECISION: frozenset({Requirement.PROPOSAL}),
+    ActionName.REJECT: frozenset({Requirement.REASON}),
+    ActionName.EXTEND_DEADLINE: frozenset({Requirement.REASON, Requirement.NEW_DUE_AT}),
+    ActionName.STOP: frozenset({Requirement.REASON}),
+}
+
+
+class IncomingEvent(StrEnum):
+    """Events from intake that move a workflow."""
+
+    SUPPLEMENTED = "dossier.supplemented"
+    FEE_PAID = "dossier.fee_paid"
+    WITHDRAWAL_REQUESTED = "dossier.withdrawal_requested"
+
+
+class Timer(StrEnum):
+    SUPPLEMENT_EXPIRED = "supplement_expired"
+
+
+class DefinitionError(ValueError):
+    """A workflow definition that cannot be used; the message names every problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class StateDef(_Strict):
+    status: int
+    terminal: bool = False
+    clock: Literal["running", "paused"] = Field(
+        default="running", description="paused: the legal time limit stands still in this state"
+    )
+    label_vi: str = ""
+    label_en: str = ""
+
+
+class ActionDef(_Strict):
+    from_: list[str] = Field(alias="from", min_length=1)
+    to: str | None = Field(default=None, description="None: the state does not change")
+    roles: list[str] = Field(min_length=1)
+    requires: list[str] = Field(default_factory=list)
+
+
+class TransitionDef(_Strict):
+    from_: list[str] = Field(alias="from", min_length=1)
+    to: str
+
+
+class AppliesTo(_Strict):
+    procedure_code: str = Field(min_length=1)
+    versions: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+
+
+class WorkflowDefinition(_Strict):
+    id: str = Field(min_length=1)
+    title_vi: str = ""
+    title_en: str = ""
+    applies_to: list[AppliesTo] = Field(min_length=1)
+    initial: str
+    states: dict[str, StateDef] = Field(min_length=1)
+    actions: dict[str, ActionDef] = Field(default_factory=dict)
+    events: dict[str, TransitionDef] = Field(default_factory=dict)
+    timers: dict[str, TransitionDef] = Field(default_factory=dict)
+
+    def action(self, name: ActionName) -> ActionDef | None:
+        return self.actions.get(name.value)
+
+    def event(self, name: IncomingEvent) -> TransitionDef | None:
+        return self.events.get(name.value)
+
+    def timer(self, name: Timer) -> TransitionDef | None:
+        return self.timers.get(name.value)
+
+    def actions_in(self, state: str) -> list[ActionName]:
+        return [ActionName(n) for n, a in self.actions.items() if state in a.from_]
+
+    def roles_in(self, state: str) -> list[str]:
+        return sorted({role for n, a in self.actions.items() if state in a.from_ for role in a.roles})
+
+    def applies(self, procedure_code: str, version: str) -> int | None:
+        """How closely this definition matches (2: the exact version, 1: every version), None if not at all."""
+        for rule in self.applies_to:
+            if rule.procedure_code == procedure_code:
+                if version in rule.versions:
+                    return 2
+                if "*" in rule.versions:
+                    return 1
+        return None
+
+
+def problems_of(d: WorkflowDefinition) -> list[str]:
+    problems: list[str] = []
+    states = set(d.states)
+    if d.initial not in states:
+        problems.append(f"initial state {d.initial!r} is not a state")
+    for name, state in d.states.items():
+        if not 1 <= state.status <= 10:
+            problems.append(f"state {name!r} has status code {state.status}, outside 1-10")
+    roles = {r.value for r in Role}
+    targets: dict[str, set[str]] = {s: set() for s in states}
+
+    def check_transition(kind: str, name: str, sources: list[str], to: str | None) -> None:
+        for source in sources:
+            if source not in states:
+                problems.append(f"{kind} {name!r} starts from unknown state {source!r}")
+            elif to is not None:
+                targets[source].add(to)
+        if to is not None and to not in states:
+            problems.append(f"{kind} {name!r} leads to unknown state {to!r}")
+
+    for name, action in d.actions.items():
+        if name not in ActionName.__members__.values():
+            problems.append(f"unknown action {name!r} (known: {', '.join(a.value for a in ActionName)})")
+            continue
+        for role in action.roles:
+            if role not in roles:
+                problems.append(f"action {name!r} names unknown role {role!r}")
+        accepted = {r.value for r in ACCEPTS[ActionName(name)]}
+        for requirement in action.requires:
+            if requirement not in accepted:
+                problems.append(f"action {name!r} requires {requirement!r}, which it does not take")
+        check_transition("action", name, action.from_, action.to)
+    for name, rule in d.events.items():
+        if name not in IncomingEvent.__members__.values():
+            problems.append(f"unknown event {name!r}")
+        check_transition("event", name, rule.from_, rule.to)
+    for name, rule in d.timers.items():
+        if name not in Timer.__members__.values():
+            problems.append(f"unknown timer {name!r}")
+        check_transition("timer", name, rule.from_, rule.to)
+    if problems:
+        return problems
+    reachable = _reachable(d.initial, targets)
+    for name in d.states:
+        if name not in reachable:
+            problems.append(f"state {name!r} is unreachable from {d.initial!r}")
+        outgoing = targets[name] - {name}
+        if not d.states[name].terminal and not outgoing:
+            problems.append(f"state {name!r} is a dead end but not terminal")
+        if d.states[name].terminal and outgoing:
+            problems.append(f"terminal state {name!r} has transitions out of it")
+    return problems
+
+
+def _reachable(initial: str, targets: dict[str, set[str]]) -> set[str]:
+    seen = {initial}
+    queue = deque([initial])
+    while queue:
+        for nxt in targets[queue.popleft()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def parse_definition(data: object, *, source: str) -> WorkflowDefinition:
+    try:
+        definition = WorkflowDefinition.model_validate(data)
+    except ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise DefinitionError(f"workflow {source}: {details}") from exc
+    problems = problems_of(definition)
+    if problems:
+        raise DefinitionError(f"workflow {definition.id!r} ({source}): " + "; ".join(problems))
+    return definition
+
+
+def load_definitions(folder: Path = DEFINITIONS_DIR) -> list[WorkflowDefinition]:
+    definitions = [
+        parse_definition(yaml.safe_load(path.read_text(encoding="utf-8")), source=path.name)
+        for path in sorted(folder.glob("*.yaml"))
+    ]
+    ids = [d.id for d in definitions]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise DefinitionError(f"workflow ids used twice: {', '.join(duplicates)}")
+    return definitions
+
+
+def definition_for(
+    definitions: list[WorkflowDefinition], procedure_code: str, version: str
+) -> WorkflowDefinition | None:
+    """The definition of one procedure version: one naming the version wins over one for every version."""
+    ranked = [(rank, d) for d in definitions if (rank := d.applies(procedure_code, version)) is not None]
+    return max(ranked, key=lambda pair: pair[0])[1] if ranked else None

@@ -1,0 +1,468 @@
+"""The workflow engine: pure decisions over a workflow instance, its definition and the legal calendar.
+
+Each decision returns a `Step` (fields to set, events to emit, a history record) or refuses with an error that says
+why; nothing here does I/O. The instance document is the state; its events carry the public status code of the
+state they lead to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from hoso.auth import Principal, Role
+from hoso.deadlines import DeadlineUnit, WorkCalendar
+from hoso.errors import ImpossibleTransition
+from hoso.events import Envelope, EventType, PublicStatus, new_event
+from hoso.events.catalog import (
+    Attachment,
+    DossierApproved,
+    DossierAssigned,
+    DossierDeadlineExtended,
+    DossierDecisionProposed,
+    DossierDueSoon,
+    DossierEventData,
+    DossierFeeRequested,
+    DossierOverdue,
+    DossierProcessingResumed,
+    DossierReceived,
+    DossierRefused,
+    DossierRejected,
+    DossierResultReturned,
+    DossierStopped,
+    DossierSubmitted,
+    DossierSupplementRequested,
+)
+from hoso.mongo import Document
+from hoso.pins import hash_pin, new_pin, seal_pin
+from hoso.problems import Problem
+from hoso.topics import DOSSIER_EVENTS
+from hoso.versioned import Step, has_applied
+from review.domain.definition import (
+    ALWAYS_REQUIRED,
+    ActionName,
+    IncomingEvent,
+    Requirement,
+    Timer,
+    WorkflowDefinition,
+)
+
+SERVICE = "review"
+SYSTEM_ACTOR = "system"
+
+
+class ActionRequest(BaseModel):
+    """An officer's action on a dossier; which fields are needed depends on the action and the workflow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: ActionName
+    reason: str | None = Field(default=None, min_length=1, max_length=4000)
+    items: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    new_due_at: AwareDatetime | None = Field(
+        default=None, description="extend_deadline: the new date; request_supplement: the supplement deadline"
+    )
+    assignee_id: str | None = Field(default=None, min_length=1, max_length=200)
+    amount_vnd: int | None = Field(default=None, gt=0, le=10**12)
+    proposal: Literal["approve", "reject"] | None = None
+    decision_number: str | None = Field(default=None, min_length=1, max_length=100)
+    attachment: Attachment | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    definition: WorkflowDefinition
+    calendar: WorkCalendar
+    now: datetime
+    seal_key: str | None = None
+    due_soon_lead: timedelta = timedelta(hours=8)
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    step: Step
+    tracking_pin: str | None = None  # shown once, to the receiving officer
+
+
+class ActionRefused(Problem):
+    pass
+
+
+def not_permitted(detail: str) -> ActionRefused:
+    return ActionRefused(403, "Not permitted", detail)
+
+
+def wrong_state(action: str, doc: Document, definition: WorkflowDefinition) -> ActionRefused:
+    possible = [a.value for a in definition.actions_in(doc["state"])]
+    return ActionRefused(
+        409,
+        "Not possible in this state",
+        f"{action} is not possible while the dossier is {doc['state']} (status {doc['status_code']}); "
+        f"possible now: {', '.join(possible) or 'none'}",
+        state=doc["state"],
+        status_code=doc["status_code"],
+        allowed_actions=possible,
+    )
+
+
+def invalid(field: str, message: str) -> ActionRefused:
+    return ActionRefused(
+        422, "Invalid action", f"{field}: {message}", errors=[{"field": field, "in": "body", "message": message}]
+    )
+
+
+# --- opening ---------------------------------------------------------------------------------------------------
+
+
+def open_instance(event: Envelope, payload: DossierSubmitted, definition: WorkflowDefinition) -> Step:
+    """A submitted dossier enters the reception queue of its competent agency."""
+    initial = definition.states[definition.initial]
+    fields: Document = {
+        "code": payload.dossier_code,
+        "agency_code": payload.agency_code,
+        "procedure_code": payload.procedure_code,
+        "procedure_version": payload.procedure_version,
+        "workflow_id": definition.id,
+        "applicant": {"id": payload.applicant.id, "kind": payload.applicant.kind, "name": payload.applicant.name},
+        "state": definition.initial,
+        "status_code": initial.status,
+        "terminal": initial.terminal,
+        "actionable_roles": definition.roles_in(definition.initial),
+        "submitted_at": payload.submitted_at,
+        "opened_at": event.time,
+        "updated_at": event.time,
+        "deadline": payload.deadline.model_dump() if payload.deadline else None,
+        "supplement_policy": payload.supplement_policy or "pause",
+        "supplement_deadline": payload.supplement_deadline.model_dump() if payload.supplement_deadline else None,
+        "correlation_id": event.correlationid,
+        "due_at": None,
+        "paused_at": None,
+        "assignee_id": None,
+    }
+    record = {"kind": "event", "name": "dossier.submitted", "actor_id": payload.applicant.id, "at": event.time}
+    record.update({"from": None, "to": definition.initial})
+    return Step(fields=fields, applies_event=event.id, record=record)
+
+
+# --- moving between states ---------------------------------------------------------------------------------------
+
+
+def _unit(doc: Document) -> DeadlineUnit:
+    deadline = doc.get("deadline")
+    return DeadlineUnit(deadline["unit"]) if deadline else DeadlineUnit.WORKING_DAYS
+
+
+def _move(doc: Document, to: str | None, ctx: Context, *, reset_clock: bool = False) -> Document:
+    """Fields of entering state `to` (None: staying), with the legal clock paused or resumed as the state says."""
+    target_name = to or doc["state"]
+    target = ctx.definition.states[target_name]
+    fields: Document = {
+        "state": target_name,
+        "status_code": target.status,
+        "terminal": target.terminal,
+        "actionable_roles": ctx.definition.roles_in(target_name),
+        "updated_at": ctx.now,
+    }
+    paused = doc.get("paused_at") is not None
+    if doc.get("due_at") is None or target.terminal:
+        return fields
+    if target.clock == "paused" and not paused:
+        fields["paused_at"] = ctx.now
+    elif target.clock == "running" and paused:
+        deadline = doc.get("deadline")
+        if reset_clock and deadline:
+            fields["due_at"] = ctx.calendar.due(ctx.now, deadline["amount"], DeadlineUnit(deadline["unit"]))
+        else:
+            fields["due_at"] = ctx.calendar.paused(doc["due_at"], doc["paused_at"], ctx.now, _unit(doc))
+        fields["appointment_at"] = fields["due_at"]
+        fields["paused_at"] = None
+    return fields
+
+
+def _base(doc: Document, status: int) -> dict[str, Any]:
+    return {
+        "dossier_id": doc["_id"],
+        "dossier_code": doc["code"],
+        "procedure_code": doc["procedure_code"],
+        "agency_code": doc["agency_code"],
+        "status_code": PublicStatus(status),
+    }
+
+
+def _event(event_type: EventType, data: DossierEventData, ctx: Context, doc: Document) -> tuple[str, Envelope]:
+    correlation = ctx.correlation_id or doc.get("correlation_id")
+    return DOSSIER_EVENTS, new_event(event_type, data, service=SERVICE, correlation_id=correlation, time=ctx.now)
+
+
+def _record(kind: str, name: str, actor: str, doc: Document, to: str, ctx: Context, **details: Any) -> Document:
+    return {
+        "kind": kind,
+        "name": name,
+        "actor_id": actor,
+        "at": ctx.now,
+        "from": doc["state"],
+        "to": to,
+        "details": {k: v for k, v in details.items() if v is not None},
+    }
+
+
+# --- officer actions ---------------------------------------------------------------------------------------------
+
+
+def decide_action(doc: Document, request: ActionRequest, officer: Principal, ctx: Context) -> Decision:
+    """Check role, agency, state and the action's requirements; the step that the action makes."""
+    name = request.action
+    rule = ctx.definition.action(name)
+    if rule is None:
+        raise ActionRefused(
+            422,
+            "Invalid action",
+            f"action: {name.value} is not part of the {ctx.definition.id} workflow",
+            errors=[{"field": "action", "in": "body", "message": "not part of this workflow"}],
+        )
+    acting_roles = {r.value for r in officer.roles}.intersection(rule.roles)
+    if not acting_roles:
+        raise not_permitted(f"{name.value} needs one of the roles {', '.join(rule.roles)}")
+    if officer.agency != doc["agency_code"]:
+        raise not_permitted(f"the dossier belongs to agency {doc['agency_code']}")
+    if acting_roles == {Role.SPECIALIST.value} and doc.get("assignee_id") not in (None, officer.subject):
+        raise not_permitted("the dossier is assigned to another specialist")
+    if doc["state"] not in rule.from_:
+        raise wrong_state(name.value, doc, ctx.definition)
+    required = {Requirement(r) for r in rule.requires} | ALWAYS_REQUIRED.get(name, frozenset())
+    missing = sorted(r.value for r in required if getattr(request, r.value) in (None, []))
+    if missing:
+        raise ActionRefused(
+            422,
+            "Invalid action",
+            f"{name.value} needs {', '.join(missing)}",
+            errors=[{"field": f, "in": "body", "message": "required for this action"} for f in missing],
+        )
+    decision: Decision = _ACTIONS[name](doc, request, officer, rule.to, ctx)
+    return decision
+
+
+def _receive(doc: Document, req: ActionRequest, officer: Principal, to: str | None, ctx: Context) -> Decision:
+    deadline = doc.get("deadline")
+    if deadline:
+        # The clock starts at reception, from a complete dossier; after hours it starts the next working morning.
+        due = ctx.calendar.due(ctx.now, deadline["amount"], DeadlineUnit(deadline["unit"]))
+    elif req.new_due_at is not None:
+        if req.new_due_at <= ctx.now:
+            raise invalid("new_due_at", "the appointment date must be in the future")
+        due = req.new_due_at
+    else:
+        raise invalid("new_due_at", "this procedure has no legal time limit: give the appointment date")
+    pin = new_pin()
+    pin_hash = hash_pin(pin)
+    receipt = f"{doc['code']}/TN"
+    fields = _move(doc, to, ctx)
+    fields.update(
+        received_at=ctx.now,
+        receipt_number=receipt,
+        due_at=due,
+        appointment_at=due,
+        tracking_pin_hash=pin_hash,
+        received_by=officer.subject,
+    )
+    data = DossierReceived(
+        **_base(doc, fields["status_code"]),
+        actor_id=officer.subject,
+        receipt_number=receipt,
+        received_at=ctx.now,
+        appointment_at=due,
+        due_at=due,
+        tracking_pin_hash=pin_hash,
+        tracking_pin_sealed=seal_pin(pin, ctx.seal_key) if ctx.seal_key else None,
+    )
+    step = Step(
+        fields=fields,
+        events=[_event(EventType.DOSSIER_RECEIVED, data, ctx, doc)],
+        record=_record("action", "receive", officer.subject, doc, fields["state"], ctx, receipt_number=receipt),
+    )
+    return Decision(step, tracking_pin=pin)
+
+
+def _simple(
+    event_type: EventType, data_of: Any, extra_fields: Any = None
+) -> Any:  # a factory keeps the one-event actions to one line each below
+    def decide(doc: Document, req: ActionRequest, officer: Principal, to: str | None, ctx: Context) -> Decision:
+        fields = _move(doc, to, ctx)
+        if extra_fields is not None:
+            fields.update(extra_fields(doc, req, ctx))
+        data = data_of(doc, req, officer, fields, ctx)
+        details = {k: v for k, v in req.model_dump(mode="json", exclude={"action"}).items() if v is not None}
+        return Decision(
+            Step(
+                fields=fields,
+                events=[_event(event_type, data, ctx, doc)],
+                record=_record("action", req.action.value, officer.subject, doc, fields["state"], ctx, **details),
+            )
+        )
+
+    return decide
+
+
+def _officer(doc: Document, officer: Principal, fields: Document, req: ActionRequest) -> dict[str, Any]:
+    return {**_base(doc, fields["status_code"]), "actor_id": officer.subject, "attachment": req.attachment}
+
+
+def _supplement_due(doc: Document, req: ActionRequest, ctx: Context) -> Document:
+    if req.new_due_at is not None:
+        if req.new_due_at <= ctx.now:
+            raise invalid("new_due_at", "the supplement deadline must be in the future")
+        due = req.new_due_at
+    elif doc.get("supplement_deadline"):
+        sd = doc["supplement_deadline"]
+        due = ctx.calendar.due(ctx.now, sd["amount"], DeadlineUnit(sd["unit"]))
+    else:
+        raise invalid("new_due_at", "this procedure sets no supplement deadline: give one")
+    return {"supplement_due_at": due, "supplement_items": req.items}
+
+
+def _extension(doc: Document, req: ActionRequest, ctx: Context) -> Document:
+    assert req.new_due_at is not None
+    if doc.get("due_at") is None:
+        raise invalid("new_due_at", "the dossier has no deadline to extend yet")
+    if req.new_due_at <= max(doc["due_at"], ctx.now):
+        raise invalid("new_due_at", "the new date must be later than the current deadline and in the future")
+    return {"due_at": req.new_due_at, "appointment_at": req.new_due_at, "previous_due_at": doc["due_at"]}
+
+
+_ACTIONS = {
+    ActionName.RECEIVE: _receive,
+    ActionName.REFUSE: _simple(
+        EventType.DOSSIER_REFUSED,
+        lambda d, r, o, f, c: DossierRefused(**_officer(d, o, f, r), reason=r.reason),
+    ),
+    ActionName.ASSIGN: _simple(
+        EventType.DOSSIER_ASSIGNED,
+        lambda d, r, o, f, c: DossierAssigned(**_officer(d, o, f, r), assignee_id=r.assignee_id),
+        lambda d, r, c: {"assignee_id": r.assignee_id},
+    ),
+    ActionName.REQUEST_SUPPLEMENT: _simple(
+        EventType.DOSSIER_SUPPLEMENT_REQUESTED,
+        lambda d, r, o, f, c: DossierSupplementRequested(
+            **_officer(d, o, f, r), items=r.items, supplement_due_at=f["supplement_due_at"], reason=r.reason or ""
+        ),
+        _supplement_due,
+    ),
+    ActionName.REQUEST_FEE: _simple(
+        EventType.DOSSIER_FEE_REQUESTED,
+        lambda d, r, o, f, c: DossierFeeRequested(
+            **_officer(d, o, f, r), amount=Decimal(r.amount_vnd), description=r.reason or ""
+        ),
+        lambda d, r, c: {"fee_requested_vnd": r.amount_vnd},
+    ),
+    ActionName.PROPOSE_DECISION: _simple(
+        EventType.DOSSIER_DECISION_PROPOSED,
+        lambda d, r, o, f, c: DossierDecisionProposed(**_officer(d, o, f, r), proposal=r.proposal, summary=r.reason),
+        lambda d, r, c: {"proposal": {"outcome": r.proposal, "summary": r.reason}},
+    ),
+    ActionName.APPROVE: _simple(
+        EventType.DOSSIER_APPROVED,
+        lambda d, r, o, f, c: DossierApproved(**_officer(d, o, f, r), decision_number=r.decision_number or ""),
+        lambda d, r, c: {"decision": {"outcome": "approved", "number": r.decision_number, "at": c.now}},
+    ),
+    ActionName.REJECT: _simple(
+        EventType.DOSSIER_REJECTED,
+        lambda d, r, o, f, c: DossierRejected(**_officer(d, o, f, r), reason=r.reason),
+        lambda d, r, c: {"decision": {"outcome": "rejected", "number": r.decision_number, "at": c.now}},
+    ),
+    ActionName.EXTEND_DEADLINE: _simple(
+        EventType.DOSSIER_DEADLINE_EXTENDED,
+        lambda d, r, o, f, c: DossierDeadlineExtended(
+            **_officer(d, o, f, r), reason=r.reason, previous_due_at=f["previous_due_at"], new_due_at=f["due_at"]
+        ),
+        _extension,
+    ),
+    ActionName.RETURN_RESULT: _simple(
+        EventType.DOSSIER_RESULT_RETURNED,
+        lambda d, r, o, f, c: DossierResultReturned(**_officer(d, o, f, r), returned_at=c.now),
+        lambda d, r, c: {"returned_at": c.now},
+    ),
+    ActionName.STOP: _simple(
+        EventType.DOSSIER_STOPPED,
+        lambda d, r, o, f, c: DossierStopped(**_officer(d, o, f, r), reason=r.reason),
+    ),
+}
+
+
+# --- events from intake ------------------------------------------------------------------------------------------
+
+_INCOMING = {
+    EventType.DOSSIER_SUPPLEMENTED: IncomingEvent.SUPPLEMENTED,
+    EventType.DOSSIER_FEE_PAID: IncomingEvent.FEE_PAID,
+    EventType.DOSSIER_WITHDRAWAL_REQUESTED: IncomingEvent.WITHDRAWAL_REQUESTED,
+}
+
+
+def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
+    """The step an incoming event makes; None for a duplicate; ImpossibleTransition (dead-lettered) otherwise."""
+    incoming = _INCOMING[event.type]
+    if has_applied(doc, event.id):
+        return None
+    rule = ctx.definition.event(incoming)
+    if rule is None or doc["state"] not in rule.from_:
+        raise ImpossibleTransition(
+            f"{incoming.value} cannot apply to dossier {doc['code']} in state {doc['state']} "
+            f"(status {doc['status_code']}) of workflow {ctx.definition.id}"
+        )
+    reset = incoming is IncomingEvent.SUPPLEMENTED and doc.get("supplement_policy") == "reset"
+    fields = _move(doc, rule.to, ctx, reset_clock=reset)
+    if incoming is IncomingEvent.SUPPLEMENTED:
+        fields.update(supplement_due_at=None, supplement_items=None)
+    events = []
+    if incoming is not IncomingEvent.WITHDRAWAL_REQUESTED:
+        data = DossierProcessingResumed(
+            **_base(doc, fields["status_code"]),
+            due_at=fields.get("due_at", doc.get("due_at")),
+            reason="supplement received" if incoming is IncomingEvent.SUPPLEMENTED else "fee paid",
+        )
+        events.append(_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc))
+    actor = event.payload().model_dump().get("actor_id") or "applicant"
+    record = _record("event", incoming.value, actor, doc, fields["state"], ctx, event_id=event.id)
+    return Step(fields=fields, events=events, applies_event=event.id, record=record)
+
+
+# --- timers ------------------------------------------------------------------------------------------------------
+
+
+def decide_timers(doc: Document | None, ctx: Context) -> Step | None:
+    """What time alone does to a dossier now: refusal after a missed supplement deadline, due soon, overdue."""
+    if doc is None or doc["terminal"]:
+        return None
+    expiry = ctx.definition.timer(Timer.SUPPLEMENT_EXPIRED)
+    supplement_due = doc.get("supplement_due_at")
+    if expiry and doc["state"] in expiry.from_ and supplement_due is not None and ctx.now > supplement_due:
+        fields = _move(doc, expiry.to, ctx)
+        reason = f"the supplement deadline {supplement_due.isoformat()} passed without a supplement"
+        data = DossierRefused(**_base(doc, fields["status_code"]), actor_id=SYSTEM_ACTOR, reason=reason)
+        return Step(
+            fields=fields,
+            events=[_event(EventType.DOSSIER_REFUSED, data, ctx, doc)],
+            record=_record("timer", Timer.SUPPLEMENT_EXPIRED.value, SYSTEM_ACTOR, doc, fields["state"], ctx),
+        )
+    due = doc.get("due_at")
+    if due is None or doc.get("paused_at") is not None:
+        return None
+    base = _base(doc, doc["status_code"])
+    if ctx.now >= due:
+        if doc.get("overdue_for") == due:
+            return None
+        event = _event(EventType.DOSSIER_OVERDUE, DossierOverdue(**base, due_at=due), ctx, doc)
+        timer_fields: Document = {"overdue_for": due, "due_soon_for": due}
+        name = "overdue"
+    elif ctx.calendar.remaining(ctx.now, due) <= ctx.due_soon_lead and doc.get("due_soon_for") != due:
+        event = _event(EventType.DOSSIER_DUE_SOON, DossierDueSoon(**base, due_at=due), ctx, doc)
+        timer_fields = {"due_soon_for": due}
+        name = "due_soon"
+    else:
+        return None
+    record = _record("timer", name, SYSTEM_ACTOR, doc, doc["state"], ctx, due_at=due.isoformat())
+    return Step(fields=timer_fields, events=[event], record=record)

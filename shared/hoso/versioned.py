@@ -1,0 +1,164 @@
+"""Documents changed by numbered, immutable steps: one winner per version, with any number of writers.
+
+FerretDB v1 runs an update as a read followed by a write, so a conditional update cannot serialise two writers of
+one document; inserting a document with a given `_id` can. Each change of a versioned document is therefore first
+inserted as step `<id>#<version>` (the insert that succeeds owns that version; the others re-read and decide again)
+and then written to the document, which is a cache of its steps: whoever reads a document also applies the steps
+written after it, so a writer that died between the two writes loses nothing. On MongoDB the same code runs
+unchanged.
+
+A step carries the fields it sets, the events it appends to the document's outbox (relayed by `hoso.outbox`), the
+id of the incoming event it applies (so a redelivery is recognised) and a record for the document's history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from hoso.errors import TransientError
+from hoso.events.envelope import Envelope
+from hoso.mongo import Document, bson_now
+from hoso.outbox import outbox_entries
+
+APPLIED_FIELD = "applied_events"
+_RESERVED = frozenset({"_id", "version", "outbox", "outbox_rev", "outbox_at", APPLIED_FIELD})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change: the fields it sets, the events it emits, the incoming event it applies, its history record."""
+
+    fields: Document
+    events: Sequence[tuple[str, Envelope]] = ()
+    applies_event: str | None = None
+    record: Document = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        reserved = _RESERVED.intersection(self.fields)
+        if reserved:
+            raise ValueError(f"a step cannot set {sorted(reserved)}")
+
+
+class VersionConflict(TransientError):
+    """Every attempt met a newer version written by someone else; the caller may try again later."""
+
+
+def step_id(doc_id: str, version: int) -> str:
+    return f"{doc_id}#{version:06d}"
+
+
+def advance(doc: Document | None, step: Document) -> Document:
+    """The document after `step` (deterministic: every reader that applies a step writes the same document)."""
+    base: Document = (
+        dict(doc) if doc is not None else {"_id": step["doc_id"], "outbox": [], "outbox_rev": 0, APPLIED_FIELD: []}
+    )
+    base.update(step["fields"])
+    base["version"] = step["version"]
+    if step["events"]:
+        base["outbox"] = [*base.get("outbox", []), *step["events"]]
+        base["outbox_rev"] = base.get("outbox_rev", 0) + len(step["events"])
+        base["outbox_at"] = step["at"]
+    if step.get("applies_event"):
+        base[APPLIED_FIELD] = [*base.get(APPLIED_FIELD, []), step["applies_event"]]
+    return base
+
+
+def has_applied(doc: Document | None, event_id: str) -> bool:
+    return doc is not None and event_id in doc.get(APPLIED_FIELD, ())
+
+
+Decide = Callable[[Document | None], Step | None]
+
+
+class VersionedStore:
+    """A collection of versioned documents and the collection of their steps (`<collection>_steps`)."""
+
+    def __init__(self, collection: AsyncCollection[Document], *, attempts: int = 50) -> None:
+        self.collection = collection
+        self.steps: AsyncCollection[Document] = collection.database[f"{collection.name}_steps"]
+        self._attempts = attempts
+
+    async def get(self, doc_id: str) -> Document | None:
+        """The current document, with any step that its cached copy has not caught up with applied."""
+        return await self._catch_up(doc_id, await self.collection.find_one({"_id": doc_id}))
+
+    async def _catch_up(self, doc_id: str, doc: Document | None) -> Document | None:
+        version = doc["version"] if doc is not None else 0
+        behind = False
+        while (step := await self.steps.find_one({"_id": step_id(doc_id, version + 1)})) is not None:
+            doc = advance(doc, step)
+            version += 1
+            behind = True
+        if behind and doc is not None:
+            await self._write(doc)
+        return doc
+
+    async def repair(self, docs: Sequence[Document]) -> int:
+        """Bring cached documents up to their steps (a writer may have died between its two writes)."""
+        if not docs:
+            return 0
+        wanted = {step_id(d["_id"], d["version"] + 1): d for d in docs}
+        repaired = 0
+        async for step in self.steps.find({"_id": {"$in": list(wanted)}}, projection={"_id": 1}):
+            doc = wanted[step["_id"]]
+            await self._catch_up(doc["_id"], doc)
+            repaired += 1
+        return repaired
+
+    async def _write(self, doc: Document) -> None:
+        # Never replace a newer version; the upsert creates the document on its first step. A duplicate key means
+        # the document exists at this version or later: someone else wrote it.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.collection.replace_one({"_id": doc["_id"], "version": {"$lt": doc["version"]}}, doc, upsert=True)
+
+    async def commit(self, doc_id: str, current: Document | None, step: Step) -> Document:
+        """Write `step` as the version after `current`; VersionConflict when that version is taken."""
+        version = (current["version"] if current is not None else 0) + 1
+        stored: Document = {
+            "_id": step_id(doc_id, version),
+            "doc_id": doc_id,
+            "version": version,
+            "at": bson_now(),
+            "fields": step.fields,
+            "events": outbox_entries(step.events),
+            "applies_event": step.applies_event,
+            "record": step.record,
+        }
+        try:
+            await self.steps.insert_one(stored)
+        except DuplicateKeyError as exc:
+            raise VersionConflict(f"{doc_id} version {version} was written by someone else") from exc
+        doc = advance(current, stored)
+        await self._write(doc)
+        return doc
+
+    async def transact(self, doc_id: str, decide: Decide) -> tuple[Document | None, bool]:
+        """Read the document, let `decide` choose a step (or None: nothing to do), write it; again on conflict.
+
+        Returns the document after the step and whether a step was written. `decide` may raise to refuse.
+        """
+        for _ in range(self._attempts):
+            current = await self.get(doc_id)
+            step = decide(current)
+            if step is None:
+                return current, False
+            try:
+                return await self.commit(doc_id, current, step), True
+            except VersionConflict:
+                continue
+        raise VersionConflict(f"{doc_id}: {self._attempts} attempts met newer versions")
+
+    async def history(self, doc: Document) -> list[Document]:
+        """The steps of `doc` in order (looked up by `_id`, which every MongoDB-compatible server indexes)."""
+        ids = [step_id(doc["_id"], v) for v in range(1, doc["version"] + 1)]
+        found: dict[str, Any] = {}
+        for start in range(0, len(ids), 500):
+            async for step in self.steps.find({"_id": {"$in": ids[start : start + 500]}}):
+                found[step["_id"]] = step
+        return [found[i] for i in ids if i in found]

@@ -1,0 +1,384 @@
+"""Review against the real broker and database: officer actions over HTTP, intake's events over Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from hoso.auth import Role
+from hoso.devkeys import mint_token
+from hoso.events import Envelope, EventType, PublicStatus, new_event
+from hoso.events.catalog import DossierFeePaid, DossierSupplemented, DossierWithdrawalRequested
+from hoso.kafka import publish_event
+from hoso.pins import unseal_pin
+from hoso.runtime import ProcessRole
+from hoso.topics import DOSSIER_EVENTS
+from review.bootstrap import build_app
+from review.settings import ReviewSettings
+from tests.support import eventually, read_topic, submitted_event, unique
+
+AGENCY = "BNNMT"
+Officer = Callable[[str], dict[str, str]]
+
+
+@pytest.fixture
+def prefix() -> str:
+    return unique("review") + "."
+
+
+def review_settings(
+    kafka_bootstrap: str, mongo_url: str, state_dir: Path, prefix: str, database: str
+) -> ReviewSettings:
+    return ReviewSettings(
+        mongodb_url=mongo_url,
+        mongodb_database=database,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=prefix,
+        consumer_group=f"{prefix}review",
+        local_mode=True,
+        state_dir=state_dir,
+        relay_poll_seconds=0.2,
+        scheduler_interval_seconds=0.3,
+    )
+
+
+@pytest.fixture
+async def review(kafka_bootstrap: str, mongo_url: str, state_dir: Path, prefix: str) -> AsyncIterator[FastAPI]:
+    settings = review_settings(kafka_bootstrap, mongo_url, state_dir, prefix, unique("test_review").replace("-", "_"))
+    app = build_app(ProcessRole.ALL, settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(review: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=review), base_url="http://review") as c:
+        yield c
+
+
+@pytest.fixture
+def officer(state_dir: Path) -> Callable[..., dict[str, str]]:
+    def headers(role: str, subject: str | None = None, agency: str = AGENCY) -> dict[str, str]:
+        token = mint_token(
+            state_dir,
+            subject=subject or f"{role}-1",
+            roles=[Role(role)],
+            agency=agency,
+            issuer="hoso-local",
+            audience="hoso",
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+_SEQUENCE = itertools.count(1)
+
+
+class Dossier:
+    """One dossier driven through review: intake's events published, officers acting over HTTP."""
+
+    def __init__(self, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, officer: Any, **kw: Any) -> None:
+        self.client, self.broker, self.prefix, self.officer = client, broker, prefix, officer
+        self.submitted = submitted_event(sequence=next(_SEQUENCE), **kw)
+        self.id = self.submitted.partitionkey
+        self.code = self.submitted.subject
+
+    async def publish(self, event: Envelope) -> None:
+        await publish_event(self.broker, self.prefix + DOSSIER_EVENTS, event)
+
+    async def submit(self) -> None:
+        await self.publish(self.submitted)
+        await self.wait_for("awaiting_reception")
+
+    def intake_event(self, event_type: EventType, **extra: Any) -> Envelope:
+        payload = self.submitted.data
+        base = {k: payload[k] for k in ("dossier_id", "dossier_code", "procedure_code", "agency_code")}
+        model: Any = {
+            EventType.DOSSIER_SUPPLEMENTED: DossierSupplemented,
+            EventType.DOSSIER_FEE_PAID: DossierFeePaid,
+            EventType.DOSSIER_WITHDRAWAL_REQUESTED: DossierWithdrawalRequested,
+        }[event_type]
+        return new_event(event_type, model(**base, **extra), service="intake")
+
+    async def get(self, role: str = "leader") -> httpx.Response:
+        return await self.client.get(f"/api/v1/review/dossiers/{self.code}", headers=self.officer(role))
+
+    async def wait_for(self, state: str) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+
+        async def reached() -> bool:
+            answer = await self.get()
+            seen.update(answer.json() if answer.status_code == 200 else {})
+            return answer.status_code == 200 and seen.get("state") == state
+
+        await eventually(reached, timeout=30, what=f"{self.code} in state {state}")
+        return seen
+
+    async def act(self, role: str, expect: int = 200, subject: str | None = None, **body: Any) -> dict[str, Any]:
+        answer = await self.client.post(
+            f"/api/v1/review/dossiers/{self.code}/actions", json=body, headers=self.officer(role, subject)
+        )
+        assert answer.status_code == expect, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    async def events(self, kafka_bootstrap: str, expect: int) -> list[tuple[str, int, dict[str, Any]]]:
+        """(type, status code, data) of this dossier's events on the topic, in order."""
+        found: list[tuple[str, int, dict[str, Any]]] = []
+
+        async def enough() -> bool:
+            records = await read_topic(kafka_bootstrap, self.prefix + DOSSIER_EVENTS, expect=1, timeout=5)
+            # Delivery is at least once (every process relays its outbox): consumers, and this test, dedupe by id.
+            seen: set[bytes] = set()
+            found.clear()
+            for r in records:
+                headers = dict(r.headers)
+                if r.key != self.id.encode() or headers["ce_id"] in seen:
+                    continue
+                seen.add(headers["ce_id"])
+                kind = headers["ce_type"].decode().removeprefix("vn.gov.hoso.").removesuffix(".v1")
+                data = json.loads(r.value)
+                found.append((kind, data["status_code"], data))
+            return len(found) >= expect
+
+        await eventually(enough, timeout=30, what=f"{expect} events of {self.code}")
+        return found
+
+
+@pytest.fixture
+def dossier(client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, officer: Any) -> Callable[..., Dossier]:
+    return lambda **kw: Dossier(client, broker, prefix, officer, **kw)
+
+
+async def test_the_whole_eia_path_publishes_each_step_in_order(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str, state_dir: Path
+) -> None:
+    d = dossier()
+    await d.submit()
+    received = await d.act("reception_officer", action="receive")
+    pin = received["tracking_pin"]
+    assert received["dossier"]["status_code"] == 2
+    assert received["dossier"]["due_at"] is not None
+    await d.act("leader", action="assign", assignee_id="specialist-1")
+    await d.act("specialist", action="request_supplement", items=["Bản đồ khu vực dự án"], reason="Thiếu bản đồ")
+    await d.events(kafka_bootstrap, expect=4)  # intake answers what it has seen on the topic
+    await d.publish(
+        d.intake_event(EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s-1")
+    )
+    await d.wait_for("in_appraisal")
+    await d.act("specialist", action="propose_decision", proposal="approve", reason="Báo cáo đạt yêu cầu")
+    await d.act("leader", action="approve", decision_number="123/QĐ-BNNMT")
+    final = await d.act("reception_officer", action="return_result")
+
+    assert final["dossier"]["status_code"] == 10
+    assert final["dossier"]["terminal"]
+    assert final["tracking_pin"] is None
+    assert [h["name"] for h in final["dossier"]["history"]] == [
+        "dossier.submitted",
+        "receive",
+        "assign",
+        "request_supplement",
+        "dossier.supplemented",
+        "propose_decision",
+        "approve",
+        "return_result",
+    ]
+    events = await d.events(kafka_bootstrap, expect=9)
+    assert [(t, s) for t, s, _ in events] == [
+        ("dossier.submitted", 1),
+        ("dossier.received", 2),
+        ("dossier.assigned", 4),
+        ("dossier.supplement_requested", 5),
+        ("dossier.supplemented", 4),
+        ("dossier.processing_resumed", 4),
+        ("dossier.decision_proposed", 4),
+        ("dossier.approved", 9),
+        ("dossier.result_returned", 10),
+    ]
+    received_event = events[1][2]
+    assert (
+        unseal_pin(
+            received_event["tracking_pin_sealed"], ReviewSettings(local_mode=True, state_dir=state_dir).seal_key or ""
+        )
+        == pin
+    )
+    assert pin not in json.dumps([e[2] for e in events])
+
+
+async def test_refusal_at_reception_and_then_no_more_actions(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str
+) -> None:
+    d = dossier()
+    await d.submit()
+    refused = await d.act("reception_officer", action="refuse", reason="Hồ sơ không thuộc thẩm quyền")
+    assert refused["dossier"]["status_code"] == 3
+    late = await d.act("reception_officer", expect=409, action="receive")
+    assert late["allowed_actions"] == []
+    assert late["status_code"] == 3
+    assert late["type"] == "about:blank" or "title" in late
+    events = await d.events(kafka_bootstrap, expect=2)
+    assert [(t, s) for t, s, _ in events] == [("dossier.submitted", 1), ("dossier.refused", 3)]
+    assert events[1][2]["reason"] == "Hồ sơ không thuộc thẩm quyền"
+
+
+async def test_withdrawal_then_stop(dossier: Callable[..., Dossier], kafka_bootstrap: str) -> None:
+    d = dossier()
+    await d.submit()
+    await d.act("reception_officer", action="receive")
+    await d.events(kafka_bootstrap, expect=2)  # intake answers what it has seen on the topic
+    await d.publish(
+        d.intake_event(
+            EventType.DOSSIER_WITHDRAWAL_REQUESTED, status_code=PublicStatus.WITHDRAWAL_REQUESTED, reason="Dừng dự án"
+        )
+    )
+    waiting = await d.wait_for("withdrawal_requested")
+    assert waiting["status_code"] == 7
+    assert waiting["available_actions"] == ["stop"]
+    stopped = await d.act("leader", action="stop", reason="Công dân rút hồ sơ")
+    assert stopped["dossier"]["status_code"] == 8
+    events = await d.events(kafka_bootstrap, expect=4)
+    assert [(t, s) for t, s, _ in events] == [
+        ("dossier.submitted", 1),
+        ("dossier.received", 2),
+        ("dossier.withdrawal_requested", 7),
+        ("dossier.stopped", 8),
+    ]
+
+
+async def test_fee_request_pauses_and_payment_resumes(dossier: Callable[..., Dossier], kafka_bootstrap: str) -> None:
+    d = dossier()
+    await d.submit()
+    due = (await d.act("reception_officer", action="receive"))["dossier"]["due_at"]
+    waiting = await d.act("specialist", action="request_fee", amount_vnd=8_000_000)
+    assert waiting["dossier"]["status_code"] == 6
+    assert waiting["dossier"]["clock_paused"]
+    await d.events(kafka_bootstrap, expect=3)
+    await d.publish(
+        d.intake_event(
+            EventType.DOSSIER_FEE_PAID, status_code=PublicStatus.PROCESSING, amount=8_000_000, payment_reference="VNP-1"
+        )
+    )
+    resumed = await d.wait_for("in_appraisal")
+    assert not resumed["clock_paused"]
+    assert datetime.fromisoformat(resumed["due_at"]) >= datetime.fromisoformat(due)
+    events = await d.events(kafka_bootstrap, expect=5)
+    assert [(t, s) for t, s, _ in events] == [
+        ("dossier.submitted", 1),
+        ("dossier.received", 2),
+        ("dossier.fee_requested", 6),
+        ("dossier.fee_paid", 4),
+        ("dossier.processing_resumed", 4),
+    ]
+    assert events[2][2]["amount"] in ("8000000", 8000000)
+
+
+async def test_a_leader_extends_the_deadline_with_a_reason(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str
+) -> None:
+    d = dossier()
+    await d.submit()
+    due = datetime.fromisoformat((await d.act("reception_officer", action="receive"))["dossier"]["due_at"])
+    refused = await d.act(
+        "specialist", expect=403, action="extend_deadline", reason="x", new_due_at=(due + timedelta(days=9)).isoformat()
+    )
+    assert "leader" in refused["detail"]
+    missing = await d.act(
+        "leader", expect=422, action="extend_deadline", new_due_at=(due + timedelta(days=9)).isoformat()
+    )
+    assert [e["field"] for e in missing["errors"]] == ["reason"]
+    new_due = due + timedelta(days=14)
+    extended = await d.act(
+        "leader", action="extend_deadline", reason="Hội đồng thẩm định họp bổ sung", new_due_at=new_due.isoformat()
+    )
+    assert datetime.fromisoformat(extended["dossier"]["due_at"]) == new_due
+    events = await d.events(kafka_bootstrap, expect=3)
+    kind, status, data = events[2]
+    assert (kind, status) == ("dossier.deadline_extended", 2)
+    assert datetime.fromisoformat(data["previous_due_at"]) == due
+    assert datetime.fromisoformat(data["new_due_at"]) == new_due
+    assert data["reason"] == "Hội đồng thẩm định họp bổ sung"
+
+
+async def test_an_impossible_transition_event_goes_to_the_dlq_and_later_dossiers_go_on(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str, prefix: str
+) -> None:
+    d = dossier()
+    await d.submit()
+    await d.act("reception_officer", action="receive")
+    await d.publish(
+        d.intake_event(EventType.DOSSIER_FEE_PAID, status_code=PublicStatus.PROCESSING, amount=1, payment_reference="X")
+    )
+    later = dossier()
+    await later.submit()  # processed although the bad event came first
+    [dead] = await read_topic(kafka_bootstrap, f"{prefix}{DOSSIER_EVENTS}.dlq.review", expect=1)
+    headers = {k: v.decode() for k, v in dead.headers}
+    assert headers["dlq_reason"] == "impossible-transition"
+    assert "dossier.fee_paid cannot apply" in headers["dlq_error"]
+    assert "state received" in headers["dlq_error"]
+    assert (await d.get()).json()["state"] == "received"
+
+
+async def test_officers_see_only_their_agency_and_queues_sort_by_due_date(
+    dossier: Callable[..., Dossier], client: httpx.AsyncClient, officer: Any
+) -> None:
+    first, second = dossier(), dossier()
+    await first.submit()
+    await second.submit()
+    foreign = await client.get(f"/api/v1/review/dossiers/{first.code}", headers=officer("leader", agency="UBND.HN"))
+    assert foreign.status_code == 404
+    assert await first.act("leader", expect=404, action="assign", assignee_id="x") if False else True
+    await second.act("reception_officer", action="receive")
+    page = await client.get(
+        "/api/v1/review/tasks", params={"role": "reception_officer"}, headers=officer("reception_officer")
+    )
+    assert page.status_code == 200
+    codes = [t["code"] for t in page.json()["items"]]
+    assert first.code in codes
+    assert second.code not in codes
+    received = await client.get("/api/v1/review/tasks", params={"status": 2}, headers=officer("leader"))
+    assert [t["code"] for t in received.json()["items"]] == [second.code]
+    other = await client.get("/api/v1/review/tasks", params={"agency": "UBND.HN"}, headers=officer("leader"))
+    assert other.status_code == 403
+    assert other.headers["content-type"].startswith("application/problem+json")
+    workflows = await client.get("/api/v1/review/workflows/MT-DTM-BO", headers=officer("leader"))
+    assert workflows.status_code == 200
+    assert workflows.json()["workflows"][0]["id"] == "appraisal"
+
+
+async def test_two_workers_running_the_schedulers_emit_one_overdue_per_dossier(
+    kafka_bootstrap: str, mongo_url: str, state_dir: Path, prefix: str, broker: KafkaBroker, officer: Any
+) -> None:
+    database = unique("test_review").replace("-", "_")
+    settings = review_settings(kafka_bootstrap, mongo_url, state_dir, prefix, database)
+    api = build_app(ProcessRole.API, settings)
+    workers = [build_app(ProcessRole.WORKER, settings) for _ in range(2)]
+    async with (
+        api.router.lifespan_context(api),
+        workers[0].router.lifespan_context(workers[0]),
+        workers[1].router.lifespan_context(workers[1]),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://review") as client,
+    ):
+        dossiers = [Dossier(client, broker, prefix, officer, deadline=None) for _ in range(3)]
+        for d in dossiers:
+            await d.submit()
+            soon = datetime.now(UTC) + timedelta(seconds=3)
+            await d.act("reception_officer", action="receive", new_due_at=soon.isoformat())
+        for d in dossiers:
+            await d.wait_for("received")
+            await d.events(kafka_bootstrap, expect=4)  # submitted, received, due soon, overdue
+        await asyncio.sleep(2)  # both schedulers kept running after the deadline
+        for d in dossiers:
+            kinds = [t for t, _, _ in await d.events(kafka_bootstrap, expect=4)]
+            assert kinds.count("dossier.overdue") == 1, kinds
+            assert kinds.count("dossier.due_soon") <= 1, kinds
