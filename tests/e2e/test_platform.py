@@ -1,4 +1,4 @@
-"""From the outside: a dossier submitted through the gateway reaches the records timeline; run and stop behave."""
+"""From the outside: a dossier submitted through the gateway reaches review and records; run and stop behave."""
 
 from __future__ import annotations
 
@@ -78,6 +78,22 @@ def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(p
             return answer.status_code == 200 and answer.json()["status_code"] == 1
 
         wait_for(reviewed)
+
+        # The reception officer receives it through the gateway; the applicant then sees status 2 and a due date.
+        received = http.post(
+            f"/api/v1/review/dossiers/{code}/actions",
+            json={"action": "receive"},
+            headers={"Authorization": f"Bearer {officer}"},
+        )
+        assert received.status_code == 200, received.text
+        assert len(received.json()["tracking_pin"]) == 8
+
+        def seen_by_applicant() -> bool:
+            answer = http.get(f"/api/v1/dossiers/{code}", headers=bearer)
+            return answer.status_code == 200 and answer.json()["status"]["code"] == 2
+
+        wait_for(seen_by_applicant)
+        assert http.get(f"/api/v1/dossiers/{code}", headers=bearer).json()["due_at"] is not None
 
 
 def test_the_gateway_keeps_health_and_metrics_private_and_answers_problems(platform: Platform) -> None:
