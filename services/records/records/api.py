@@ -1,17 +1,19 @@
-"""Records' HTTP API: the dossier timeline and its audit."""
+"""Records' HTTP API: the dossier timeline and its audit, and public tracking."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 
 from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal
 from hoso.mongo import Document
+from hoso.pins import hash_pin, verify_pin
 from hoso.problems import Problem
 from records.domain.chain import audit
 from records.repository import RecordsRepository, entry_of
-from records.schemas import AuditOut, TimelineEntryOut, TimelineOut
+from records.schemas import AuditOut, TimelineEntryOut, TimelineOut, TrackingOut
 
 DossierCode = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
 
@@ -61,5 +63,33 @@ def records_router(repo: RecordsRepository) -> APIRouter:
             first_invalid_event_id=bad_id,
             problem=result.problem,
         )
+
+    return router
+
+
+# Compared against when the code is unknown or has no PIN yet, so that every wrong answer costs the same time.
+_DECOY_HASH = hash_pin("00000000")
+
+
+class NoSuchDossier(Problem):
+    def __init__(self) -> None:
+        super().__init__(404, "Not found", "no dossier with this code and PIN")
+
+
+def tracking_router(repo: RecordsRepository) -> APIRouter:
+    """Public tracking: the dossier code and the PIN from the receipt; rate limited per client at the gateway."""
+    router = APIRouter(prefix="/api/v1/tracking", tags=["tracking"])
+
+    @router.get("/{code}", response_model=TrackingOut, summary="Public status of a dossier (code and PIN)")
+    async def track(
+        code: Annotated[str, Path(max_length=80)],
+        pin: Annotated[str, Query(min_length=1, max_length=20, description="The PIN on the receipt")],
+    ) -> TrackingOut:
+        summary = await repo.dossier_by_code(code)
+        stored = (summary or {}).get("tracking_pin_hash")
+        matches = await asyncio.to_thread(verify_pin, pin, stored or _DECOY_HASH)
+        if summary is None or stored is None or not matches:
+            raise NoSuchDossier()
+        return TrackingOut.of(summary, await repo.timeline_of(code))
 
     return router

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS
-from records.api import records_router
+from records.api import records_router, tracking_router
 from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
 from records.settings import RecordsSettings
@@ -22,7 +22,7 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
         repo = RecordsRepository(runtime.db)
         runtime.add_indexes(INDEXES)
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
-        return [records_router(repo)]
+        return [records_router(repo), tracking_router(repo)]
 
     return build_service_app(
         settings,

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from hoso.events import Envelope, EventType
-from hoso.events.catalog import DossierEventData, DossierSubmitted
+from hoso.events.catalog import (
+    DossierDeadlineExtended,
+    DossierEventData,
+    DossierProcessingResumed,
+    DossierReceived,
+    DossierSubmitted,
+)
 from hoso.mongo import Document, bson_now
 from records.domain.chain import ChainEntry, link_after
 from records.repository import RecordsRepository, SequenceTaken
@@ -66,4 +72,15 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
     }
     if event.type is EventType.DOSSIER_SUBMITTED and isinstance(payload, DossierSubmitted):
         fields.update(applicant_id=payload.applicant.id, submitted_at=payload.submitted_at)
+    elif isinstance(payload, DossierReceived):
+        fields.update(
+            received_at=payload.received_at,
+            appointment_at=payload.appointment_at,
+            due_at=payload.due_at,
+            tracking_pin_hash=payload.tracking_pin_hash,
+        )
+    elif isinstance(payload, DossierDeadlineExtended):
+        fields.update(appointment_at=payload.new_due_at, due_at=payload.new_due_at)
+    elif isinstance(payload, DossierProcessingResumed) and payload.due_at is not None:
+        fields.update(appointment_at=payload.due_at, due_at=payload.due_at)
     return fields
