@@ -100,16 +100,19 @@ class VersionedStore:
         return doc
 
     async def repair(self, docs: Sequence[Document]) -> int:
-        """Bring cached documents up to their steps (a writer may have died between its two writes)."""
+        """Bring cached documents up to their steps (a writer may have died between its two writes).
+
+        `docs` need only `_id` and `version` (a projection will do): a document behind is read again whole.
+        """
         if not docs:
             return 0
-        wanted = {step_id(d["_id"], d["version"] + 1): d for d in docs}
-        repaired = 0
-        async for step in self.steps.find({"_id": {"$in": list(wanted)}}, projection={"_id": 1}):
-            doc = wanted[step["_id"]]
-            await self._catch_up(doc["_id"], doc)
-            repaired += 1
-        return repaired
+        wanted = {step_id(d["_id"], d["version"] + 1): d["_id"] for d in docs}
+        behind = [
+            wanted[s["_id"]] async for s in self.steps.find({"_id": {"$in": list(wanted)}}, projection={"_id": 1})
+        ]
+        for doc_id in behind:
+            await self.get(doc_id)
+        return len(behind)
 
     async def _write(self, doc: Document) -> None:
         # Never replace a newer version; the upsert creates the document on its first step. A duplicate key means

@@ -63,3 +63,30 @@ async def test_a_step_written_by_a_writer_that_died_before_updating_the_document
     assert changed
     assert not changed_again
     assert again == applied
+
+
+async def test_repair_from_a_projection_keeps_the_events_already_in_the_outbox(
+    database: AsyncDatabase[Document],
+) -> None:
+    store = VersionedStore(database["instances"])
+    first, second = submitted_event("d-3"), submitted_event("d-3")
+    await store.transact("d-3", lambda doc: Step(fields={"state": "open"}, events=[("t", first)]))
+    await store.steps.insert_one(
+        {
+            "_id": step_id("d-3", 2),
+            "doc_id": "d-3",
+            "version": 2,
+            "at": bson_now(),
+            "fields": {"state": "received"},
+            "events": [{"event_id": second.id, "topic": "t", "envelope": second.model_dump_json()}],
+            "applies_event": None,
+            "record": {},
+        }
+    )
+    projected = await store.collection.find_one({"_id": "d-3"}, projection={"outbox": 0})
+    assert projected is not None
+    assert await store.repair([projected]) == 1
+    repaired = await store.collection.find_one({"_id": "d-3"})
+    assert repaired is not None
+    assert [e["event_id"] for e in repaired["outbox"]] == [first.id, second.id]
+    assert repaired["outbox_rev"] == 2

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hoso.errors import ImpossibleTransition, PoisonMessage, is_transient
 from hoso.events import Envelope
@@ -33,6 +33,11 @@ class Review:
     definitions: list[WorkflowDefinition]
     settings: ReviewSettings
     relay: OutboxRelay | None = None
+    seal_key: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Read once: in local mode the key is a file, and contexts are built for every action and scheduler look.
+        self.seal_key = self.settings.seal_key
 
     def definition(self, workflow_id: str) -> WorkflowDefinition:
         for definition in self.definitions:
@@ -46,7 +51,7 @@ class Review:
             definition=self.definition(doc["workflow_id"]),
             calendar=self.settings.calendar,
             now=bson_now(),
-            seal_key=self.settings.seal_key,
+            seal_key=self.seal_key,
             due_soon_lead=self.settings.due_soon_lead,
             correlation_id=correlation_id,
         )

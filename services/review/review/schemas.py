@@ -11,7 +11,6 @@ from hoso.deadlines import VIETNAM, WorkCalendar
 from hoso.events import PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
-from review.domain.definition import WorkflowDefinition
 
 # Times are answered in Vietnam's time zone (+07:00), whether they were just computed or read back from MongoDB.
 LocalTime = Annotated[datetime, PlainSerializer(lambda moment: moment.astimezone(VIETNAM).isoformat(), return_type=str)]
@@ -149,7 +148,3 @@ class TaskPage(BaseModel):
 class WorkflowsOut(BaseModel):
     procedure_code: str
     workflows: list[dict[str, Any]]
-
-
-def definition_body(definition: WorkflowDefinition) -> dict[str, Any]:
-    return definition.model_dump(mode="json", by_alias=True)

@@ -425,8 +425,7 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
             reason="supplement received" if incoming is IncomingEvent.SUPPLEMENTED else "fee paid",
         )
         events.append(_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc))
-    actor = event.payload().model_dump().get("actor_id") or "applicant"
-    record = _record("event", incoming.value, actor, doc, fields["state"], ctx, event_id=event.id)
+    record = _record("event", incoming.value, "applicant", doc, fields["state"], ctx, event_id=event.id)
     return Step(fields=fields, events=events, applies_event=event.id, record=record)
 
 
