@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from hoso.logs import get_logger
 
 log = get_logger(__name__)
 
 Document = dict[str, Any]
+
+T = TypeVar("T")
+
+
+async def upsert(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run an upsert by `_id`, once more if it lost the creation race.
+
+    FerretDB v1 runs an upsert as a read then a write, so two processes creating the same document at once can see a
+    duplicate key; the second attempt finds the document and updates it.
+    """
+    try:
+        return await operation()
+    except DuplicateKeyError:
+        return await operation()
 
 
 def create_client(url: str, *, app_name: str, max_pool_size: int = 100) -> AsyncMongoClient[Document]:

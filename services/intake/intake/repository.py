@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hoso.events import Envelope
 from hoso.idempotency import apply_once
-from hoso.mongo import Document, IndexSpec
+from hoso.mongo import Document, IndexSpec, upsert
 from hoso.outbox import with_outbox
 
 DOSSIERS = "dossiers"
@@ -53,8 +53,10 @@ class DossierRepository:
         )
         if released is not None:
             return int(released["released"][0])
-        counter = await self.counters.find_one_and_update(
-            {"_id": key}, {"$inc": {"sequence": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        counter = await upsert(
+            lambda: self.counters.find_one_and_update(
+                {"_id": key}, {"$inc": {"sequence": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
         )
         assert counter is not None
         return int(counter["sequence"])

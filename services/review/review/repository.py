@@ -6,13 +6,14 @@ import contextlib
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.mongo import Document, IndexSpec, bson_now, upsert
 from hoso.versioned import Decide, VersionedStore
 from review.domain.definition import WorkflowDefinition
 
@@ -39,9 +40,8 @@ class ReviewRepository:
         for definition in definitions:
             # Kept as JSON text: event names such as `dossier.supplemented` are keys, and keys cannot hold dots.
             body = definition.model_dump_json(by_alias=True)
-            await self._definitions.replace_one(
-                {"_id": definition.id}, {"_id": definition.id, "definition": body, "loaded_at": bson_now()}, upsert=True
-            )
+            document = {"_id": definition.id, "definition": body, "loaded_at": bson_now()}
+            await upsert(partial(self._definitions.replace_one, {"_id": definition.id}, document, upsert=True))
 
     async def definitions_of(self, procedure_code: str) -> list[Document]:
         found = [json.loads(d["definition"]) async for d in self._definitions.find({}).sort("_id", 1)]
