@@ -96,6 +96,18 @@ http {
 NGINX
 }
 
+SMTP_PORT="${HOSO_SMTP_PORT:-1025}"
+
+mailsink_up() {
+  local pidfile="$STATE/run/mailsink.pid"
+  if pid_alive "$pidfile"; then log "mail sink already running on :$SMTP_PORT"; return 0; fi
+  port_busy "$SMTP_PORT" && die "port $SMTP_PORT (mail sink) is taken by another process"
+  nohup "$PY" -m notify.mailsink --port "$SMTP_PORT" --dir "$STATE/mail" >> "$STATE/logs/mailsink.log" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+  "$PY" "$ROOT/deploy/local/probe.py" tcp "127.0.0.1:$SMTP_PORT" --pidfile "$pidfile" --timeout 20 \
+    || die "the mail sink did not start (see $STATE/logs/mailsink.log)"
+}
+
 gateway_up() {
   local dir="$STATE/gateway" nginx_bin
   nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
@@ -114,6 +126,8 @@ up() {
   export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${HOSO_KAFKA_PORT:-9092}}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:${HOSO_FERRETDB_PORT:-27017}/}"
   "$ROOT/.venv/bin/hoso" keys > /dev/null
+  mailsink_up
+  export NOTIFY_SMTP_HOST=127.0.0.1 NOTIFY_SMTP_PORT="$SMTP_PORT"
   for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do start_service "$svc" "$role"; done; done
   for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do wait_service "$svc" "$role"; done; done
   log "services ready (logs: $STATE/logs/)"
@@ -124,7 +138,8 @@ up() {
 down() {
   stop_pid "$STATE/gateway/nginx.pid"
   for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do stop_pid "$STATE/run/$svc-$role.pid"; done; done
-  log "services and gateway stopped"
+  stop_pid "$STATE/run/mailsink.pid"
+  log "services, mail sink and gateway stopped"
   if [ "${HOSO_KEEP_INFRA:-0}" != 1 ]; then "$ROOT/deploy/local/infra.sh" down; fi
 }
 
@@ -137,6 +152,7 @@ status() {
       else echo "$svc $role: stopped"; fi
     done
   done
+  if pid_alive "$STATE/run/mailsink.pid"; then echo "mail sink: running on :$SMTP_PORT ($STATE/mail)"; else echo "mail sink: stopped"; fi
   if pid_alive "$STATE/gateway/nginx.pid"; then echo "gateway: running on :$GATEWAY_PORT"; else echo "gateway: stopped"; fi
 }
 
@@ -151,6 +167,7 @@ summary() {
     records     http://127.0.0.1:$(port_of records api)   (worker :$(port_of records worker))
     kafka       $KAFKA_BOOTSTRAP_SERVERS
     mongodb     $MONGODB_URL
+    mail        smtp://127.0.0.1:$SMTP_PORT, every message kept in $STATE/mail/
     logs        $STATE/logs/
 
   Tokens (local development key):

@@ -63,7 +63,20 @@ def _http_ready(url: str) -> bool:
         return False
 
 
+def _tcp_ready(address: str) -> bool:
+    import socket
+
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def _ready(kind: str, address: str) -> bool:
+    if kind == "tcp":
+        return _tcp_ready(address)
     if kind == "kafka":
         return asyncio.run(_kafka_ready(address))
     if kind == "mongo":
@@ -74,7 +87,7 @@ def _ready(kind: str, address: str) -> bool:
 def main() -> int:
     logging.disable(logging.CRITICAL)
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["kafka", "mongo", "http"])
+    parser.add_argument("kind", choices=["kafka", "mongo", "http", "tcp"])
     parser.add_argument("address")
     parser.add_argument("--pidfile")
     parser.add_argument("--timeout", type=float, default=60.0)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import subprocess
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -38,8 +41,19 @@ class Platform:
     def pids(self) -> dict[str, int]:
         return {p.stem: int(p.read_text()) for p in sorted((self.state / "run").glob("*.pid"))}
 
-    def token(self, sub: str, role: Role, agency: str | None = None) -> str:
-        return mint_token(self.state, subject=sub, roles=[role], agency=agency, issuer="hoso-local", audience="hoso")
+    def token(self, sub: str, role: Role, agency: str | None = None, **claims: str) -> str:
+        return mint_token(
+            self.state, subject=sub, roles=[role], agency=agency, issuer="hoso-local", audience="hoso", **claims
+        )
+
+    def mail(self) -> list[EmailMessage]:
+        """Every message the platform's SMTP sink has kept, oldest first."""
+        found = []
+        for path in sorted((self.state / "mail").glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            found.append(message)
+        return found
 
 
 @pytest.fixture(scope="session")
@@ -57,6 +71,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
         HOSO_GATEWAY_PORT=str(GATEWAY_PORT),
         GATEWAY_MAX_BODY="1m",
         KAFKA_TOPIC_PREFIX=f"e2e-{run_id}.",
+        HOSO_SMTP_PORT="11025",
     )
     for n, service in enumerate(SERVICES, start=1):
         prefix = service.upper()

@@ -25,7 +25,7 @@ def wait_for(check: object, timeout: float = 60.0) -> None:
 
 
 def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(platform: Platform) -> None:
-    applicant = platform.token("citizen-e2e", Role.APPLICANT)
+    applicant = platform.token("citizen-e2e", Role.APPLICANT, name="Nguyễn Thị Lan", email="lan@example.vn")
     officer = platform.token("officer-e2e", Role.RECEPTION_OFFICER, agency="UBND.HN")
     with httpx.Client(base_url=platform.gateway, timeout=10) as http:
         bearer = {"Authorization": f"Bearer {applicant}"}
@@ -95,6 +95,17 @@ def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(p
         wait_for(seen_by_applicant)
         assert http.get(f"/api/v1/dossiers/{code}", headers=bearer).json()["due_at"] is not None
 
+        # The applicant's e-mails reach the SMTP sink: the submission notice, then the receipt with Form 01.
+        def mailed() -> bool:
+            return len([m for m in platform.mail() if "lan@example.vn" in str(m["To"])]) == 2
+
+        wait_for(mailed)
+        receipt = next(m for m in platform.mail() if code in str(m["Subject"]) and "tiếp nhận" in str(m["Subject"]))
+        assert [a.get_filename() for a in receipt.iter_attachments()] == [f"Mau-01-{code}.pdf"]
+        inbox = http.get("/api/v1/notifications", headers=bearer)
+        assert inbox.status_code == 200
+        assert {i["dossier_code"] for i in inbox.json()["items"]} == {code}
+
 
 def test_the_gateway_keeps_health_and_metrics_private_and_answers_problems(platform: Platform) -> None:
     with httpx.Client(base_url=platform.gateway, timeout=10) as http:
@@ -122,7 +133,7 @@ def test_every_process_reports_ready_with_its_metrics(platform: Platform) -> Non
 
 def test_running_up_again_starts_no_second_copy(platform: Platform) -> None:
     before = platform.pids()
-    assert len(before) == 8
+    assert len(before) == 9  # four services' api and worker, and the mail sink
     again = platform.run("up")
     assert again.returncode == 0, again.stderr
     assert platform.pids() == before

@@ -28,8 +28,10 @@ def compose() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 
 
-def test_every_service_runs_as_api_and_worker_beside_kafka_mongodb_and_the_gateway(compose: dict[str, Any]) -> None:
-    expected = {"kafka", "mongodb", "gateway"} | {f"{s}-{r}" for s in SETTINGS for r in ("api", "worker")}
+def test_every_service_runs_as_api_and_worker_beside_kafka_mongodb_the_mail_sink_and_the_gateway(
+    compose: dict[str, Any],
+) -> None:
+    expected = {"kafka", "mongodb", "gateway", "mailsink"} | {f"{s}-{r}" for s in SETTINGS for r in ("api", "worker")}
     assert set(compose["services"]) == expected
 
 

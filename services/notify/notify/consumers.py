@@ -1,12 +1,12 @@
-"""Notify's subscriptions."""
+"""Notify's subscriptions: every dossier event (to know the dossier); the rules decide which ones notify someone."""
 
 from __future__ import annotations
 
 from hoso.consumer import EventHandler
 from hoso.events import EventType
 from hoso.events.catalog import EVENT_MODELS, DossierEventData
-from notify.handlers import note_event
+from notify.handlers import Notify
 
 
-def event_handlers() -> dict[EventType, EventHandler]:
-    return {t: note_event for t, model in EVENT_MODELS.items() if issubclass(model, DossierEventData)}
+def event_handlers(notify: Notify) -> dict[EventType, EventHandler]:
+    return {t: notify.on_event for t, model in EVENT_MODELS.items() if issubclass(model, DossierEventData)}

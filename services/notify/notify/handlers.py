@@ -1,13 +1,333 @@
-"""Notify's event handlers."""
+"""Notify's event handler, sender loop and receipts: rules decide the deliveries, channels carry them.
+
+The consumer only writes deliveries (`created`, unique per event, recipient and channel, before anything is sent),
+then wakes the sender loop; so a slow or unreachable relay never holds up a partition. The sender loop claims each
+due attempt through the delivery's versioned document, so two workers never send the same attempt.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from hoso.errors import is_transient
 from hoso.events import Envelope
+from hoso.events.catalog import (
+    DossierAssigned,
+    DossierEventData,
+    DossierReceived,
+    DossierSubmitted,
+    OfficerAction,
+)
+from hoso.forms import agency_name, form_for_event, render_form
 from hoso.logs import get_logger
+from hoso.mongo import Document, bson_now
+from hoso.outbox import OutboxRelay
+from hoso.pins import unseal_pin
+from notify.channels.email import Attachment, Email, EmailChannel
+from notify.channels.sms import Sms, SmsChannel
+from notify.domain.catalog import Channel, NotifyCatalog, RecipientRole, Target
+from notify.domain.delivery import Outcome, Status, claim, create, delivery_id, settle
+from notify.domain.messages import DossierFacts, RecipientFacts, Rendered, render
+from notify.ratelimit import BucketsByKey, TokenBucket
+from notify.repository import NotifyRepository
+from notify.settings import NotifySettings
 
 log = get_logger(__name__)
 
 
-async def note_event(event: Envelope) -> None:
-    """Acknowledge a lifecycle event; delivery rules and channels attach here."""
-    log.info("notify.event_received", event_type=event.type.short_name, status_code=event.data.get("status_code"))
+class Recipient(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    role: RecipientRole
+    name: str = ""
+    email: str | None = None
+    phone: str | None = None
+    language: str = "vi"
+    channels: dict[str, bool] = {}
+
+    def address(self, channel: Channel) -> str | None:
+        if not self.channels.get(channel.value, True):
+            return None  # the recipient turned this channel off
+        if channel is Channel.EMAIL:
+            return self.email
+        if channel is Channel.SMS:
+            return self.phone
+        return self.id
+
+
+def _recipient(doc: Document | None, role: RecipientRole, **override: Any) -> Recipient | None:
+    if doc is None and not override:
+        return None
+    base = dict(doc or {})
+    fields = {
+        "id": base.get("_id"),
+        "name": base.get("name", ""),
+        "email": base.get("email"),
+        "phone": base.get("phone"),
+        "language": base.get("language", "vi"),
+        "channels": base.get("channels", {}),
+    }
+    fields.update({k: v for k, v in override.items() if v is not None})
+    return Recipient(role=role, **fields)
+
+
+def dossier_fields(event: Envelope, payload: DossierEventData) -> Document:
+    """What notify remembers of a dossier from one of its events."""
+    fields: Document = {"code": payload.dossier_code, "agency_code": payload.agency_code}
+    if isinstance(payload, DossierSubmitted):
+        fields.update(
+            procedure_code=payload.procedure_code,
+            procedure_name_vi=payload.procedure_name_vi,
+            procedure_name_en=payload.procedure_name_en,
+            applicant=payload.applicant.model_dump(),
+            components=[c.code for c in payload.components],
+        )
+    elif isinstance(payload, DossierAssigned):
+        fields["assignee_id"] = payload.assignee_id
+    elif isinstance(payload, DossierReceived):
+        fields["receipt_number"] = payload.receipt_number
+    return fields
+
+
+@dataclass
+class Notify:
+    repo: NotifyRepository
+    catalog: NotifyCatalog
+    settings: NotifySettings
+    email: EmailChannel
+    sms: SmsChannel | None = None
+    relay: OutboxRelay | None = None
+    seal_key: str | None = field(init=False)
+    _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.seal_key = self.settings.seal_key
+        self.policy = self.settings.retry_policy
+        per_minute = self.settings.recipient_per_minute / 60
+        self.per_recipient = BucketsByKey(per_minute, self.settings.recipient_burst)
+        self.per_provider = {
+            Channel.EMAIL: TokenBucket(self.settings.email_per_second, self.settings.email_per_second),
+            Channel.SMS: TokenBucket(self.settings.sms_per_second, self.settings.sms_per_second),
+        }
+
+    # --- events in ------------------------------------------------------------------------------------------------
+
+    async def on_event(self, event: Envelope) -> None:
+        payload = event.payload()
+        assert isinstance(payload, DossierEventData)
+        await self.repo.remember_dossier(payload.dossier_id, dossier_fields(event, payload))
+        targets = self.catalog.rules.get(event.type, ())
+        if not targets:
+            return
+        dossier = await self.repo.dossier(payload.dossier_id) or {}
+        created = 0
+        for target in targets:
+            for recipient in await self.recipients(target.recipient, dossier):
+                for channel in target.channels:
+                    created += await self._create(event, payload, dossier, target, recipient, channel)
+        if created:
+            log.info("notify.deliveries_created", event_type=event.type.short_name, count=created)
+            self._wake.set()
+
+    async def recipients(self, role: RecipientRole, dossier: Document) -> list[Recipient]:
+        if role is RecipientRole.APPLICANT:
+            applicant = dossier.get("applicant")
+            if not applicant:
+                return []
+            prefs = await self.repo.recipient(applicant["id"])
+            found = _recipient(
+                prefs, role, id=applicant["id"], name=applicant.get("name") or None,
+                email=applicant.get("email"), phone=applicant.get("phone"),
+            )  # fmt: skip
+            return [found] if found else []
+        if role is RecipientRole.ASSIGNEE:
+            assignee = dossier.get("assignee_id")
+            found = _recipient(await self.repo.recipient(assignee), role) if assignee else None
+            if assignee and found is None:
+                log.warning("notify.assignee_unknown", assignee_id=assignee)
+            return [found] if found else []
+        leaders = [_recipient(doc, role) for doc in await self.repo.leaders_of(dossier.get("agency_code", ""))]
+        return [r for r in leaders if r is not None]
+
+    async def _create(
+        self,
+        event: Envelope,
+        payload: DossierEventData,
+        dossier: Document,
+        target: Target,
+        recipient: Recipient,
+        channel: Channel,
+    ) -> int:
+        if channel is Channel.SMS and self.sms is None:
+            return 0
+        address = recipient.address(channel)
+        if not address:
+            return 0
+        template = self.catalog.template(event.type.short_name, target.recipient, channel)
+        language = recipient.language
+        now = bson_now()
+        fields = {
+            "event_id": event.id,
+            "event_type": event.type.short_name,
+            "dossier_id": payload.dossier_id,
+            "dossier_code": payload.dossier_code,
+            "agency_code": payload.agency_code,
+            "recipient_id": recipient.id,
+            "recipient_role": target.recipient.value,
+            "recipient_name": recipient.name,
+            "channel": channel.value,
+            "address": address,
+            "language": language,
+            "template": str(template.key),
+            "template_version": template.version,
+            "form": target.form.value if target.form is not None and channel is Channel.EMAIL else None,
+            "facts": self.facts(dossier, language).model_dump(),
+            "envelope": event.model_dump_json(),
+            "correlation_id": event.correlationid,
+        }
+        did = delivery_id(event.id, recipient.id, channel.value)
+        _, created = await self.repo.store.transact(did, lambda doc: None if doc is not None else create(fields, now))
+        return int(created)
+
+    @staticmethod
+    def facts(dossier: Document, language: str) -> DossierFacts:
+        procedure = dossier.get(f"procedure_name_{language}") or dossier.get("procedure_name_vi", "")
+        return DossierFacts(
+            code=dossier.get("code", ""),
+            procedure_name=procedure,
+            agency_name=agency_name(dossier.get("agency_code", "")),
+            applicant_name=(dossier.get("applicant") or {}).get("name", ""),
+        )
+
+    # --- the sender loop ------------------------------------------------------------------------------------------
+
+    async def send_due_once(self) -> int:
+        """One pass over the deliveries due now; returns how many attempts were made."""
+        due = await self.repo.due_deliveries(bson_now())
+        await self.repo.store.repair(due)
+        results = await asyncio.gather(*(self.attempt(d["_id"]) for d in due))
+        if any(results) and self.relay is not None:
+            self.relay.wake()
+        return sum(results)
+
+    async def run_sender(self) -> None:
+        while True:
+            try:
+                await self.send_due_once()
+            except Exception as exc:
+                if is_transient(exc):
+                    log.warning("notify.sender_waiting", error=f"{type(exc).__name__}: {exc}")
+                else:
+                    log.exception("notify.sender_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.retry_interval_seconds)
+
+    async def attempt(self, did: str) -> bool:
+        """Claim and make the delivery's next attempt if it is due; True when an attempt was made."""
+        doc = await self.repo.store.get(did)
+        if doc is None or doc["final"] or doc.get("next_attempt_at") is None or doc["next_attempt_at"] > bson_now():
+            return False
+        if not self.per_recipient.bucket(f"{doc['channel']}:{doc['address']}").try_take():
+            return False  # over the recipient's rate: stays due, the next pass tries again
+        claimed_doc, claimed = await self.repo.store.transact(did, lambda d: claim(d, bson_now(), self.policy))
+        if not claimed or claimed_doc is None:
+            return False
+        attempt = claimed_doc["attempts"]
+        try:
+            outcome = await self.deliver(claimed_doc)
+        except Exception as exc:
+            if is_transient(exc):
+                raise  # the database went away mid-attempt: the lease runs out and the attempt is made again
+            log.exception("notify.delivery_error", delivery_id=did)
+            outcome = Outcome(Status.TECHNICAL_FAILURE, f"{type(exc).__name__}: {exc}")
+        settled, _ = await self.repo.store.transact(did, lambda d: settle(d, attempt, outcome, bson_now(), self.policy))
+        log.info(
+            "notify.attempt",
+            delivery_id=did,
+            channel=claimed_doc["channel"],
+            attempt=attempt,
+            status=outcome.status.value,
+            final=bool(settled and settled["final"]),
+        )
+        return True
+
+    def render(self, doc: Document, event: Envelope) -> Rendered:
+        payload = event.payload()
+        pin = None
+        sealed = getattr(payload, "tracking_pin_sealed", None)
+        if sealed and self.seal_key and doc["channel"] != Channel.IN_APP.value:
+            pin = unseal_pin(sealed, self.seal_key)
+        facts = DossierFacts(**{**doc["facts"], "tracking_pin": pin})
+        event_name, role, channel = doc["template"].split("/")
+        template = self.catalog.template(event_name, RecipientRole(role), Channel(channel))
+        return render(template, doc["language"], payload, facts, RecipientFacts(name=doc.get("recipient_name", "")))
+
+    def attachments(self, doc: Document, event: Envelope) -> tuple[Attachment, ...]:
+        if not doc.get("form"):
+            return ()
+        payload = event.payload()
+        sealed = getattr(payload, "tracking_pin_sealed", None)
+        dossier = doc["facts"]
+        form = form_for_event(
+            payload,
+            issued_at=event.time,
+            procedure_name=dossier.get("procedure_name", ""),
+            applicant_name=dossier.get("applicant_name", ""),
+            officer=payload.actor_id if isinstance(payload, OfficerAction) else "",
+            tracking_pin=unseal_pin(sealed, self.seal_key) if sealed and self.seal_key else None,
+        )
+        if form is None:
+            return ()
+        return (Attachment(filename=f"Mau-{form.form.value}-{doc['dossier_code']}.pdf", content=render_form(form)),)
+
+    async def deliver(self, doc: Document) -> Outcome:
+        event = Envelope.model_validate_json(doc["envelope"])
+        message = self.render(doc, event)
+        channel = Channel(doc["channel"])
+        if channel is Channel.IN_APP:
+            await self.repo.add_to_inbox(
+                {
+                    "_id": doc["_id"],
+                    "recipient_id": doc["recipient_id"],
+                    "dossier_code": doc["dossier_code"],
+                    "event_type": doc["event_type"],
+                    "subject": message.subject,
+                    "body": message.body,
+                    "created_at": doc["created_at"],
+                    "read_at": None,
+                }
+            )
+            return Outcome(Status.DELIVERED, "in the recipient's inbox")
+        await self.per_provider[channel].take()
+        if channel is Channel.EMAIL:
+            email = Email(
+                delivery_id=doc["_id"],
+                dossier_code=doc["dossier_code"],
+                to_address=doc["address"],
+                to_name=doc.get("recipient_name", ""),
+                subject=message.subject,
+                body=message.body,
+                attachments=self.attachments(doc, event),
+            )
+            return await self.email.send(email)
+        if self.sms is None:
+            return Outcome(Status.TECHNICAL_FAILURE, "no SMS provider is configured")
+        return await self.sms.send(Sms(delivery_id=doc["_id"], to=doc["address"], text=message.body.strip()))
+
+    # --- provider receipts ----------------------------------------------------------------------------------------
+
+    async def on_receipt(self, did: str, outcome: Outcome) -> Document | None:
+        """A provider's delivery receipt for delivery `did`; None when there is no such delivery."""
+        doc, changed = await self.repo.store.transact(did, lambda d: settle(d, None, outcome, bson_now(), self.policy))
+        if changed and self.relay is not None:
+            self.relay.wake()
+        if changed and doc is not None and not doc["final"]:
+            self._wake.set()
+        return doc

@@ -1,0 +1,149 @@
+"""Deliveries: one per (event, recipient, channel), with the statuses GOV.UK Notify's users know.
+
+created -> sending -> delivered | permanent-failure | temporary-failure | technical-failure. Temporary and technical
+failures are tried again with exponential backoff until the attempt limit, then they are final. Every change is a
+step of the delivery's versioned document, so its history tells the story and two workers never send one attempt.
+These functions are pure: they decide the step; the handlers write it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from hoso.events import Envelope, EventType, new_event
+from hoso.events.catalog import NotificationDelivered, NotificationFailed
+from hoso.mongo import Document
+from hoso.topics import NOTIFICATION_EVENTS
+from hoso.versioned import Step
+
+SERVICE = "notify"
+
+
+class Status(StrEnum):
+    CREATED = "created"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    PERMANENT_FAILURE = "permanent-failure"
+    TEMPORARY_FAILURE = "temporary-failure"
+    TECHNICAL_FAILURE = "technical-failure"
+
+
+FAILURES = (Status.PERMANENT_FAILURE, Status.TEMPORARY_FAILURE, Status.TECHNICAL_FAILURE)
+RETRIED = (Status.TEMPORARY_FAILURE, Status.TECHNICAL_FAILURE)
+
+
+def delivery_id(event_id: str, recipient_id: str, channel: str) -> str:
+    """The unique key of a delivery: the same event, recipient and channel always give the same id."""
+    return hashlib.sha256(f"{event_id}|{recipient_id}|{channel}".encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a channel answered for one attempt. `sending` means accepted, awaiting the provider's receipt."""
+
+    status: Status
+    detail: str = ""
+    provider_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int
+    base_seconds: float
+    max_seconds: float
+    lease_seconds: float
+
+    def backoff(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(self.base_seconds * 2 ** max(attempts - 1, 0), self.max_seconds))
+
+
+def _record(status: Status, now: datetime, detail: str = "") -> Document:
+    return {"status": status.value, "at": now, "detail": detail}
+
+
+def create(fields: Document, now: datetime) -> Step:
+    """The first step of a delivery: `created`, due for its first attempt now."""
+    return Step(
+        fields={
+            **fields,
+            "status": Status.CREATED.value,
+            "attempts": 0,
+            "final": False,
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        },
+        record=_record(Status.CREATED, now),
+    )
+
+
+def claim(doc: Document | None, now: datetime, policy: RetryPolicy) -> Step | None:
+    """Take the next attempt when one is due (a `sending` whose lease ran out is due again: its sender died)."""
+    if doc is None or doc["final"] or doc.get("next_attempt_at") is None or doc["next_attempt_at"] > now:
+        return None
+    attempt = doc["attempts"] + 1
+    return Step(
+        fields={
+            "status": Status.SENDING.value,
+            "attempts": attempt,
+            "updated_at": now,
+            "next_attempt_at": now + timedelta(seconds=policy.lease_seconds),
+        },
+        record={**_record(Status.SENDING, now), "attempt": attempt},
+    )
+
+
+def _outcome_event(doc: Document, status: Status, now: datetime, detail: str) -> tuple[str, Envelope]:
+    common = {
+        "delivery_id": doc["_id"],
+        "source_event_id": doc["event_id"],
+        "dossier_id": doc["dossier_id"],
+        "dossier_code": doc["dossier_code"],
+        "channel": doc["channel"],
+        "recipient_id": doc["recipient_id"],
+        "template": doc["template"],
+    }
+    if status is Status.DELIVERED:
+        data: NotificationDelivered | NotificationFailed = NotificationDelivered(**common, delivered_at=now)
+        event_type = EventType.NOTIFICATION_DELIVERED
+    else:
+        data = NotificationFailed(**common, failure=status.value, reason=detail[:500])
+        event_type = EventType.NOTIFICATION_FAILED
+    return NOTIFICATION_EVENTS, new_event(
+        event_type, data, service=SERVICE, correlation_id=doc.get("correlation_id"), time=now
+    )
+
+
+def settle(
+    doc: Document | None, attempt: int | None, outcome: Outcome, now: datetime, policy: RetryPolicy
+) -> Step | None:
+    """The step an attempt's outcome (or a provider's receipt, `attempt=None`) leads to; None when it changes nothing.
+
+    Only the attempt in progress may settle (a late answer to an attempt given up on is ignored), and nothing changes a
+    final delivery.
+    """
+    if doc is None or doc["final"] or doc["status"] != Status.SENDING.value:
+        return None
+    if attempt is not None and doc["attempts"] != attempt:
+        return None
+    fields: Document = {"status": outcome.status.value, "updated_at": now, "last_detail": outcome.detail[:500]}
+    if outcome.provider_ref:
+        fields["provider_ref"] = outcome.provider_ref
+    final = outcome.status in (Status.DELIVERED, Status.PERMANENT_FAILURE) or (
+        outcome.status in RETRIED and doc["attempts"] >= policy.max_attempts
+    )
+    if outcome.status is Status.SENDING:
+        fields["next_attempt_at"] = None  # accepted: the provider's receipt settles it
+    elif final:
+        fields["next_attempt_at"] = None
+    else:
+        fields["next_attempt_at"] = now + policy.backoff(doc["attempts"])
+    fields["final"] = final
+    if outcome.status is Status.DELIVERED:
+        fields["delivered_at"] = now
+    events = [_outcome_event(doc, outcome.status, now, outcome.detail)] if final else []
+    record = {**_record(outcome.status, now, outcome.detail[:500]), "attempt": doc["attempts"], "final": final}
+    return Step(fields=fields, events=events, record=record)

@@ -1,0 +1,127 @@
+"""What each form says: one pydantic model per form, built by notify from events and by records from its timeline."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FormCode(StrEnum):
+    """The forms of Circular 01/2018/TT-VPCP, Appendix (numbers as the circular gives them)."""
+
+    RECEIPT = "01"
+    SUPPLEMENT_REQUEST = "02"
+    REFUSAL = "03"
+    APOLOGY = "04"
+    PROCESS_CONTROL = "05"
+    TRACKING_BOOK = "06"
+
+
+TITLES: dict[FormCode, str] = {
+    FormCode.RECEIPT: "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+    FormCode.SUPPLEMENT_REQUEST: "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+    FormCode.REFUSAL: "PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ",
+    FormCode.APOLOGY: "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+    FormCode.PROCESS_CONTROL: "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+    FormCode.TRACKING_BOOK: "SỔ THEO DÕI HỒ SƠ",
+}
+
+AGENCY_NAMES: dict[str, str] = {
+    "BTNMT": "Bộ Tài nguyên và Môi trường",
+    "BNNMT": "Bộ Nông nghiệp và Môi trường",
+    "UBND.HN": "Ủy ban nhân dân thành phố Hà Nội",
+    "UBND.HCM": "Ủy ban nhân dân Thành phố Hồ Chí Minh",
+    "UBND.HP": "Ủy ban nhân dân thành phố Hải Phòng",
+    "UBND.DN": "Ủy ban nhân dân thành phố Đà Nẵng",
+    "UBND.CT": "Ủy ban nhân dân thành phố Cần Thơ",
+}
+
+
+def agency_name(code: str) -> str:
+    return AGENCY_NAMES.get(code, code)
+
+
+class _Form(BaseModel):
+    """What every form shows: the agency, the dossier and the applicant, and when the form was issued."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    form: FormCode
+    agency_code: str = Field(min_length=1)
+    dossier_code: str = Field(min_length=1)
+    procedure_name: str = ""
+    applicant_name: str = ""
+    issued_at: datetime
+
+
+class ReceiptForm(_Form):
+    form: Literal[FormCode.RECEIPT] = FormCode.RECEIPT
+    receipt_number: str = Field(min_length=1)
+    received_at: datetime
+    appointment_at: datetime
+    tracking_pin: str | None = Field(default=None, description="Printed once, on the applicant's copy")
+    components: list[str] = Field(default_factory=list)
+    officer: str = ""
+
+
+class SupplementRequestForm(_Form):
+    form: Literal[FormCode.SUPPLEMENT_REQUEST] = FormCode.SUPPLEMENT_REQUEST
+    items: list[str] = Field(min_length=1)
+    reason: str = ""
+    supplement_due_at: datetime
+    officer: str = ""
+
+
+class RefusalForm(_Form):
+    form: Literal[FormCode.REFUSAL] = FormCode.REFUSAL
+    reason: str = Field(min_length=1)
+    officer: str = ""
+
+
+class ApologyForm(_Form):
+    form: Literal[FormCode.APOLOGY] = FormCode.APOLOGY
+    reason: str = Field(min_length=1)
+    previous_due_at: datetime
+    new_due_at: datetime
+    officer: str = ""
+
+
+class ControlStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    step: str
+    actor: str = ""
+    note: str = ""
+
+
+class ProcessControlForm(_Form):
+    form: Literal[FormCode.PROCESS_CONTROL] = FormCode.PROCESS_CONTROL
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    steps: list[ControlStep] = Field(default_factory=list)
+
+
+class TrackingRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    dossier_code: str
+    applicant_name: str = ""
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    status: str = ""
+    finished_at: datetime | None = None
+
+
+class TrackingBookForm(_Form):
+    form: Literal[FormCode.TRACKING_BOOK] = FormCode.TRACKING_BOOK
+    rows: list[TrackingRow] = Field(default_factory=list)
+
+
+FormData = Annotated[
+    ReceiptForm | SupplementRequestForm | RefusalForm | ApologyForm | ProcessControlForm | TrackingBookForm,
+    Field(discriminator="form"),
+]

@@ -1,0 +1,432 @@
+"""Notify against the real broker, the real database, a real SMTP server and a real HTTP SMS provider."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pypdf
+import pytest
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+
+from hoso.auth import Role
+from hoso.devkeys import mint_token
+from hoso.events import Envelope, EventType, PublicStatus, from_kafka, new_event
+from hoso.events.catalog import (
+    Applicant,
+    DossierDecisionProposed,
+    DossierReceived,
+    DossierSubmitted,
+)
+from hoso.kafka import publish_event
+from hoso.pins import local_seal_key, seal_pin
+from hoso.runtime import ProcessRole
+from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from notify.bootstrap import build_app
+from notify.channels.sms import SIGNATURE_HEADER, sign
+from notify.settings import NotifySettings
+from tests.servers import SmsProviderServer, SmtpServer, smtp_server
+from tests.support import eventually, read_topic, submitted_event, unique
+
+CALLBACK_SECRET = "callback-secret"
+PIN = "40717263"
+PHONE = "+84912345678"
+
+DIRECTORY = """
+officers:
+  - {id: leader-1, name: Phạm Thu Dung, email: leader-1@bnnmt.example.vn, agency: BNNMT, roles: [leader]}
+  - {id: leader-2, name: Ngô Bảo Châu, email: leader-2@bnnmt.example.vn, agency: BNNMT, roles: [leader]}
+  - {id: leader-hn, name: Hoàng Văn Khôi, email: leader@hanoi.example.vn, agency: UBND.HN, roles: [leader]}
+  - {id: specialist-1, name: Lê Văn Cường, email: specialist-1@bnnmt.example.vn, agency: BNNMT, roles: [specialist]}
+"""
+
+
+@pytest.fixture
+def prefix() -> str:
+    return unique("notify") + "."
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    yield from smtp_server()
+
+
+@pytest.fixture
+def sms_provider() -> Iterator[SmsProviderServer]:
+    server = SmsProviderServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def notify(
+    kafka_bootstrap: str,
+    mongo_url: str,
+    state_dir: Path,
+    prefix: str,
+    smtp: SmtpServer,
+    sms_provider: SmsProviderServer,
+) -> AsyncIterator[FastAPI]:
+    directory = state_dir / "directory.yaml"
+    directory.write_text(DIRECTORY, encoding="utf-8")
+    settings = NotifySettings(
+        mongodb_url=mongo_url,
+        mongodb_database=unique("test_notify").replace("-", "_"),
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=prefix,
+        consumer_group=f"{prefix}notify",
+        local_mode=True,
+        state_dir=state_dir,
+        relay_poll_seconds=0.2,
+        smtp_port=smtp.port,
+        smtp_timeout_seconds=2,
+        sms_url=sms_provider.url,
+        sms_token=sms_provider.token,
+        sms_callback_secret=CALLBACK_SECRET,
+        retry_base_seconds=0.3,
+        retry_max_seconds=1.0,
+        retry_interval_seconds=0.2,
+        max_attempts=30,
+        directory_file=directory,
+    )
+    app = build_app(ProcessRole.ALL, settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(notify: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=notify), base_url="http://notify") as c:
+        yield c
+
+
+@pytest.fixture
+def auth(state_dir: Path) -> Callable[..., dict[str, str]]:
+    def headers(role: str, subject: str, agency: str | None = "BNNMT", **claims: Any) -> dict[str, str]:
+        roles = [Role(role)]
+        token = mint_token(
+            state_dir, subject=subject, roles=roles, agency=agency, issuer="hoso-local", audience="hoso", **claims
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+def submitted(email: str = "an@example.vn", phone: str | None = PHONE) -> Envelope:
+    event = submitted_event()
+    data = DossierSubmitted.model_validate(
+        {
+            **event.data,
+            "applicant": Applicant(id=unique("citizen"), name="Nguyễn Văn An", email=email, phone=phone).model_dump(),
+            "procedure_name_vi": "Thẩm định báo cáo đánh giá tác động môi trường",
+            "procedure_name_en": "Appraisal of the environmental impact assessment report",
+        }
+    )
+    return new_event(EventType.DOSSIER_SUBMITTED, data, service="intake")
+
+
+def received(sub: Envelope, state_dir: Path) -> Envelope:
+    now = datetime.now(UTC).replace(microsecond=0)
+    data = DossierReceived(
+        **{k: sub.data[k] for k in ("dossier_id", "dossier_code", "procedure_code", "agency_code")},
+        status_code=PublicStatus.RECEIVED,
+        actor_id="officer-1",
+        receipt_number=f"{sub.subject}/TN",
+        received_at=now,
+        appointment_at=now + timedelta(days=45),
+        due_at=now + timedelta(days=45),
+        tracking_pin_sealed=seal_pin(PIN, local_seal_key(state_dir)),
+    )
+    return new_event(EventType.DOSSIER_RECEIVED, data, service="review")
+
+
+async def publish(broker: KafkaBroker, prefix: str, *events: Envelope) -> None:
+    for event in events:
+        await publish_event(broker, prefix + DOSSIER_EVENTS, event)
+
+
+async def deliveries(client: httpx.AsyncClient, auth: Any, code: str) -> list[dict[str, Any]]:
+    response = await client.get(f"/api/v1/notify/deliveries?dossier_code={code}", headers=auth("ops", "ops-1", None))
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def settled(client: httpx.AsyncClient, auth: Any, code: str, count: int) -> list[dict[str, Any]]:
+    """The dossier's deliveries once there are `count` of them, each final or accepted by the SMS provider."""
+    found: list[dict[str, Any]] = []
+
+    async def done() -> bool:
+        found[:] = await deliveries(client, auth, code)
+        return len(found) == count and all(d["final"] or d.get("provider_ref") for d in found)
+
+    await eventually(done, timeout=30, what=f"{count} settled deliveries of {code}")
+    return found
+
+
+def pdf_text(content: bytes) -> str:
+    return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(content)).pages)
+
+
+async def test_one_event_gives_exactly_the_expected_messages_and_three_deliveries_of_it_still_give_one_each(
+    notify: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    state_dir: Path,
+    smtp: SmtpServer,
+    sms_provider: SmsProviderServer,
+) -> None:
+    sub = submitted()
+    rec = received(sub, state_dir)
+    await publish(broker, prefix, sub, rec, rec, rec)
+
+    # submitted: e-mail + in-app; received: e-mail (with Form 01) + SMS + in-app.
+    found = await settled(client, auth, sub.subject, 5)
+    assert sorted((d["event_type"], d["channel"]) for d in found) == [
+        ("dossier.received", "email"),
+        ("dossier.received", "in_app"),
+        ("dossier.received", "sms"),
+        ("dossier.submitted", "email"),
+        ("dossier.submitted", "in_app"),
+    ]
+    await eventually(lambda: _true(len(smtp.to("an@example.vn")) == 2), what="two e-mails")
+    mails = smtp.to("an@example.vn")
+    assert len(mails) == 2
+    receipt_mail = next(m for m in mails if "Giấy tiếp nhận" in str(m["Subject"]))
+    receipt_delivery = next(d for d in found if d["event_type"] == "dossier.received" and d["channel"] == "email")
+    assert receipt_mail["Message-ID"] == f"<{receipt_delivery['id']}@hoso.gov.vn>"
+    attachments = list(receipt_mail.iter_attachments())
+    assert [a.get_filename() for a in attachments] == [f"Mau-01-{sub.subject}.pdf"]
+    text = pdf_text(attachments[0].get_payload(decode=True))
+    assert sub.subject in text
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text
+    assert "Nguyễn Văn An" in text
+    assert PIN in text
+    body = receipt_mail.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert "Thẩm định báo cáo đánh giá tác động môi trường" in body.get_content()
+
+    texts = [m for m in sms_provider.messages() if m["to"] == PHONE]
+    assert len(texts) == 1
+    assert PIN in texts[0]["text"]
+    assert texts[0]["from"] == "HOSO"
+
+    # The same events delivered again change nothing.
+    await publish(broker, prefix, sub, rec)
+    await settled(client, auth, sub.subject, 5)
+    assert len(smtp.to("an@example.vn")) == 2
+    assert len([m for m in sms_provider.messages() if m["to"] == PHONE]) == 1
+
+    # The SMS waits for the provider's receipt; e-mail and in-app are delivered.
+    statuses = {d["channel"]: d["status"] for d in found if d["event_type"] == "dossier.received"}
+    assert statuses == {"email": "delivered", "sms": "sending", "in_app": "delivered"}
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def test_a_signed_provider_receipt_settles_the_sms_and_a_wrong_signature_is_refused(
+    notify: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    state_dir: Path,
+    kafka_bootstrap: str,
+) -> None:
+    sub = submitted()
+    await publish(broker, prefix, sub, received(sub, state_dir))
+    found = await settled(client, auth, sub.subject, 5)
+    sms = next(d for d in found if d["channel"] == "sms")
+    body = json.dumps({"reference": sms["id"], "id": sms["provider_ref"], "status": "delivered"}).encode()
+
+    wrong = await client.post("/api/v1/notify/callbacks/sms", content=body, headers={SIGNATURE_HEADER: "sha256=00"})
+    assert wrong.status_code == 401
+    assert wrong.headers["content-type"].startswith("application/problem+json")
+    unsigned = await client.post("/api/v1/notify/callbacks/sms", content=body)
+    assert unsigned.status_code == 401
+    other_provider = await client.post(
+        "/api/v1/notify/callbacks/other", content=body, headers={SIGNATURE_HEADER: sign(body, CALLBACK_SECRET)}
+    )
+    assert other_provider.status_code == 404
+    bad = b'{"reference": "zz", "status": "lost"}'
+    malformed = await client.post(
+        "/api/v1/notify/callbacks/sms", content=bad, headers={SIGNATURE_HEADER: sign(bad, CALLBACK_SECRET)}
+    )
+    assert malformed.status_code == 422
+    assert {e["field"] for e in malformed.json()["errors"]} == {"reference", "status"}
+
+    ok = await client.post(
+        "/api/v1/notify/callbacks/sms", content=body, headers={SIGNATURE_HEADER: sign(body, CALLBACK_SECRET)}
+    )
+    assert ok.status_code == 200, ok.text
+    assert ok.json() == {"delivery_id": sms["id"], "status": "delivered", "final": True}
+    after = next(d for d in await deliveries(client, auth, sub.subject) if d["id"] == sms["id"])
+    assert [h["status"] for h in after["history"]] == ["created", "sending", "sending", "delivered"]
+
+    # Every delivery of the dossier has now its notification.delivered, once.
+    records = await read_topic(kafka_bootstrap, prefix + NOTIFICATION_EVENTS, expect=5)
+    outcomes = {json.loads(r.value)["delivery_id"] for r in records if r.key.decode() == sub.partitionkey}
+    assert outcomes == {d["id"] for d in found}
+
+
+async def test_smtp_down_for_a_while_loses_nothing_and_the_statuses_tell_the_story(
+    notify: FastAPI, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any, smtp: SmtpServer
+) -> None:
+    smtp.stop()
+    sub = submitted(phone=None)
+    await publish(broker, prefix, sub)
+
+    async def failing() -> bool:
+        found = await deliveries(client, auth, sub.subject)
+        email = [d for d in found if d["channel"] == "email"]
+        return bool(email) and email[0]["attempts"] >= 2
+
+    await eventually(failing, timeout=20, what="failed attempts while the relay is down")
+    assert smtp.to("an@example.vn") == []
+    smtp.start()
+
+    found = await settled(client, auth, sub.subject, 2)
+    email = next(d for d in found if d["channel"] == "email")
+    assert email["status"] == "delivered"
+    story = [h["status"] for h in email["history"]]
+    assert story[0] == "created"
+    assert story[-1] == "delivered"
+    assert "technical-failure" in story
+    assert len(smtp.to("an@example.vn")) == 1
+
+
+async def test_a_permanent_failure_ends_in_permanent_failure_and_a_notification_failed_event(
+    notify: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    state_dir: Path,
+    kafka_bootstrap: str,
+) -> None:
+    sub = submitted(email="refuse-me@example.vn", phone="+84001234567")
+    await publish(broker, prefix, sub, received(sub, state_dir))
+    found = await settled(client, auth, sub.subject, 5)
+    failed = {(d["event_type"], d["channel"]): d for d in found if d["status"] == "permanent-failure"}
+    assert set(failed) == {("dossier.submitted", "email"), ("dossier.received", "email"), ("dossier.received", "sms")}
+    assert all(d["final"] and d["attempts"] == 1 for d in failed.values())
+    assert "550" in failed[("dossier.received", "email")]["last_detail"]
+
+    records = await read_topic(kafka_bootstrap, prefix + NOTIFICATION_EVENTS, expect=5)
+    events = [from_kafka(r.key, r.value, r.headers) for r in records if r.key.decode() == sub.partitionkey]
+    failures = {e.data["delivery_id"]: e.data for e in events if e.type is EventType.NOTIFICATION_FAILED}
+    assert set(failures) == {d["id"] for d in failed.values()}
+    assert {f["failure"] for f in failures.values()} == {"permanent-failure"}
+
+
+async def test_the_in_app_inbox_belongs_to_its_recipient(
+    notify: FastAPI, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any
+) -> None:
+    sub = submitted()
+    await publish(broker, prefix, sub)
+    await settled(client, auth, sub.subject, 2)
+    applicant = sub.data["applicant"]["id"]
+    mine = auth("applicant", applicant, None)
+
+    page = await client.get("/api/v1/notifications", headers=mine)
+    assert page.status_code == 200
+    items = page.json()["items"]
+    assert [i["dossier_code"] for i in items] == [sub.subject]
+    assert items[0]["subject"] == f"Đã nộp hồ sơ {sub.subject}"
+    assert items[0]["read_at"] is None
+
+    someone_else = await client.post(
+        f"/api/v1/notifications/{items[0]['id']}/read", headers=auth("applicant", "citizen-2", None)
+    )
+    assert someone_else.status_code == 404
+    theirs = await client.get("/api/v1/notifications", headers=auth("applicant", "citizen-2", None))
+    assert theirs.json()["items"] == []
+
+    read = await client.post(f"/api/v1/notifications/{items[0]['id']}/read", headers=mine)
+    assert read.status_code == 200
+    assert read.json()["read_at"] is not None
+    unread = await client.get("/api/v1/notifications?unread=true", headers=mine)
+    assert unread.json()["total"] == 0
+    assert (await client.get("/api/v1/notifications", headers={})).status_code == 401
+
+
+async def test_preferences_choose_the_language_and_turn_channels_off(
+    notify: FastAPI, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any, smtp: SmtpServer
+) -> None:
+    sub = submitted()
+    applicant = sub.data["applicant"]["id"]
+    mine = auth("applicant", applicant, None)
+    saved = await client.put(
+        "/api/v1/notify/preferences", json={"language": "en", "channels": {"sms": False}}, headers=mine
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["channels"] == {"email": True, "sms": False, "in_app": True}
+    bad = await client.put("/api/v1/notify/preferences", json={"language": "fr"}, headers=mine)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "language"
+
+    await publish(broker, prefix, sub)
+    found = await settled(client, auth, sub.subject, 2)
+    assert {d["language"] for d in found} == {"en"}
+    await eventually(lambda: _true(len(smtp.to("an@example.vn")) == 1), what="the e-mail")
+    assert str(smtp.to("an@example.vn")[0]["Subject"]) == f"Dossier {sub.subject} was submitted online"
+
+
+async def test_a_proposed_decision_reaches_every_leader_of_the_agency_and_no_other(
+    notify: FastAPI, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any, smtp: SmtpServer
+) -> None:
+    sub = submitted()
+    proposal = new_event(
+        EventType.DOSSIER_DECISION_PROPOSED,
+        DossierDecisionProposed(
+            **{k: sub.data[k] for k in ("dossier_id", "dossier_code", "procedure_code", "agency_code")},
+            status_code=PublicStatus.PROCESSING,
+            actor_id="specialist-1",
+            proposal="approve",
+            summary="Báo cáo đạt yêu cầu",
+        ),
+        service="review",
+    )
+    await publish(broker, prefix, sub, proposal)
+    found = await settled(client, auth, sub.subject, 6)
+    leaders = sorted((d["recipient_id"], d["channel"]) for d in found if d["event_type"] == "dossier.decision_proposed")
+    assert leaders == [("leader-1", "email"), ("leader-1", "in_app"), ("leader-2", "email"), ("leader-2", "in_app")]
+    await eventually(lambda: _true(len(smtp.to("leader-2@bnnmt.example.vn")) == 1), what="the leader's e-mail")
+    assert smtp.to("leader@hanoi.example.vn") == []
+
+    # An officer of another agency does not see this dossier's deliveries.
+    other = await client.get(
+        f"/api/v1/notify/deliveries?dossier_code={sub.subject}", headers=auth("leader", "leader-hn", "UBND.HN")
+    )
+    assert other.json()["items"] == []
+    applicant = await client.get(
+        f"/api/v1/notify/deliveries?dossier_code={sub.subject}", headers=auth("applicant", "x", None)
+    )
+    assert applicant.status_code == 403
+
+
+async def test_templates_are_listed_and_previewed_with_sample_data(client: httpx.AsyncClient, auth: Any) -> None:
+    ops = auth("ops", "ops-1", None)
+    listed = await client.get("/api/v1/notify/templates", headers=ops)
+    assert listed.status_code == 200
+    keys = {t["key"] for t in listed.json()["items"]}
+    assert "dossier.received/applicant/email" in keys
+    url = "/api/v1/notify/templates/dossier.deadline_extended/applicant/email?lang=vi"
+    preview = await client.get(url, headers=ops)
+    assert preview.status_code == 200, preview.text
+    assert "Thư xin lỗi" in preview.json()["subject"]
+    assert "BNNMT-261127-0001" in preview.json()["body"]
+    missing = await client.get("/api/v1/notify/templates/dossier.archived/applicant/email", headers=ops)
+    assert missing.status_code == 404
+    assert (await client.get("/api/v1/notify/templates", headers=auth("applicant", "x", None))).status_code == 403
