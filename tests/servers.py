@@ -140,3 +140,56 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+class _DmsHandler(BaseHTTPRequestHandler):
+    server: _DmsHTTPServer
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        dms = self.server.dms
+        with dms.lock:
+            dms.attempts += 1
+            refuse = dms.attempts <= dms.refuse_first
+            if not refuse:
+                dms.accepted.append((dict(self.headers.items()), body))
+        status, answer = (503, {"error": "busy"}) if refuse else (201, {"id": f"dms-{dms.attempts}"})
+        data = json.dumps(answer).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _DmsHTTPServer(ThreadingHTTPServer):
+    dms: DmsServer
+
+
+@dataclass
+class DmsServer:
+    """A document-management system's intake over HTTP that refuses the first `refuse_first` packages with 503."""
+
+    refuse_first: int = 0
+    attempts: int = 0
+    accepted: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: _DmsHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}/packages"
+
+    def start(self) -> None:
+        self._server = _DmsHTTPServer(("127.0.0.1", 0), _DmsHandler)
+        self._server.dms = self
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -16,6 +18,7 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics
 from hoso.mongo import Document, ensure_indexes
 from hoso.topics import dlq_topic, retry_topic
+from records.archive import ArchivePolicy, Archiver, DropFolderExporter
 from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
 from tests.support import read_topic, submitted_event, unique, wait_consumed
@@ -71,6 +74,11 @@ async def service(kafka_bootstrap: str, topic: str) -> AsyncIterator[Start]:
         await broker.stop()
 
 
+def records_handlers(repo: RecordsRepository) -> Mapping[EventType, EventHandler]:
+    archiver = Archiver(repo, DropFolderExporter(Path(tempfile.mkdtemp())), ArchivePolicy(1, 1, 60), 1)
+    return event_handlers(repo, archiver)
+
+
 async def send(producer: AIOKafkaProducer, topic: str, event: Envelope) -> None:
     key, value, headers = to_kafka(event)
     await producer.send_and_wait(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
@@ -82,7 +90,7 @@ async def test_a_redelivered_event_changes_nothing(
     event = submitted_event()
     for _ in range(3):
         await send(producer, topic, event)
-    group = await service(event_handlers(repo))
+    group = await service(records_handlers(repo))
     await wait_consumed(kafka_bootstrap, group, topic)
 
     assert await repo.timeline.count_documents({"dossier_id": event.partitionkey}) == 1
@@ -118,7 +126,7 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_next_on
     # Same key: the poison sits in front of the good event on the same partition.
     await producer.send_and_wait(topic, value, key=good.partitionkey.encode(), headers=headers)
     await send(producer, topic, good)
-    group = await service(event_handlers(repo))
+    group = await service(records_handlers(repo))
     await wait_consumed(kafka_bootstrap, group, topic)
 
     assert await repo.timeline.count_documents({"_id": good.id}) == 1
@@ -158,7 +166,7 @@ async def test_a_dead_letter_replayed_after_a_fix_is_applied_once(
 ) -> None:
     event = submitted_event()
     fixed = False
-    handlers = event_handlers(repo)
+    handlers = records_handlers(repo)
 
     async def buggy_then_fixed(e: Envelope) -> None:
         if not fixed:

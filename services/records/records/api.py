@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Response
 
-from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal
-from hoso.mongo import Document
+from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal, require_roles
+from hoso.events import PublicStatus
+from hoso.forms import FormCode, render_form
+from hoso.mongo import Document, bson_now
 from hoso.pins import hash_pin, verify_pin
 from hoso.problems import Problem
 from records.domain.chain import audit
+from records.domain.documents import dossier_forms
+from records.domain.stats import statistics, to_csv
 from records.repository import RecordsRepository, entry_of
-from records.schemas import AuditOut, TimelineEntryOut, TimelineOut, TrackingOut
+from records.schemas import (
+    AuditOut,
+    DossierSummaryOut,
+    SearchPage,
+    StatsOut,
+    TimelineEntryOut,
+    TimelineOut,
+    TrackingOut,
+)
+from records.search import day_range, local_day_bounds, search_query
+from records.settings import RecordsSettings
 
 DossierCode = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
 
@@ -27,7 +42,13 @@ def may_read(principal: Principal, dossier: Document) -> bool:
     return principal.has_any(Role.APPLICANT) and principal.subject == dossier.get("applicant_id")
 
 
-def records_router(repo: RecordsRepository) -> APIRouter:
+Reader = Annotated[Principal, Depends(current_principal)]
+Staff = Annotated[
+    Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN, Role.OPS))
+]
+
+
+def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRouter:
     router = APIRouter(prefix="/api/v1/records", tags=["records"])
 
     async def readable_dossier(code: str, principal: Principal) -> Document:
@@ -64,7 +85,130 @@ def records_router(repo: RecordsRepository) -> APIRouter:
             problem=result.problem,
         )
 
+    @router.get("/dossiers", response_model=SearchPage, summary="Search dossiers (officers: own agency)")
+    async def search(
+        principal: Staff,
+        code: Annotated[str | None, Query(max_length=80)] = None,
+        applicant: Annotated[str | None, Query(max_length=200, description="Applicant id, or part of the name")] = None,
+        procedure: Annotated[str | None, Query(max_length=40)] = None,
+        agency: Annotated[str | None, Query(max_length=40)] = None,
+        status: Annotated[list[PublicStatus] | None, Query()] = None,
+        overdue: bool | None = None,
+        submitted_from: date | None = None,
+        submitted_to: date | None = None,
+        received_from: date | None = None,
+        received_to: date | None = None,
+        page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+        page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> SearchPage:
+        scope = agency_scope(principal, agency)
+        now = bson_now()
+        query = search_query(
+            agency=scope,
+            code=code,
+            applicant=applicant,
+            procedure=procedure,
+            statuses=[int(s) for s in status or []],
+            overdue=overdue,
+            submitted=day_range("submitted", submitted_from, submitted_to),
+            received=day_range("received", received_from, received_to),
+            now=now,
+        )
+        docs, total = await repo.search(query, skip=(page - 1) * page_size, limit=page_size)
+        return SearchPage(
+            items=[DossierSummaryOut.of(d, now) for d in docs], page=page, page_size=page_size, total=total
+        )
+
+    async def statistics_of(
+        principal: Principal, agency: str | None, procedure: str | None, start_day: date, end_day: date
+    ) -> StatsOut:
+        scope = agency_scope(principal, agency)
+        start, end = local_day_bounds(start_day, end_day)
+        query: Document = {"received_at": {"$lt": end}}
+        if scope is not None:
+            query["agency_code"] = scope
+        if procedure is not None:
+            query["procedure_code"] = procedure
+        summaries = await repo.for_statistics(query)
+        if len(summaries) > settings.stats_max_dossiers:
+            raise Problem(422, "Too much data", "narrow the statistics to an agency, a procedure or a shorter period")
+        rows, total = statistics(summaries, start, end)
+        return StatsOut(period_from=start_day, period_to=end_day, agency_code=scope, rows=rows, total=total)
+
+    @router.get("/stats", response_model=StatsOut, summary="Statistics per agency and procedure for a period")
+    async def stats(
+        principal: Staff,
+        period_from: Annotated[date, Query(alias="from", description="First day, Vietnam time")],
+        period_to: Annotated[date, Query(alias="to", description="Last day (inclusive)")],
+        agency: Annotated[str | None, Query(max_length=40)] = None,
+        procedure: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> StatsOut:
+        return await statistics_of(principal, agency, procedure, period_from, period_to)
+
+    @router.get("/stats.csv", summary="The same statistics as CSV", response_class=Response)
+    async def stats_csv(
+        principal: Staff,
+        period_from: Annotated[date, Query(alias="from")],
+        period_to: Annotated[date, Query(alias="to")],
+        agency: Annotated[str | None, Query(max_length=40)] = None,
+        procedure: Annotated[str | None, Query(max_length=40)] = None,
+    ) -> Response:
+        out = await statistics_of(principal, agency, procedure, period_from, period_to)
+        name = f"hoso-stats-{period_from.isoformat()}-{period_to.isoformat()}.csv"
+        return Response(
+            to_csv(out.rows, out.total),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @router.get(
+        "/dossiers/{code}/forms/{form}.pdf",
+        summary="A form of Circular 01/2018 for the dossier (01-06)",
+        response_class=Response,
+        responses={200: {"content": {"application/pdf": {}}}},
+    )
+    async def get_form(code: DossierCode, form: FormCode, principal: Reader) -> Response:
+        dossier = await readable_dossier(code, principal)
+        forms = dossier_forms(dossier, await repo.timeline_of(code))
+        if form not in forms:
+            raise Problem(404, "Not found", f"dossier {code} has no form {form.value}: no event of it gave one")
+        return Response(
+            render_form(forms[form]),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="Mau-{form.value}-{code}.pdf"'},
+        )
+
+    @router.get(
+        "/dossiers/{code}/archive",
+        summary="The archive package of an ended dossier (ZIP)",
+        response_class=Response,
+        responses={200: {"content": {"application/zip": {}}}},
+    )
+    async def get_archive(code: DossierCode, principal: Reader) -> Response:
+        dossier = await readable_dossier(code, principal)
+        package = await repo.package(dossier["_id"])
+        if package is None:
+            raise Problem(404, "Not found", f"dossier {code} has no archive package yet (it is built once it ends)")
+        archive = await repo.archive_of(dossier["_id"])
+        headers = {
+            "Content-Disposition": f'attachment; filename="{code}.zip"',
+            "X-Hoso-Package-SHA256": package["sha256"],
+            "X-Hoso-Archive-State": (archive or {}).get("state", "pending"),
+        }
+        return Response(bytes(package["content"]), media_type="application/zip", headers=headers)
+
     return router
+
+
+def agency_scope(principal: Principal, agency: str | None) -> str | None:
+    """The agency a search or report covers: officers their own; ops and admins any (None: all)."""
+    if principal.has_any(Role.OPS) or (principal.has_any(Role.ADMIN) and principal.agency is None):
+        return agency
+    if agency is not None and agency != principal.agency:
+        raise Problem(403, "Not permitted", "officers see the dossiers of their own agency only")
+    if principal.agency is None:
+        raise Problem(403, "Not permitted", "the token names no agency")
+    return principal.agency
 
 
 # Compared against when the code is unknown or has no PIN yet, so that every wrong answer costs the same time.

@@ -8,11 +8,21 @@ from fastapi import APIRouter, FastAPI
 
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
-from hoso.topics import DOSSIER_EVENTS
+from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from records.api import records_router, tracking_router
+from records.archive import ArchivePolicy, Archiver, DropFolderExporter, Exporter, HttpExporter
 from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
 from records.settings import RecordsSettings
+
+
+def exporter_of(settings: RecordsSettings) -> Exporter:
+    if settings.archive_exporter == "http":
+        if not settings.archive_url:
+            raise ValueError("RECORDS_ARCHIVE_EXPORTER=http needs RECORDS_ARCHIVE_URL")
+        token = settings.archive_token.get_secret_value() if settings.archive_token else None
+        return HttpExporter(settings.archive_url, token)
+    return DropFolderExporter(settings.archive_folder or settings.state_path / "archive-out")
 
 
 def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> FastAPI:
@@ -21,8 +31,17 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
         repo = RecordsRepository(runtime.db)
         runtime.add_indexes(INDEXES)
-        runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
-        return [records_router(repo), tracking_router(repo)]
+        policy = ArchivePolicy(
+            base_seconds=settings.archive_retry_base_seconds,
+            max_seconds=settings.archive_retry_max_seconds,
+            lease_seconds=settings.archive_lease_seconds,
+        )
+        archiver = Archiver(repo, exporter_of(settings), policy, settings.archive_interval_seconds)
+        archiver.relay = runtime.add_outbox(repo.archives.collection)
+        runtime.add_consumer([DOSSIER_EVENTS, NOTIFICATION_EVENTS], event_handlers(repo, archiver))
+        if role.consumes:
+            runtime.add_background(archiver.run)
+        return [records_router(repo, settings), tracking_router(repo)]
 
     return build_service_app(
         settings,

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from hoso.events import Envelope, EventType
 from hoso.events.catalog import (
+    DossierApproved,
     DossierDeadlineExtended,
     DossierEventData,
     DossierProcessingResumed,
     DossierReceived,
+    DossierRefused,
+    DossierRejected,
+    DossierResultReturned,
+    DossierStopped,
     DossierSubmitted,
+    NotificationOutcome,
 )
 from hoso.mongo import Document, bson_now
 from records.domain.chain import ChainEntry, link_after
@@ -17,15 +23,28 @@ from records.repository import RecordsRepository, SequenceTaken
 _MAX_APPEND_ATTEMPTS = 20
 
 
-async def record_event(repo: RecordsRepository, event: Envelope) -> None:
-    """Append `event` to its dossier's timeline and update the dossier summary; both at most once."""
+async def record_event(repo: RecordsRepository, event: Envelope) -> Document | None:
+    """Append `event` to its dossier's timeline and update the dossier summary; both at most once.
+
+    Returns the summary when this event ended the dossier (result returned, refused, stopped), else None.
+    """
     payload = event.payload()
+    if isinstance(payload, NotificationOutcome):
+        await _append_to_timeline(repo, event, payload)
+        return None
     assert isinstance(payload, DossierEventData)
     await _append_to_timeline(repo, event, payload)
-    await repo.update_summary(payload.dossier_id, event.id, _summary_fields(event, payload))
+    history = {"at": event.time, "status": int(payload.status_code), "event_id": event.id}
+    await repo.update_summary(payload.dossier_id, event.id, _summary_fields(event, payload), history)
+    return await repo.dossier(payload.dossier_id) if event.type in ENDINGS else None
 
 
-async def _append_to_timeline(repo: RecordsRepository, event: Envelope, payload: DossierEventData) -> None:
+ENDINGS = frozenset({EventType.DOSSIER_RESULT_RETURNED, EventType.DOSSIER_REFUSED, EventType.DOSSIER_STOPPED})
+
+
+async def _append_to_timeline(
+    repo: RecordsRepository, event: Envelope, payload: DossierEventData | NotificationOutcome
+) -> None:
     if await repo.has_entry(event.id):
         return
     canonical = event.canonical()
@@ -45,7 +64,8 @@ async def _append_to_timeline(repo: RecordsRepository, event: Envelope, payload:
     raise RuntimeError(f"could not append {event.id} to the timeline of {payload.dossier_code}")
 
 
-def _timeline_entry(event: Envelope, payload: DossierEventData, link: ChainEntry) -> Document:
+def _timeline_entry(event: Envelope, payload: DossierEventData | NotificationOutcome, link: ChainEntry) -> Document:
+    status = int(payload.status_code) if isinstance(payload, DossierEventData) else None
     return {
         "_id": event.id,
         "dossier_id": payload.dossier_id,
@@ -53,7 +73,7 @@ def _timeline_entry(event: Envelope, payload: DossierEventData, link: ChainEntry
         "sequence": link.sequence,
         "event_type": event.type.value,
         "event_time": event.time,
-        "status_code": int(payload.status_code),
+        "status_code": status,
         "recorded_at": bson_now(),
         "event": link.canonical_event.decode(),
         "event_hash": link.event_hash,
@@ -70,15 +90,35 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
         "status_code": int(payload.status_code),
         "updated_at": event.time,
     }
-    if event.type is EventType.DOSSIER_SUBMITTED and isinstance(payload, DossierSubmitted):
-        fields.update(applicant_id=payload.applicant.id, submitted_at=payload.submitted_at)
+    if isinstance(payload, DossierSubmitted):
+        fields.update(
+            applicant_id=payload.applicant.id,
+            applicant_name=payload.applicant.name,
+            applicant_kind=payload.applicant.kind,
+            submitted_at=payload.submitted_at,
+            procedure_version=payload.procedure_version,
+            procedure_name_vi=payload.procedure_name_vi,
+            procedure_name_en=payload.procedure_name_en,
+            components=[c.model_dump(mode="json") for c in payload.components],
+        )
     elif isinstance(payload, DossierReceived):
         fields.update(
             received_at=payload.received_at,
             appointment_at=payload.appointment_at,
             due_at=payload.due_at,
+            receipt_number=payload.receipt_number,
             tracking_pin_hash=payload.tracking_pin_hash,
         )
+    elif isinstance(payload, DossierApproved):
+        fields.update(decision="approved", decision_number=payload.decision_number)
+    elif isinstance(payload, DossierRejected):
+        fields.update(decision="rejected")
+    elif isinstance(payload, DossierResultReturned):
+        fields.update(finished_at=payload.returned_at, outcome="returned")
+    elif isinstance(payload, DossierRefused):
+        fields.update(finished_at=event.time, outcome="refused")
+    elif isinstance(payload, DossierStopped):
+        fields.update(finished_at=event.time, outcome="stopped")
     elif isinstance(payload, DossierDeadlineExtended):
         fields.update(appointment_at=payload.new_due_at, due_at=payload.new_due_at)
     elif isinstance(payload, DossierProcessingResumed) and payload.due_at is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -10,17 +12,23 @@ from pymongo.errors import DuplicateKeyError
 
 from hoso.idempotency import apply_once
 from hoso.mongo import Document, IndexSpec
+from hoso.versioned import VersionedStore
 from records.domain.chain import GENESIS, ChainEntry
 
 TIMELINE = "timeline"
 DOSSIERS = "dossiers"
 CHAINS = "chains"
+ARCHIVES = "archives"
+PACKAGES = "archive_packages"
 
 INDEXES = [
     IndexSpec(TIMELINE, [("dossier_id", 1), ("sequence", 1)], name="dossier_sequence", unique=True),
     IndexSpec(TIMELINE, [("dossier_code", 1), ("sequence", 1)], name="code_sequence"),
     IndexSpec(DOSSIERS, [("code", 1)], name="code_unique", unique=True),
     IndexSpec(DOSSIERS, [("agency_code", 1), ("status_code", 1)], name="agency_status"),
+    IndexSpec(DOSSIERS, [("agency_code", 1), ("received_at", 1)], name="agency_received"),
+    IndexSpec(DOSSIERS, [("applicant_id", 1)], name="applicant"),
+    IndexSpec(ARCHIVES, [("state", 1), ("next_attempt_at", 1)], name="due"),
 ]
 
 
@@ -43,6 +51,8 @@ class RecordsRepository:
         self.timeline: AsyncCollection[Document] = db[TIMELINE]
         self.dossiers: AsyncCollection[Document] = db[DOSSIERS]
         self.chains: AsyncCollection[Document] = db[CHAINS]
+        self.archives = VersionedStore(db[ARCHIVES])
+        self.packages: AsyncCollection[Document] = db[PACKAGES]
 
     async def has_entry(self, event_id: str) -> bool:
         return await self.timeline.find_one({"_id": event_id}, projection={"_id": 1}) is not None
@@ -83,7 +93,53 @@ class RecordsRepository:
     async def dossier_by_code(self, code: str) -> Document | None:
         return await self.dossiers.find_one({"code": code})
 
-    async def update_summary(self, dossier_id: str, event_id: str, fields: Document) -> bool:
-        return await apply_once(
-            self.dossiers, doc_id=dossier_id, event_id=event_id, update={"$set": fields}, upsert=True
+    async def update_summary(self, dossier_id: str, event_id: str, fields: Document, history: Document) -> bool:
+        """Set the summary's fields and note the status the event led to, once per event."""
+        update = {"$set": fields, "$push": {"status_history": history}}
+        return await apply_once(self.dossiers, doc_id=dossier_id, event_id=event_id, update=update, upsert=True)
+
+    async def dossier(self, dossier_id: str) -> Document | None:
+        return await self.dossiers.find_one({"_id": dossier_id})
+
+    # --- search and statistics ------------------------------------------------------------------------------------
+
+    async def search(self, query: Document, *, skip: int, limit: int) -> tuple[list[Document], int]:
+        total = await self.dossiers.count_documents(query)
+        cursor = (
+            self.dossiers.find(query, projection={"status_history": 0, "applied_events": 0, "components": 0})
+            .sort([("submitted_at", -1), ("code", 1)])
+            .skip(skip)
+            .limit(limit)
         )
+        return [doc async for doc in cursor], total
+
+    async def for_statistics(self, query: Document) -> list[Document]:
+        fields = ("agency_code", "procedure_code", "received_at", "finished_at", "due_at", "outcome", "status_history")
+        cursor = self.dossiers.find(query, projection=dict.fromkeys(fields, 1))
+        return [doc async for doc in cursor]
+
+    # --- archives -------------------------------------------------------------------------------------------------
+
+    async def timeline_up_to(self, dossier_id: str, sequence: int) -> list[Document]:
+        cursor = self.timeline.find({"dossier_id": dossier_id, "sequence": {"$lte": sequence}}, sort=[("sequence", 1)])
+        return [doc async for doc in cursor]
+
+    async def due_archives(self, now: datetime) -> list[Document]:
+        query: dict[str, Any] = {"state": {"$ne": "exported"}, "next_attempt_at": {"$lte": now}}
+        return [doc async for doc in self.archives.collection.find(query, projection={"_id": 1, "version": 1})]
+
+    async def archive_of(self, dossier_id: str) -> Document | None:
+        return await self.archives.get(dossier_id)
+
+    async def package(self, dossier_id: str) -> Document | None:
+        return await self.packages.find_one({"_id": dossier_id})
+
+    async def store_package(self, document: Document) -> Document:
+        """Keep the package; when another worker stored it first, theirs (built from the same data) is kept."""
+        try:
+            await self.packages.insert_one(document)
+        except DuplicateKeyError:
+            stored = await self.package(document["_id"])
+            assert stored is not None
+            return stored
+        return document

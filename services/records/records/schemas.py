@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hoso.events import EventType, PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
+from records.domain.stats import StatsRow
 
 
 class TimelineEntryOut(BaseModel):
@@ -16,7 +17,7 @@ class TimelineEntryOut(BaseModel):
     event_id: str
     event_type: str
     event_time: datetime
-    status_code: PublicStatus
+    status_code: PublicStatus | None = Field(description="The status a dossier event led to; none for notifications")
     recorded_at: datetime
     event_hash: str
     previous_hash: str
@@ -88,3 +89,59 @@ class TrackingOut(BaseModel):
                 if d["event_type"].startswith("vn.gov.hoso.dossier.")
             ],
         )
+
+
+class DossierSummaryOut(BaseModel):
+    code: str
+    agency_code: str
+    procedure_code: str
+    procedure_name: str = ""
+    applicant_id: str | None = None
+    applicant_name: str = ""
+    status_code: PublicStatus
+    status_label_vi: str
+    status_label_en: str
+    submitted_at: datetime | None = None
+    received_at: datetime | None = None
+    due_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: str | None = None
+    overdue: bool
+
+    @classmethod
+    def of(cls, doc: Document, now: datetime) -> DossierSummaryOut:
+        status = PublicStatus(doc["status_code"])
+        due = doc.get("due_at")
+        paused = status in (PublicStatus.SUPPLEMENT_REQUESTED, PublicStatus.AWAITING_FEE)
+        return cls(
+            code=doc["code"],
+            agency_code=doc["agency_code"],
+            procedure_code=doc["procedure_code"],
+            procedure_name=doc.get("procedure_name_vi") or "",
+            applicant_id=doc.get("applicant_id"),
+            applicant_name=doc.get("applicant_name") or "",
+            status_code=status,
+            status_label_vi=status_label(status, "vi"),
+            status_label_en=status_label(status, "en"),
+            submitted_at=doc.get("submitted_at"),
+            received_at=doc.get("received_at"),
+            due_at=due,
+            finished_at=doc.get("finished_at"),
+            outcome=doc.get("outcome"),
+            overdue=due is not None and due < now and doc.get("finished_at") is None and not paused,
+        )
+
+
+class SearchPage(BaseModel):
+    items: list[DossierSummaryOut]
+    page: int
+    page_size: int
+    total: int
+
+
+class StatsOut(BaseModel):
+    period_from: date
+    period_to: date
+    agency_code: str | None
+    rows: list[StatsRow]
+    total: StatsRow

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from typing import ClassVar
+from pathlib import Path
+from typing import ClassVar, Literal
 
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from hoso.settings import ServiceSettings
@@ -15,3 +17,13 @@ class RecordsSettings(ServiceSettings):
 
     http_port: int = 8004
     worker_http_port: int = 9004
+
+    archive_exporter: Literal["folder", "http"] = Field(default="folder", description="How packages reach the DMS")
+    archive_folder: Path | None = Field(default=None, description="The drop folder; default <state>/archive-out")
+    archive_url: str | None = Field(default=None, description="The DMS endpoint the http exporter POSTs to")
+    archive_token: SecretStr | None = None
+    archive_retry_base_seconds: float = Field(default=10.0, gt=0)
+    archive_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    archive_lease_seconds: float = Field(default=300.0, gt=0)
+    archive_interval_seconds: float = Field(default=5.0, gt=0)
+    stats_max_dossiers: int = Field(default=200_000, gt=0, description="Refuse statistics over more dossiers")

@@ -1,0 +1,232 @@
+"""The dossier's documents from its summary and timeline: the forms 01-06 and the archive package (pure).
+
+The same inputs give the same bytes: forms carry the time of the event they come from, and the ZIP's entries carry
+the dossier's end time, so a package rebuilt after a crash is identical to the first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hoso.events import Envelope, EventType, PublicStatus
+from hoso.events.catalog import OfficerAction
+from hoso.events.status import status_label
+from hoso.forms import (
+    FORM_OF_EVENT,
+    ControlStep,
+    FormCode,
+    FormData,
+    ProcessControlForm,
+    TrackingBookForm,
+    TrackingRow,
+    form_for_event,
+    render_form,
+)
+from hoso.mongo import Document
+
+PACKAGE_FORMAT = "hoso-archive/1"
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+
+STEP_LABELS: dict[str, str] = {
+    "dossier.submitted": "Nộp hồ sơ trực tuyến",
+    "dossier.received": "Tiếp nhận hồ sơ",
+    "dossier.refused": "Từ chối tiếp nhận, giải quyết",
+    "dossier.assigned": "Phân công xử lý",
+    "dossier.supplement_requested": "Yêu cầu bổ sung hồ sơ",
+    "dossier.supplemented": "Bổ sung hồ sơ",
+    "dossier.fee_requested": "Thông báo nộp phí",
+    "dossier.fee_paid": "Nộp phí",
+    "dossier.processing_resumed": "Tiếp tục xử lý",
+    "dossier.withdrawal_requested": "Đề nghị rút hồ sơ",
+    "dossier.decision_proposed": "Trình kết quả giải quyết",
+    "dossier.approved": "Phê duyệt",
+    "dossier.rejected": "Không phê duyệt",
+    "dossier.deadline_extended": "Gia hạn, xin lỗi và hẹn lại",
+    "dossier.result_returned": "Trả kết quả",
+    "dossier.stopped": "Dừng xử lý",
+    "dossier.due_soon": "Sắp đến hạn",
+    "dossier.overdue": "Quá hạn",
+    "dossier.archived": "Lưu trữ hồ sơ",
+}
+
+
+def _event(entry: Document) -> Envelope:
+    return Envelope.model_validate_json(entry["event"])
+
+
+def _dossier_entries(timeline: Sequence[Document]) -> list[Document]:
+    return [e for e in timeline if e["event_type"].startswith("vn.gov.hoso.dossier.")]
+
+
+def _procedure_name(summary: Document) -> str:
+    return str(summary.get("procedure_name_vi") or summary.get("procedure_code", ""))
+
+
+def _note(data: dict[str, Any]) -> str:
+    for key in ("reason", "summary", "note", "decision_number"):
+        if data.get(key):
+            return str(data[key])
+    if data.get("items"):
+        return "; ".join(str(i) for i in data["items"])
+    if data.get("assignee_id"):
+        return f"Chuyên viên: {data['assignee_id']}"
+    return ""
+
+
+def event_forms(summary: Document, timeline: Sequence[Document]) -> dict[FormCode, FormData]:
+    """Forms 01-04 the dossier's events gave (the latest of each), without the PIN: records only has its hash."""
+    components = [c["code"] for c in summary.get("components", [])]
+    found: dict[FormCode, FormData] = {}
+    for entry in _dossier_entries(timeline):
+        event = _event(entry)
+        payload = event.payload()
+        if type(payload) not in FORM_OF_EVENT:
+            continue
+        form = form_for_event(
+            payload,
+            issued_at=event.time,
+            procedure_name=_procedure_name(summary),
+            applicant_name=summary.get("applicant_name", ""),
+            officer=payload.actor_id if isinstance(payload, OfficerAction) else "",
+            components=components,
+        )
+        if form is not None:
+            found[form.form] = form
+    return found
+
+
+def process_control_form(summary: Document, timeline: Sequence[Document]) -> ProcessControlForm:
+    entries = _dossier_entries(timeline)
+    steps = []
+    for entry in entries:
+        data = _event(entry).data
+        name = EventType(entry["event_type"]).short_name
+        steps.append(
+            ControlStep(
+                at=entry["event_time"],
+                step=STEP_LABELS.get(name, name),
+                actor=str(data.get("actor_id", "")),
+                note=_note(data),
+            )
+        )
+    return ProcessControlForm(
+        agency_code=summary["agency_code"],
+        dossier_code=summary["code"],
+        procedure_name=_procedure_name(summary),
+        applicant_name=summary.get("applicant_name", ""),
+        issued_at=entries[-1]["event_time"] if entries else summary["updated_at"],
+        received_at=summary.get("received_at"),
+        due_at=summary.get("due_at"),
+        steps=steps,
+    )
+
+
+def tracking_book_form(summary: Document, timeline: Sequence[Document]) -> TrackingBookForm:
+    entries = _dossier_entries(timeline)
+    status = PublicStatus(entries[-1]["status_code"] if entries else summary["status_code"])
+    row = TrackingRow(
+        dossier_code=summary["code"],
+        applicant_name=summary.get("applicant_name", ""),
+        received_at=summary.get("received_at"),
+        due_at=summary.get("due_at"),
+        status=status_label(status, "vi"),
+        finished_at=summary.get("finished_at"),
+    )
+    return TrackingBookForm(
+        agency_code=summary["agency_code"],
+        dossier_code=summary["code"],
+        procedure_name=_procedure_name(summary),
+        issued_at=entries[-1]["event_time"] if entries else summary["updated_at"],
+        rows=[row],
+    )
+
+
+def dossier_forms(summary: Document, timeline: Sequence[Document]) -> dict[FormCode, FormData]:
+    """Every form the dossier has: 01-04 where its events gave them, 05 and 06 always."""
+    forms = event_forms(summary, timeline)
+    forms[FormCode.PROCESS_CONTROL] = process_control_form(summary, timeline)
+    forms[FormCode.TRACKING_BOOK] = tracking_book_form(summary, timeline)
+    return dict(sorted(forms.items()))
+
+
+# --- the archive package ----------------------------------------------------------------------------------------
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _timeline_json(timeline: Sequence[Document]) -> bytes:
+    entries = [
+        {
+            "sequence": e["sequence"],
+            "event_id": e["_id"],
+            "event_type": e["event_type"],
+            "event_time": e["event_time"].isoformat(),
+            "status_code": e["status_code"],
+            "event": json.loads(e["event"]),
+            "event_hash": e["event_hash"],
+            "previous_hash": e["previous_hash"],
+            "hash": e["hash"],
+        }
+        for e in timeline
+    ]
+    return json.dumps({"entries": entries}, ensure_ascii=False, indent=2, sort_keys=True).encode()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def build_package(summary: Document, timeline: Sequence[Document]) -> tuple[bytes, Document]:
+    """The archive ZIP of an ended dossier and its manifest: metadata, components, timeline and chain head, forms."""
+    files: dict[str, bytes] = {"timeline.json": _timeline_json(timeline)}
+    for code, form in dossier_forms(summary, timeline).items():
+        files[f"forms/mau-{code.value}.pdf"] = render_form(form)
+    head = timeline[-1]["hash"] if timeline else None
+    manifest: Document = {
+        "format": PACKAGE_FORMAT,
+        "dossier": {
+            "id": summary["_id"],
+            "code": summary["code"],
+            "agency_code": summary["agency_code"],
+            "procedure_code": summary["procedure_code"],
+            "procedure_version": summary.get("procedure_version"),
+            "procedure_name": _procedure_name(summary),
+            "applicant": {
+                "id": summary.get("applicant_id"),
+                "name": summary.get("applicant_name", ""),
+                "kind": summary.get("applicant_kind"),
+            },
+            "receipt_number": summary.get("receipt_number"),
+            "submitted_at": _iso(summary.get("submitted_at")),
+            "received_at": _iso(summary.get("received_at")),
+            "due_at": _iso(summary.get("due_at")),
+            "finished_at": _iso(summary.get("finished_at")),
+            "outcome": summary.get("outcome"),
+            "decision": summary.get("decision"),
+            "decision_number": summary.get("decision_number"),
+            "status_code": timeline[-1]["status_code"] if timeline else summary.get("status_code"),
+        },
+        "components": summary.get("components", []),
+        "timeline": {"entries": len(timeline), "chain_head": head, "file": "timeline.json"},
+        "files": [{"path": path, "sha256": sha256(data), "size": len(data)} for path, data in sorted(files.items())],
+    }
+    files["manifest.json"] = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode()
+    moment = (summary.get("finished_at") or summary["updated_at"]).astimezone(LOCAL)
+    stamp = (max(moment.year, 1980), moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in ["manifest.json", *sorted(p for p in files if p != "manifest.json")]:
+            info = zipfile.ZipInfo(path, date_time=stamp)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[path])
+    return buffer.getvalue(), manifest

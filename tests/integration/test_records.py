@@ -1,0 +1,470 @@
+"""Records against the real broker and database: timeline and audit, search, statistics, forms and the archive."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pypdf
+import pytest
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from pymongo import AsyncMongoClient
+
+from hoso.auth import Role
+from hoso.devkeys import mint_token
+from hoso.events import Envelope, EventType, PublicStatus, from_kafka, new_event
+from hoso.events.catalog import (
+    Applicant,
+    ComponentFiles,
+    DossierFeePaid,
+    DossierFeeRequested,
+    DossierReceived,
+    DossierRefused,
+    DossierResultReturned,
+    DossierStopped,
+    DossierSubmitted,
+    DossierSupplementRequested,
+    DossierWithdrawalRequested,
+    FileRef,
+    NotificationDelivered,
+)
+from hoso.kafka import publish_event
+from hoso.mongo import Document
+from hoso.pins import hash_pin
+from hoso.runtime import ProcessRole
+from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from records.bootstrap import build_app
+from records.settings import RecordsSettings
+from tests.servers import DmsServer
+from tests.support import eventually, read_topic, unique
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def at(month: int, day: int, hour: int = 9) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=LOCAL)
+
+
+@dataclass
+class Story:
+    """One dossier's events, built in order with the times given."""
+
+    agency: str
+    procedure: str
+    sequence: int
+    dossier_id: str = field(default_factory=lambda: unique("dossier"))
+    events: list[Envelope] = field(default_factory=list)
+
+    @property
+    def code(self) -> str:
+        return f"{self.agency}-261101-{self.sequence:04d}"
+
+    def base(self) -> dict[str, Any]:
+        return {
+            "dossier_id": self.dossier_id,
+            "dossier_code": self.code,
+            "procedure_code": self.procedure,
+            "agency_code": self.agency,
+        }
+
+    def add(self, event_type: EventType, model: Any, when: datetime, service: str = "review", **data: Any) -> Story:
+        payload = model(**self.base(), **data)
+        self.events.append(new_event(event_type, payload, service=service, time=when))
+        return self
+
+    def submitted(self, when: datetime, applicant: str = "Nguyễn Văn An") -> Story:
+        sha = hashlib.sha256(b"report").hexdigest()
+        return self.add(
+            EventType.DOSSIER_SUBMITTED, DossierSubmitted, when, "intake",
+            status_code=PublicStatus.NEW, procedure_version="2025-03", submitted_at=when,
+            applicant=Applicant(id=f"citizen-{self.sequence}", name=applicant, email="an@example.vn"),
+            procedure_name_vi="Thẩm định báo cáo đánh giá tác động môi trường",
+            components=[ComponentFiles(code="eia_report", file_ids=["f-1"], files=[
+                FileRef(id="f-1", name="bao-cao.pdf", content_type="application/pdf", size=6, sha256=sha)])],
+        )  # fmt: skip
+
+    def received(self, when: datetime, due: datetime) -> Story:
+        return self.add(
+            EventType.DOSSIER_RECEIVED, DossierReceived, when,
+            status_code=PublicStatus.RECEIVED, actor_id="officer-1", receipt_number=f"{self.code}/TN",
+            received_at=when, appointment_at=due, due_at=due, tracking_pin_hash=hash_pin("12345678"),
+        )  # fmt: skip
+
+    def returned(self, when: datetime) -> Story:
+        return self.add(
+            EventType.DOSSIER_RESULT_RETURNED, DossierResultReturned, when,
+            status_code=PublicStatus.RESULT_RETURNED, actor_id="officer-1", returned_at=when,
+        )  # fmt: skip
+
+    def refused(self, when: datetime) -> Story:
+        return self.add(
+            EventType.DOSSIER_REFUSED, DossierRefused, when,
+            status_code=PublicStatus.NOT_RECEIVED, actor_id="officer-1", reason="Hồ sơ không thuộc thẩm quyền",
+        )  # fmt: skip
+
+    def withdrawn(self, requested: datetime, stopped: datetime) -> Story:
+        self.add(
+            EventType.DOSSIER_WITHDRAWAL_REQUESTED, DossierWithdrawalRequested, requested, "intake",
+            status_code=PublicStatus.WITHDRAWAL_REQUESTED, reason="Điều chỉnh dự án",
+        )  # fmt: skip
+        return self.add(
+            EventType.DOSSIER_STOPPED, DossierStopped, stopped,
+            status_code=PublicStatus.STOPPED, actor_id="officer-1", reason="Theo đề nghị của chủ dự án",
+        )  # fmt: skip
+
+    def supplement_requested(self, when: datetime) -> Story:
+        return self.add(
+            EventType.DOSSIER_SUPPLEMENT_REQUESTED, DossierSupplementRequested, when,
+            status_code=PublicStatus.SUPPLEMENT_REQUESTED, actor_id="specialist-1",
+            items=["Bản đồ vị trí dự án"], supplement_due_at=when + timedelta(days=30),
+        )  # fmt: skip
+
+    def fee(self, requested: datetime, paid: datetime) -> Story:
+        self.add(
+            EventType.DOSSIER_FEE_REQUESTED, DossierFeeRequested, requested,
+            status_code=PublicStatus.AWAITING_FEE, actor_id="specialist-1", amount=5_000_000,
+        )  # fmt: skip
+        return self.add(
+            EventType.DOSSIER_FEE_PAID, DossierFeePaid, paid, "intake",
+            status_code=PublicStatus.PROCESSING, amount=5_000_000, payment_reference="PAY-1",
+        )  # fmt: skip
+
+
+@pytest.fixture
+def prefix() -> str:
+    return unique("records") + "."
+
+
+@pytest.fixture
+def dms() -> Iterator[DmsServer]:
+    server = DmsServer(refuse_first=2)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(kafka_bootstrap: str, mongo_url: str, state_dir: Path, prefix: str, dms: DmsServer) -> RecordsSettings:
+    return RecordsSettings(
+        mongodb_url=mongo_url,
+        mongodb_database=unique("test_records").replace("-", "_"),
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=prefix,
+        consumer_group=f"{prefix}records",
+        local_mode=True,
+        state_dir=state_dir,
+        relay_poll_seconds=0.2,
+        archive_exporter="http",
+        archive_url=dms.url,
+        archive_retry_base_seconds=0.2,
+        archive_retry_max_seconds=0.5,
+        archive_interval_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def records(settings: RecordsSettings) -> AsyncIterator[FastAPI]:
+    app = build_app(ProcessRole.ALL, settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(records: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=records), base_url="http://records") as c:
+        yield c
+
+
+@pytest.fixture
+def auth(state_dir: Path) -> Any:
+    def headers(role: str, subject: str = "someone", agency: str | None = "BNNMT") -> dict[str, str]:
+        roles = [Role(role)]
+        token = mint_token(state_dir, subject=subject, roles=roles, agency=agency, issuer="hoso-local", audience="hoso")
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+async def publish(broker: KafkaBroker, prefix: str, events: list[Envelope], topic: str = DOSSIER_EVENTS) -> None:
+    for event in events:
+        await publish_event(broker, prefix + topic, event)
+
+
+def delivered(story: Story, n: int) -> Envelope:
+    data = NotificationDelivered(
+        delivery_id=f"{n:032x}", source_event_id=story.events[0].id, dossier_id=story.dossier_id,
+        dossier_code=story.code, channel="email", recipient_id="citizen-1",
+        template="dossier.submitted/applicant/email", delivered_at=at(11, 3),
+    )  # fmt: skip
+    return new_event(EventType.NOTIFICATION_DELIVERED, data, service="notify", time=at(11, 3))
+
+
+async def timeline(client: httpx.AsyncClient, auth: Any, code: str, count: int) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+
+    async def complete() -> bool:
+        answer = await client.get(f"/api/v1/records/dossiers/{code}/timeline", headers=auth("ops", agency=None))
+        entries[:] = answer.json()["entries"] if answer.status_code == 200 else []
+        return len(entries) >= count
+
+    await eventually(complete, timeout=30, what=f"{count} timeline entries of {code}")
+    return entries
+
+
+async def test_events_delivered_twice_and_unevenly_give_one_ordered_timeline_and_tampering_is_named(
+    records: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    mongo: AsyncMongoClient[Document],
+    settings: RecordsSettings,
+) -> None:
+    story = Story("BNNMT", "MT-DTM-BO", 1).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    story.supplement_requested(at(11, 4))
+    notes = [delivered(story, 1), delivered(story, 2)]
+    await publish(broker, prefix, story.events[:1] * 2)
+    await publish(broker, prefix, notes[:1], NOTIFICATION_EVENTS)
+    await asyncio.sleep(0.5)
+    await publish(broker, prefix, [*story.events[1:], *story.events])
+    await publish(broker, prefix, notes * 2, NOTIFICATION_EVENTS)
+
+    entries = await timeline(client, auth, story.code, 5)
+    await asyncio.sleep(1)  # any duplicate would have arrived by now
+    entries = await timeline(client, auth, story.code, 5)
+    assert len(entries) == 5
+    assert [e["sequence"] for e in entries] == [1, 2, 3, 4, 5]
+    assert sorted(e["event_id"] for e in entries) == sorted(e.id for e in [*story.events, *notes])
+    dossier_order = [e["event_id"] for e in entries if e["status_code"] is not None]
+    assert dossier_order == [e.id for e in story.events]
+    assert all(entries[i]["previous_hash"] == entries[i - 1]["hash"] for i in range(1, 5))
+    audit = (await client.get(f"/api/v1/records/dossiers/{story.code}/audit", headers=auth("ops", agency=None))).json()
+    assert audit["valid"] is True
+    assert audit["head"] == entries[-1]["hash"]
+
+    # Someone with database access changes one stored event: the audit names that entry.
+    collection = mongo[settings.mongodb_database]["timeline"]
+    target = next(e for e in entries if e["event_type"] == EventType.DOSSIER_SUPPLEMENT_REQUESTED.value)
+    stored = await collection.find_one({"_id": target["event_id"]})
+    assert stored is not None
+    forged = stored["event"].replace("Bản đồ vị trí dự án", "Không cần bổ sung")
+    assert forged != stored["event"]
+    await collection.update_one({"_id": target["event_id"]}, {"$set": {"event": forged}})
+    audit = (await client.get(f"/api/v1/records/dossiers/{story.code}/audit", headers=auth("ops", agency=None))).json()
+    assert audit["valid"] is False
+    assert audit["first_invalid_sequence"] == target["sequence"]
+    assert audit["first_invalid_event_id"] == target["event_id"]
+
+
+def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
+    """Dossiers whose counts for November 2026 are known by construction, and those counts."""
+    b, h = ("BNNMT", "MT-DTM-BO"), ("UBND.HN", "MT-GPMT-TINH")
+    s = [Story(*b, n) for n in range(1, 12)] + [Story(*h, n) for n in range(1, 3)]
+    s[0].submitted(at(11, 2)).received(at(11, 3), at(11, 20)).returned(at(11, 10))  # early
+    s[1].submitted(at(11, 3)).received(at(11, 4), at(11, 20, 10)).returned(at(11, 20, 9))  # on time
+    s[2].submitted(at(11, 4)).received(at(11, 5), at(11, 10)).returned(at(11, 12))  # late
+    s[3].submitted(at(11, 5)).received(at(11, 6), at(11, 30)).refused(at(11, 7))  # rejected
+    s[4].submitted(at(11, 5)).received(at(11, 6), at(11, 30)).withdrawn(at(11, 8), at(11, 9))  # withdrawn
+    s[5].submitted(at(11, 9)).received(at(11, 10), at(12, 20))  # not yet due
+    s[6].submitted(at(11, 9)).received(at(11, 10), at(11, 25))  # overdue at the end of November
+    s[7].submitted(at(11, 10)).received(at(11, 11), at(12, 20)).supplement_requested(at(11, 12))  # supplement
+    s[8].submitted(at(11, 10)).received(at(11, 11), at(12, 20)).fee(at(11, 12), at(12, 2))  # fee, paid later
+    s[9].submitted(at(10, 19)).received(at(10, 20), at(11, 15)).returned(at(11, 5))  # received before: early
+    s[10].submitted(at(11, 30)).received(at(12, 1), at(12, 20))  # received after the period
+    s[11].submitted(at(11, 14)).received(at(11, 15), at(11, 18)).returned(at(11, 19))  # late
+    s[12].submitted(at(11, 28)).received(at(11, 29), at(12, 10))  # not yet due
+    zero = dict.fromkeys(
+        ["received", "resolved_early", "resolved_on_time", "resolved_late", "rejected", "withdrawn",
+         "in_progress_not_yet_due", "in_progress_overdue", "awaiting_supplement", "awaiting_fee"], 0,
+    )  # fmt: skip
+    expected = {
+        "BNNMT": {**zero, "received": 9, "resolved_early": 2, "resolved_on_time": 1, "resolved_late": 1,
+                  "rejected": 1, "withdrawn": 1, "in_progress_not_yet_due": 1, "in_progress_overdue": 1,
+                  "awaiting_supplement": 1, "awaiting_fee": 1, "on_time_rate": 0.75},
+        "UBND.HN": {**zero, "received": 2, "resolved_late": 1, "in_progress_not_yet_due": 1, "on_time_rate": 0.0},
+    }  # fmt: skip
+    return s, expected
+
+
+async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
+    records: FastAPI, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any
+) -> None:
+    all_stories, expected = stories()
+    for story in all_stories:
+        await publish(broker, prefix, story.events)
+    for story in all_stories:
+        await timeline(client, auth, story.code, len(story.events))
+
+    ops = auth("ops", agency=None)
+    answer = await client.get("/api/v1/records/stats", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=ops)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    rows = {r["agency_code"]: r for r in body["rows"]}
+    assert set(rows) == {"BNNMT", "UBND.HN"}
+    for agency, counts in expected.items():
+        assert {k: rows[agency][k] for k in counts} == counts, agency
+    total = body["total"]
+    assert total["received"] == 11
+    assert total["resolved_late"] == 2
+    assert total["on_time_rate"] == 0.6
+
+    as_csv = await client.get(
+        "/api/v1/records/stats.csv", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=ops
+    )
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert [r["agency_code"] for r in table] == ["BNNMT", "UBND.HN", "*"]
+    for line, row in zip(table, [*body["rows"], total], strict=True):
+        assert {k: ("" if v is None else str(v)) for k, v in row.items()} == line
+
+    # An officer sees their own agency only; another agency is refused; a backwards period is a 422.
+    hanoi = auth("leader", "leader-hn", "UBND.HN")
+    own = await client.get("/api/v1/records/stats", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=hanoi)
+    assert [r["agency_code"] for r in own.json()["rows"]] == ["UBND.HN"]
+    other = await client.get(
+        "/api/v1/records/stats", params={"from": "2026-11-01", "to": "2026-11-30", "agency": "BNNMT"}, headers=hanoi
+    )
+    assert other.status_code == 403
+    backwards = await client.get(
+        "/api/v1/records/stats", params={"from": "2026-11-30", "to": "2026-11-01"}, headers=ops
+    )
+    assert backwards.status_code == 422
+    assert backwards.json()["errors"][0]["field"] == "to"
+    applicant = await client.get(
+        "/api/v1/records/stats",
+        params={"from": "2026-11-01", "to": "2026-11-30"},
+        headers=auth("applicant", agency=None),
+    )
+    assert applicant.status_code == 403
+
+    # Search: by agency (forced for officers), status, overdue, applicant name, date range; paginated.
+    async def search(headers: dict[str, str], **params: Any) -> dict[str, Any]:
+        found = await client.get("/api/v1/records/dossiers", params=params, headers=headers)
+        assert found.status_code == 200, found.text
+        result: dict[str, Any] = found.json()
+        return result
+
+    officer = auth("reception_officer", "officer-1", "BNNMT")
+    mine = await search(officer, page_size=100)
+    assert mine["total"] == 11
+    assert {i["agency_code"] for i in mine["items"]} == {"BNNMT"}
+    assert [i["code"] for i in (await search(officer, status=5))["items"]] == [all_stories[7].code]
+    assert {i["code"] for i in (await search(officer, status=[3, 8]))["items"]} == {
+        all_stories[3].code,
+        all_stories[4].code,
+    }
+    overdue = await search(officer, overdue=True)
+    assert all_stories[6].code in {i["code"] for i in overdue["items"]}
+    assert all(i["overdue"] for i in overdue["items"])
+    assert (await search(officer, applicant="nguyễn văn"))["total"] == 11
+    assert (await search(officer, applicant=".*"))["total"] == 0  # a pattern is a literal, not a regex
+    received = await search(officer, received_from="2026-11-01", received_to="2026-11-30", page_size=3, page=2)
+    assert received["total"] == 9
+    assert len(received["items"]) == 3
+    assert (await search(ops, agency="UBND.HN"))["total"] == 2
+    refused = await client.get("/api/v1/records/dossiers", params={"agency": "UBND.HN"}, headers=officer)
+    assert refused.status_code == 403
+    injected = await client.get("/api/v1/records/dossiers", params={"code[$ne]": "x"}, headers=officer)
+    assert injected.status_code == 200
+    assert injected.json()["total"] == 11  # an unknown parameter is ignored, never an operator
+
+
+async def test_forms_are_rendered_from_the_timeline(
+    records: FastAPI, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any
+) -> None:
+    story = Story("BNNMT", "MT-DTM-BO", 21).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    story.supplement_requested(at(11, 4))
+    await publish(broker, prefix, story.events)
+    await timeline(client, auth, story.code, 3)
+    officer = auth("specialist", "specialist-1", "BNNMT")
+    for form, phrase in (
+        ("01", "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ"),
+        ("02", "Bản đồ vị trí dự án"),
+        ("05", "Yêu cầu bổ sung hồ sơ"),
+        ("06", "SỔ THEO DÕI HỒ SƠ"),
+    ):
+        answer = await client.get(f"/api/v1/records/dossiers/{story.code}/forms/{form}.pdf", headers=officer)
+        assert answer.status_code == 200, (form, answer.text)
+        assert answer.headers["content-type"] == "application/pdf"
+        text = " ".join("".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(answer.content)).pages).split())
+        assert story.code in text
+        assert phrase in text, form
+    never = await client.get(f"/api/v1/records/dossiers/{story.code}/forms/03.pdf", headers=officer)
+    assert never.status_code == 404
+    unknown = await client.get(f"/api/v1/records/dossiers/{story.code}/forms/09.pdf", headers=officer)
+    assert unknown.status_code == 422
+    elsewhere = auth("specialist", "s-hn", "UBND.HN")
+    assert (
+        await client.get(f"/api/v1/records/dossiers/{story.code}/forms/01.pdf", headers=elsewhere)
+    ).status_code == 404
+
+
+async def test_an_ended_dossier_is_archived_once_even_when_the_dms_refuses_twice(
+    records: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    dms: DmsServer,
+    kafka_bootstrap: str,
+) -> None:
+    story = Story("BNNMT", "MT-DTM-BO", 31).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    story.returned(at(11, 10))
+    await publish(broker, prefix, story.events)
+    officer = auth("leader", "leader-1", "BNNMT")
+
+    async def archived() -> bool:
+        answer = await client.get(f"/api/v1/records/dossiers/{story.code}/archive", headers=officer)
+        return answer.status_code == 200 and answer.headers["x-hoso-archive-state"] == "exported"
+
+    await eventually(archived, timeout=30, what="the archive exported")
+    await asyncio.sleep(1)  # further passes of the exporter must not send it again
+    assert dms.attempts == 3
+    assert len(dms.accepted) == 1
+    headers, sent = dms.accepted[0]
+    assert headers["Content-Type"] == "application/zip"
+    assert headers["Idempotency-Key"] == story.dossier_id
+
+    download = await client.get(f"/api/v1/records/dossiers/{story.code}/archive", headers=officer)
+    assert download.content == sent
+    assert download.headers["x-hoso-package-sha256"] == hashlib.sha256(sent).hexdigest()
+    package = zipfile.ZipFile(io.BytesIO(sent))
+    manifest = json.loads(package.read("manifest.json"))
+    assert manifest["dossier"]["code"] == story.code
+    assert manifest["dossier"]["outcome"] == "returned"
+    assert manifest["components"][0]["files"][0]["sha256"] == hashlib.sha256(b"report").hexdigest()
+    listed = {f["path"]: f["sha256"] for f in manifest["files"]}
+    assert set(listed) == set(package.namelist()) - {"manifest.json"}
+    assert {"timeline.json", "forms/mau-01.pdf", "forms/mau-05.pdf", "forms/mau-06.pdf"} <= set(listed)
+    for path, digest in listed.items():
+        assert hashlib.sha256(package.read(path)).hexdigest() == digest, path
+    entries = json.loads(package.read("timeline.json"))["entries"]
+    assert [e["event_id"] for e in entries] == [e.id for e in story.events]
+    assert manifest["timeline"]["chain_head"] == entries[-1]["hash"]
+
+    # dossier.archived is published once and lands in the timeline after the ending.
+    records_on_topic = await read_topic(kafka_bootstrap, prefix + DOSSIER_EVENTS, expect=len(story.events) + 1)
+    archived_events = [
+        e for r in records_on_topic if (e := from_kafka(r.key, r.value, r.headers)).type is EventType.DOSSIER_ARCHIVED
+    ]
+    assert len(archived_events) == 1
+    assert archived_events[0].data["package_sha256"] == hashlib.sha256(sent).hexdigest()
+    assert archived_events[0].data["chain_head"] == manifest["timeline"]["chain_head"]
+    final = await timeline(client, auth, story.code, len(story.events) + 1)
+    assert final[-1]["event_type"] == EventType.DOSSIER_ARCHIVED.value
+
+    applicant = auth("applicant", "citizen-99", None)
+    assert (await client.get(f"/api/v1/records/dossiers/{story.code}/archive", headers=applicant)).status_code == 404

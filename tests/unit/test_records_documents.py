@@ -1,0 +1,147 @@
+"""Records' pure parts: statistics columns, forms from a timeline, the archive package, the drop-folder exporter."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+import json
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from hoso.events import EventType, PublicStatus, new_event
+from hoso.events.catalog import DossierReceived, DossierRefused
+from hoso.forms import FormCode
+from records.archive import DropFolderExporter
+from records.domain.documents import build_package, dossier_forms
+from records.domain.stats import classify, statistics, status_at, to_csv
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+START, END = datetime(2026, 11, 1, tzinfo=LOCAL), datetime(2026, 12, 1, tzinfo=LOCAL)
+
+
+def at(month: int, day: int, hour: int = 9) -> datetime:
+    return datetime(2026, month, day, hour, tzinfo=LOCAL)
+
+
+def summary(**fields: Any) -> dict[str, Any]:
+    return {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", **fields}
+
+
+@pytest.mark.parametrize(
+    ("fields", "columns"),
+    [
+        ({"received_at": at(11, 3), "due_at": at(11, 20), "finished_at": at(11, 19, 16), "outcome": "returned"},
+         ["received", "resolved_early"]),
+        ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "finished_at": at(11, 20, 10), "outcome": "returned"},
+         ["received", "resolved_on_time"]),
+        ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "finished_at": at(11, 20, 11), "outcome": "returned"},
+         ["received", "resolved_late"]),
+        ({"received_at": at(10, 3), "due_at": at(11, 20), "finished_at": at(12, 1, 0), "outcome": "returned"},
+         ["in_progress_overdue"]),  # finished exactly when the period ends: still in progress (and late) in it
+        ({"received_at": at(11, 30, 23), "due_at": at(11, 30, 22)}, ["received", "in_progress_overdue"]),
+        ({"received_at": at(12, 1, 0)}, []),
+        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "refused"}, ["received", "rejected"]),
+        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "stopped"}, ["received", "withdrawn"]),
+        ({"received_at": at(11, 2), "due_at": at(11, 5),
+          "status_history": [{"at": at(11, 2), "status": 2}, {"at": at(11, 3), "status": 5}]},
+         ["received", "awaiting_supplement"]),
+        ({"received_at": at(11, 2), "due_at": at(12, 5),
+          "status_history": [{"at": at(11, 3), "status": 6}, {"at": at(12, 1, 0), "status": 4}]},
+         ["received", "awaiting_fee"]),
+    ],
+)  # fmt: skip
+def test_each_dossier_counts_in_the_columns_its_dates_give(fields: dict[str, Any], columns: list[str]) -> None:
+    assert classify(summary(**fields), START, END) == columns
+
+
+def test_status_at_reads_the_history_before_the_moment() -> None:
+    history = {"status_history": [{"at": at(11, 5), "status": 5}, {"at": at(11, 2), "status": 2}]}
+    assert status_at(history, at(11, 1)) is None
+    assert status_at(history, at(11, 3)) == 2
+    assert status_at(history, at(11, 6)) == 5
+
+
+def test_rows_totals_rate_and_csv() -> None:
+    rows, total = statistics(
+        [
+            summary(received_at=at(11, 3), due_at=at(11, 20), finished_at=at(11, 10), outcome="returned"),
+            summary(received_at=at(11, 3), due_at=at(11, 5), finished_at=at(11, 10), outcome="returned"),
+            summary(agency_code="UBND.HN", received_at=at(11, 3), due_at=at(12, 5)),
+            summary(received_at=at(12, 3)),
+        ],
+        START,
+        END,
+    )
+    assert [(r.agency_code, r.received, r.on_time_rate) for r in rows] == [("BNNMT", 2, 0.5), ("UBND.HN", 1, None)]
+    assert (total.received, total.resolved_early, total.resolved_late, total.on_time_rate) == (3, 1, 1, 0.5)
+    lines = to_csv(rows, total).splitlines()
+    assert lines[0].startswith("agency_code,procedure_code,received,resolved_early")
+    assert lines[2].endswith(",")  # no rate without a resolved dossier
+    assert lines[3].startswith("*,*,3,1,0,1")
+
+
+def entries() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    base = {"dossier_id": "d-1", "dossier_code": "BNNMT-261103-0001", "procedure_code": "MT-DTM-BO",
+            "agency_code": "BNNMT", "actor_id": "officer-1"}  # fmt: skip
+    received = new_event(
+        EventType.DOSSIER_RECEIVED,
+        DossierReceived(
+            **base,
+            status_code=PublicStatus.RECEIVED,
+            receipt_number="R/TN",
+            received_at=at(11, 3),
+            appointment_at=at(11, 20),
+            due_at=at(11, 20),
+        ),
+        service="review",
+        time=at(11, 3),
+    )
+    refused = new_event(
+        EventType.DOSSIER_REFUSED,
+        DossierRefused(**base, status_code=PublicStatus.NOT_RECEIVED, reason="Không đủ điều kiện"),
+        service="review",
+        time=at(11, 4),
+    )
+    timeline = [
+        {"_id": e.id, "sequence": n, "event_type": e.type.value, "event_time": e.time, "status_code": int(s),
+         "event": e.model_dump_json(), "event_hash": "a" * 64, "previous_hash": "b" * 64, "hash": f"{n:064x}"}
+        for n, (e, s) in enumerate([(received, PublicStatus.RECEIVED), (refused, PublicStatus.NOT_RECEIVED)], 1)
+    ]  # fmt: skip
+    dossier = {"_id": "d-1", "code": "BNNMT-261103-0001", "agency_code": "BNNMT", "procedure_code": "MT-DTM-BO",
+               "status_code": 3, "updated_at": at(11, 4), "finished_at": at(11, 4), "outcome": "refused",
+               "applicant_name": "Lê Thị Hồng", "received_at": at(11, 3), "due_at": at(11, 20)}  # fmt: skip
+    return dossier, timeline
+
+
+def test_forms_are_those_the_events_gave_plus_the_control_slip_and_the_book() -> None:
+    dossier, timeline = entries()
+    assert list(dossier_forms(dossier, timeline)) == [
+        FormCode.RECEIPT, FormCode.REFUSAL, FormCode.PROCESS_CONTROL, FormCode.TRACKING_BOOK
+    ]  # fmt: skip
+
+
+def test_the_archive_package_is_deterministic_and_its_manifest_hashes_its_files() -> None:
+    dossier, timeline = entries()
+    first, manifest = build_package(dossier, timeline)
+    again, _ = build_package(dossier, timeline)
+    assert first == again
+    package = zipfile.ZipFile(io.BytesIO(first))
+    assert package.namelist()[0] == "manifest.json"
+    assert json.loads(package.read("manifest.json")) == manifest
+    for entry in manifest["files"]:
+        assert hashlib.sha256(package.read(entry["path"])).hexdigest() == entry["sha256"]
+    assert manifest["timeline"]["chain_head"] == timeline[-1]["hash"]
+
+
+def test_the_drop_folder_exporter_writes_the_whole_package_under_its_name(tmp_path: Path) -> None:
+    exporter = DropFolderExporter(tmp_path / "out")
+    where = asyncio.run(exporter.export("d-1", "BNNMT-261103-0001.zip", b"PK..."))
+    assert Path(where) == tmp_path / "out" / "BNNMT-261103-0001.zip"
+    assert Path(where).read_bytes() == b"PK..."
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["BNNMT-261103-0001.zip"]
