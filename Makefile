@@ -56,6 +56,10 @@ test: deps sync ## Lint, then every test against a real Kafka and FerretDB start
 schemas: sync ## Export the event JSON Schemas (then `git diff` shows what changed)
 	@$(UV) run --frozen hoso schemas export
 
+.PHONY: docs
+docs: sync ## Write the AsyncAPI (events) and OpenAPI (HTTP) documents under docs/
+	@$(UV) run --frozen hoso docs write
+
 .PHONY: bench
 bench: deps sync ## Benchmarks (JSON figures)
 	@deploy/local/run-bench.sh

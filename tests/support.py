@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from hoso.consumer import EventHandler
 from hoso.events import Envelope, EventType, PublicStatus, new_event
 from hoso.events.catalog import Applicant, DeadlineTerms, DossierSubmitted
 from hoso.kafka import topic_partitions
+from records.archive import ArchivePolicy, Archiver, DropFolderExporter
+from records.consumers import event_handlers
+from records.repository import RecordsRepository
 
 
 def unique(prefix: str) -> str:
@@ -132,3 +138,9 @@ def docx_bytes() -> bytes:
         archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
         archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
     return buffer.getvalue()
+
+
+def records_handlers(repo: RecordsRepository) -> Mapping[EventType, EventHandler]:
+    """Records' event handlers, archiving ended dossiers into a throw-away drop folder."""
+    archiver = Archiver(repo, DropFolderExporter(Path(tempfile.mkdtemp())), ArchivePolicy(1, 1, 60), 1)
+    return event_handlers(repo, archiver)

@@ -12,6 +12,10 @@ echo "== lint: ruff check, ruff format --check, mypy --strict"
 "$UV" run --frozen ruff format --check .
 "$UV" run --frozen mypy -p hoso -p intake -p review -p notify -p records
 "$UV" run --frozen hoso schemas check
+echo "== docs: docs/asyncapi.json and docs/openapi/*.json are what the code generates"
+"$UV" run --frozen hoso docs check
+echo "== kustomize (built from the Go module proxy) for the Kubernetes overlays"
+"$ROOT/deploy/k8s/kustomize.sh" install > /dev/null
 
 export HOSO_STATE="$ROOT/.local/test"
 export HOSO_KAFKA_PORT="${HOSO_TEST_KAFKA_PORT:-19092}"

@@ -1,4 +1,4 @@
-"""`hoso`: the operations command line (tokens, dead letters, event schemas)."""
+"""`hoso`: the operations command line (tokens, keys, dead letters, event schemas, API documents)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ app = typer.Typer(help="Hoso operations command line.", no_args_is_help=True, ad
 dlq_app = typer.Typer(help="Dead-letter topics: list and replay.", no_args_is_help=True)
 schemas_app = typer.Typer(help="Event JSON Schemas: export and compatibility check.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+docs_app = typer.Typer(help="AsyncAPI and OpenAPI documents under docs/: write and check.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(docs_app, name="docs")
 
 
 class CliSettings(ServiceSettings):
@@ -126,6 +128,28 @@ def schemas_check() -> None:
     if problems:
         raise typer.Exit(1)
     typer.echo(f"{len(committed)} committed schemas, all compatible")
+
+
+@docs_app.command("write")
+def docs_write() -> None:
+    """Generate docs/asyncapi.json and docs/openapi/<service>.json from the code."""
+    from hoso.apidocs import write
+
+    for path in write():
+        typer.echo(str(path))
+
+
+@docs_app.command("check")
+def docs_check() -> None:
+    """Fail when a committed API document differs from what the code generates."""
+    from hoso.apidocs import stale
+
+    outdated = stale()
+    for path in outdated:
+        typer.echo(f"{path}: out of date (run `make docs`)", err=True)
+    if outdated:
+        raise typer.Exit(1)
+    typer.echo("API documents are current")
 
 
 def main() -> None:

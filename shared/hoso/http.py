@@ -36,8 +36,9 @@ def create_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        openapi_url="/api/v1/openapi.json" if routers else None,
-        docs_url=None,
+        # Behind the gateway at /api/v1/docs/<service>: the API reference page and its OpenAPI document.
+        openapi_url=f"/api/v1/docs/{service}/openapi.json" if routers else None,
+        docs_url=f"/api/v1/docs/{service}" if routers else None,
         redoc_url=None,
     )
     install_problem_handlers(app)

@@ -34,3 +34,23 @@ OUTBOX_BACKLOG = Gauge(
     "Aggregates with unpublished outbox entries at the last relay pass",
     ["service"],
 )
+CONSUMER_LAG = Gauge(
+    "hoso_consumer_lag",
+    "Records of a topic the service's consumer group has not committed yet",
+    ["service", "topic"],
+)
+NOTIFY_DELIVERIES = Counter(
+    "hoso_notify_deliveries",
+    "Delivery status changes in notify, by channel and the status reached",
+    ["channel", "status"],
+)
+DOSSIERS = Gauge(
+    "hoso_dossiers",
+    "Dossiers known to records, by agency and public status code",
+    ["agency", "status"],
+)
+DOSSIERS_OVERDUE = Gauge(
+    "hoso_dossiers_overdue",
+    "Open dossiers past their due date (not awaiting a supplement or fee), by agency",
+    ["agency"],
+)

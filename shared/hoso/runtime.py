@@ -21,6 +21,7 @@ from hoso.events.catalog import EventType
 from hoso.events.envelope import Envelope
 from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics, publish_event
+from hoso.lag import watch_lag
 from hoso.logs import get_logger
 from hoso.mongo import Document, IndexSpec, create_client, ensure_indexes, ping
 from hoso.outbox import OutboxRelay, outbox_indexes
@@ -145,6 +146,15 @@ class Runtime:
         await _retry_while_transient("kafka broker", self.broker.start)
         self._tasks = [asyncio.create_task(relay.run()) for relay in self.relays]
         self._tasks.extend(asyncio.create_task(_as_coroutine(loop)) for loop in self._background)
+        if self.consumer is not None:
+            watch = watch_lag(
+                self.service,
+                self.settings.kafka_bootstrap_servers,
+                self.consumer.group_id,
+                self.consumer.subscribed_topics,
+                self.settings.lag_interval_seconds,
+            )
+            self._tasks.append(asyncio.create_task(watch))
         log.info("service.started", role=self.role.value, topics=len(self.topics))
 
     async def stop(self) -> None:

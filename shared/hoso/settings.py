@@ -27,6 +27,8 @@ PLATFORM_VARIABLES = (
     "HOSO_JWT_AUDIENCE",
     "HOSO_LOG_LEVEL",
     "HOSO_PIN_SEAL_KEY",
+    "HOSO_HTTP_PORT",
+    "HOSO_WORKER_HTTP_PORT",
 )
 
 
@@ -65,6 +67,7 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = ""
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5
+    lag_interval_seconds: float = 15.0
     pin_seal_key: SecretStr | None = None
 
     @model_validator(mode="before")

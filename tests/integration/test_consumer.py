@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -18,10 +16,8 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics
 from hoso.mongo import Document, ensure_indexes
 from hoso.topics import dlq_topic, retry_topic
-from records.archive import ArchivePolicy, Archiver, DropFolderExporter
-from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
-from tests.support import read_topic, submitted_event, unique, wait_consumed
+from tests.support import read_topic, records_handlers, submitted_event, unique, wait_consumed
 
 Start = Callable[[Mapping[EventType, EventHandler]], Awaitable[str]]
 
@@ -72,11 +68,6 @@ async def service(kafka_bootstrap: str, topic: str) -> AsyncIterator[Start]:
     yield start
     for broker in brokers:
         await broker.stop()
-
-
-def records_handlers(repo: RecordsRepository) -> Mapping[EventType, EventHandler]:
-    archiver = Archiver(repo, DropFolderExporter(Path(tempfile.mkdtemp())), ArchivePolicy(1, 1, 60), 1)
-    return event_handlers(repo, archiver)
 
 
 async def send(producer: AIOKafkaProducer, topic: str, event: Envelope) -> None:

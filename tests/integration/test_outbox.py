@@ -14,9 +14,8 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, publish_event
 from hoso.mongo import Document, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox, with_outbox
-from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
-from tests.support import read_topic, submitted_event, unique, wait_consumed
+from tests.support import read_topic, records_handlers, submitted_event, unique, wait_consumed
 
 
 def relay_for(database: AsyncDatabase[Document], broker: KafkaBroker, **options: Any) -> OutboxRelay:
@@ -119,7 +118,7 @@ async def test_a_relay_dying_between_publish_and_mark_republishes_and_the_consum
         broker=consumer_broker,
         readiness=Readiness(),
         topics=[topic],
-        handlers=event_handlers(repo),
+        handlers=records_handlers(repo),
         group_id=group,
     ).register()
     await consumer_broker.start()

@@ -9,6 +9,8 @@ import pytest
 from jinja2.exceptions import SecurityError
 
 from hoso.events.catalog import EVENT_MODELS, DossierReceived
+from hoso.runtime import ProcessRole
+from notify.bootstrap import build_app
 from notify.domain.catalog import (
     RULES_FILE,
     TEMPLATES_DIR,
@@ -21,6 +23,7 @@ from notify.domain.catalog import (
     template_problems,
 )
 from notify.domain.messages import SAMPLE_DOSSIER, SAMPLE_RECIPIENT, render, sample_payload
+from notify.settings import NotifySettings
 
 
 @pytest.fixture
@@ -131,3 +134,12 @@ def test_the_language_falls_back_to_vietnamese_and_dates_are_in_vietnam_time() -
     assert render(template, "fr", payload, SAMPLE_DOSSIER, SAMPLE_RECIPIENT).language == "vi"
     en = render(template, "en", payload, SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
     assert en.subject == "Dossier BNNMT-261127-0001 received"
+
+
+def test_the_service_does_not_start_with_a_template_reading_a_missing_field(copy: tuple[Path, Path]) -> None:
+    rules, templates = copy
+    path = templates / "dossier.refused.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("{{ event.reason }}", "{{ event.motive }}"), "utf-8")
+    settings = NotifySettings(rules_file=rules, templates_dir=templates)
+    with pytest.raises(CatalogError, match=r"DossierRefused schema has no field 'motive'"):
+        build_app(ProcessRole.API, settings)

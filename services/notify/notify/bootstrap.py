@@ -36,7 +36,7 @@ def read_directory(path: Path) -> list[Document]:
 def build_app(role: ProcessRole, settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or NotifySettings()
     # A rule without its template, or a template reading a field its event lacks, stops the service here.
-    catalog = load_catalog()
+    catalog = load_catalog(settings.rules_file, settings.templates_dir)
     officers = read_directory(settings.directory_file)
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:

@@ -25,6 +25,7 @@ from hoso.events.catalog import (
 )
 from hoso.forms import agency_name, form_for_event, render_form
 from hoso.logs import get_logger
+from hoso.metrics import NOTIFY_DELIVERIES
 from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay
 from hoso.pins import unseal_pin
@@ -193,6 +194,8 @@ class Notify:
         }
         did = delivery_id(event.id, recipient.id, channel.value)
         _, created = await self.repo.store.transact(did, lambda doc: None if doc is not None else create(fields, now))
+        if created:
+            NOTIFY_DELIVERIES.labels(channel.value, Status.CREATED.value).inc()
         return int(created)
 
     @staticmethod
@@ -239,6 +242,7 @@ class Notify:
         claimed_doc, claimed = await self.repo.store.transact(did, lambda d: claim(d, bson_now(), self.policy))
         if not claimed or claimed_doc is None:
             return False
+        NOTIFY_DELIVERIES.labels(claimed_doc["channel"], Status.SENDING.value).inc()
         attempt = claimed_doc["attempts"]
         try:
             outcome = await self.deliver(claimed_doc)
@@ -326,6 +330,8 @@ class Notify:
     async def on_receipt(self, did: str, outcome: Outcome) -> Document | None:
         """A provider's delivery receipt for delivery `did`; None when there is no such delivery."""
         doc, changed = await self.repo.store.transact(did, lambda d: settle(d, None, outcome, bson_now(), self.policy))
+        if changed and doc is not None:
+            NOTIFY_DELIVERIES.labels(doc["channel"], outcome.status.value).inc()
         if changed and self.relay is not None:
             self.relay.wake()
         if changed and doc is not None and not doc["final"]:

@@ -11,7 +11,8 @@ from notify.channels.email import SmtpRelay
 from notify.channels.sms import SmsProvider
 from notify.domain.delivery import RetryPolicy
 
-DEFAULT_DIRECTORY = Path(__file__).resolve().parent / "directory.yaml"
+HERE = Path(__file__).resolve().parent
+DEFAULT_DIRECTORY = HERE / "directory.yaml"
 
 
 class NotifySettings(ServiceSettings):
@@ -55,6 +56,8 @@ class NotifySettings(ServiceSettings):
     sms_per_second: float = Field(default=20.0, gt=0, description="Per worker process")
 
     directory_file: Path = Field(default=DEFAULT_DIRECTORY, description="Officers' contacts and preferences (YAML)")
+    rules_file: Path = Field(default=HERE / "rules.yaml", description="Which event notifies whom, on which channels")
+    templates_dir: Path = Field(default=HERE / "templates", description="One YAML file of templates per event")
 
     @property
     def retry_policy(self) -> RetryPolicy:

@@ -12,6 +12,7 @@ from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from records.api import records_router, tracking_router
 from records.archive import ArchivePolicy, Archiver, DropFolderExporter, Exporter, HttpExporter
 from records.consumers import event_handlers
+from records.gauges import watch_dossiers
 from records.repository import INDEXES, RecordsRepository
 from records.settings import RecordsSettings
 
@@ -41,6 +42,7 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
         runtime.add_consumer([DOSSIER_EVENTS, NOTIFICATION_EVENTS], event_handlers(repo, archiver))
         if role.consumes:
             runtime.add_background(archiver.run)
+            runtime.add_background(lambda: watch_dossiers(repo, settings.gauges_interval_seconds))
         return [records_router(repo, settings), tracking_router(repo)]
 
     return build_service_app(

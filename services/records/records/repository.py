@@ -143,3 +143,17 @@ class RecordsRepository:
             assert stored is not None
             return stored
         return document
+
+    async def status_counts(self, now: datetime) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
+        """Dossiers by (agency, status), and open overdue dossiers by agency (for the metrics)."""
+        by_status: dict[tuple[str, int], int] = {}
+        overdue: dict[str, int] = {}
+        projection = {"agency_code": 1, "status_code": 1, "due_at": 1, "finished_at": 1}
+        async for doc in self.dossiers.find({}, projection=projection):
+            agency, status = doc.get("agency_code", ""), int(doc.get("status_code", 0))
+            by_status[(agency, status)] = by_status.get((agency, status), 0) + 1
+            due = doc.get("due_at")
+            if due is not None and due < now and doc.get("finished_at") is None and status not in (5, 6):
+                overdue[agency] = overdue.get(agency, 0) + 1
+            overdue.setdefault(agency, 0)
+        return by_status, overdue

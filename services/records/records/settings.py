@@ -27,3 +27,4 @@ class RecordsSettings(ServiceSettings):
     archive_lease_seconds: float = Field(default=300.0, gt=0)
     archive_interval_seconds: float = Field(default=5.0, gt=0)
     stats_max_dossiers: int = Field(default=200_000, gt=0, description="Refuse statistics over more dossiers")
+    gauges_interval_seconds: float = Field(default=60.0, gt=0, description="How often dossier gauges are refreshed")
