@@ -56,6 +56,10 @@ test: deps sync ## Lint, then every test against a real Kafka and FerretDB start
 schemas: sync ## Export the event JSON Schemas (then `git diff` shows what changed)
 	@$(UV) run --frozen hoso schemas export
 
+.PHONY: demo
+demo: sync ## Walk one EIA dossier through the running platform's gateway (after `make up`)
+	@HOSO_LOCAL_MODE=1 $(UV) run --frozen hoso demo --gateway http://127.0.0.1:$${HOSO_GATEWAY_PORT:-8080}
+
 .PHONY: docs
 docs: sync ## Write the AsyncAPI (events) and OpenAPI (HTTP) documents under docs/
 	@$(UV) run --frozen hoso docs write

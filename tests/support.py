@@ -116,30 +116,6 @@ async def wait_consumed(kafka_bootstrap: str, group: str, topic: str, *, timeout
         await probe.stop()
 
 
-def pdf_bytes(text: str = "Hoso") -> bytes:
-    """A small, valid PDF document."""
-    body = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
-    return (
-        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-        b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-        b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R>>endobj\n"
-        b"4 0 obj<</Length " + str(len(body)).encode() + b">>stream\n" + body + b"\nendstream endobj\n"
-        b"trailer<</Root 1 0 R>>\n%%EOF\n"
-    )
-
-
-def docx_bytes() -> bytes:
-    """A minimal Office Open XML word-processing document."""
-    import io
-    import zipfile
-
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
-        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
-    return buffer.getvalue()
-
-
 def records_handlers(repo: RecordsRepository) -> Mapping[EventType, EventHandler]:
     """Records' event handlers, archiving ended dossiers into a throw-away drop folder."""
     archiver = Archiver(repo, DropFolderExporter(Path(tempfile.mkdtemp())), ArchivePolicy(1, 1, 60), 1)

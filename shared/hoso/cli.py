@@ -130,6 +130,31 @@ def schemas_check() -> None:
     typer.echo(f"{len(committed)} committed schemas, all compatible")
 
 
+@app.command()
+def demo(
+    gateway: Annotated[str, typer.Option(help="The gateway's address")] = "http://127.0.0.1:8080",
+    agency: Annotated[str, typer.Option(help="The agency whose desk handles the dossier")] = "BNNMT",
+) -> None:
+    """Walk one EIA dossier through the gateway, from submission to the returned result (local mode)."""
+    from hoso.walkthrough import Walkthrough, WalkthroughFailed
+
+    settings = _settings()
+    if not settings.local_mode:
+        typer.echo("hoso demo signs tokens with the development key: set HOSO_LOCAL_MODE=1", err=True)
+        raise typer.Exit(2)
+    walk = Walkthrough(gateway, settings.state_path, agency=agency, issuer=settings.jwt_issuer,
+                       audience=settings.jwt_audience)  # fmt: skip
+    try:
+        code, pin = walk.eia_to_result()
+    except (WalkthroughFailed, OSError) as exc:
+        typer.echo(f"demo failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        walk.close()
+    typer.echo(f"\nDone: {code} went from submission to the returned result.")
+    typer.echo(f"Track it: {gateway}/api/v1/tracking/{code}?pin={pin}")
+
+
 @docs_app.command("write")
 def docs_write() -> None:
     """Generate docs/asyncapi.json and docs/openapi/<service>.json from the code."""

@@ -16,10 +16,12 @@ import pytest
 
 from hoso.auth import Role
 from hoso.devkeys import mint_token
+from hoso.walkthrough import Walkthrough
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "review", "notify", "records")
 GATEWAY_PORT = 18080
+PAYMENT_SECRET = "e2e-payment-secret"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
         GATEWAY_MAX_BODY="1m",
         KAFKA_TOPIC_PREFIX=f"e2e-{run_id}.",
         HOSO_SMTP_PORT="11025",
+        INTAKE_PAYMENT_SECRET=PAYMENT_SECRET,
     )
     for n, service in enumerate(SERVICES, start=1):
         prefix = service.upper()
@@ -86,3 +89,11 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
         pytest.fail(f"the platform did not start:\n{started.stderr[-4000:]}", pytrace=False)
     yield platform
     platform.run("down")
+
+
+@pytest.fixture
+def walk(platform: Platform) -> Iterator[Walkthrough]:
+    """Applicants and officers of one agency desk, talking to the platform's gateway (fresh people each test)."""
+    walkthrough = Walkthrough(platform.gateway, platform.state, run=uuid.uuid4().hex[:8], say=lambda _: None)
+    yield walkthrough
+    walkthrough.close()

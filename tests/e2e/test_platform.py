@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from hoso.auth import Role
+from hoso.walkthrough import docx_bytes, pdf_bytes
 from tests.e2e.conftest import Platform
-from tests.support import docx_bytes, pdf_bytes
 
 pytestmark = pytest.mark.e2e
 

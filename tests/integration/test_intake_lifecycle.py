@@ -18,9 +18,10 @@ from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierFeeRequested, DossierSupplementRequested
 from hoso.kafka import publish_event
 from hoso.topics import DOSSIER_EVENTS
+from hoso.walkthrough import pdf_bytes
 from intake.domain.payment import sign
 from tests.integration.test_intake_submission import Token, auth, events_of, permit_body, submit, upload
-from tests.support import eventually, pdf_bytes
+from tests.support import eventually
 
 pytest_plugins = ["tests.integration.test_intake_submission"]
 

@@ -18,9 +18,10 @@ from hoso.devkeys import mint_token
 from hoso.events.schemas import committed_schemas
 from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS
+from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
 from intake.settings import IntakeSettings
-from tests.support import docx_bytes, pdf_bytes, read_topic, unique
+from tests.support import read_topic, unique
 
 Client = httpx.AsyncClient
 Token = Callable[..., str]

@@ -9,13 +9,13 @@ from datetime import date
 import pytest
 
 from hoso.events import PublicStatus
+from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.catalog.seed import load_seed
 from intake.domain.catalog import version_in_force
 from intake.domain.content import UnrecognisedContent, detect_content_type
 from intake.domain.lifecycle import ApplicantAction, allowed_actions
 from intake.domain.submission import FileFacts, check_components, check_fields
 from intake.files import display_name
-from tests.support import docx_bytes, pdf_bytes
 
 PERMIT = version_in_force(load_seed(), "MT-GPMT-TINH", date(2026, 11, 27))
 PDF, DOCX = "application/pdf", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"

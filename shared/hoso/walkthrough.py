@@ -1,0 +1,291 @@
+"""Driving the platform from the outside, through the gateway, as applicants and officers do: `hoso demo` walks one
+EIA dossier from submission to the returned result, and the end-to-end tests walk the other paths with the same
+client. Local mode only: the tokens are signed with the development key.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import hashlib
+import io
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from fpdf import FPDF
+
+from hoso.auth import Role
+from hoso.devkeys import mint_token
+from hoso.forms.render import FAMILY, FONTS
+
+T = TypeVar("T")
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def pdf_bytes(text: str = "Hoso") -> bytes:
+    """A one-page PDF document saying `text`."""
+    document = FPDF()
+    document.add_font(FAMILY, "", str(FONTS / "DejaVuSans.ttf"))
+    document.set_font(FAMILY, size=12)
+    document.set_creation_date(datetime(2026, 1, 1))
+    document.add_page()
+    document.multi_cell(0, 8, text)
+    return bytes(document.output())
+
+
+def docx_bytes() -> bytes:
+    """A minimal Office Open XML word-processing document."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", '<?xml version="1.0"?><Types/>')
+        archive.writestr("word/document.xml", '<?xml version="1.0"?><w:document/>')
+    return buffer.getvalue()
+
+
+class WalkthroughFailed(AssertionError):
+    """The platform did not answer as an applicant or officer would expect."""
+
+
+@dataclass
+class Person:
+    subject: str
+    role: Role
+    name: str
+    agency: str | None = None
+    email: str | None = None
+    token: str = ""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class Walkthrough:
+    """One agency's desk and one applicant, talking to the gateway at `gateway`."""
+
+    gateway: str
+    state_dir: Path
+    agency: str = "BNNMT"
+    issuer: str = "hoso-local"
+    audience: str = "hoso"
+    run: str = field(default_factory=lambda: f"{int(time.time()) % 100000:05d}")
+    timeout: float = 60.0
+    say: Callable[[str], None] = print
+
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(base_url=self.gateway, timeout=30)
+        suffix = f"{self.agency.lower()}-{self.run}"
+        self.applicant = self._person(
+            f"applicant-{self.run}", Role.APPLICANT, "Công ty Cổ phần Năng lượng Xanh Việt", None,
+            f"applicant-{self.run}@example.vn",
+        )  # fmt: skip
+        self.reception = self._person(f"reception-{suffix}", Role.RECEPTION_OFFICER, "Trần Thị Bình", self.agency)
+        self.specialist = self._person(f"specialist-{suffix}", Role.SPECIALIST, "Lê Văn Cường", self.agency)
+        self.leader = self._person(f"leader-{suffix}", Role.LEADER, "Phạm Thu Dung", self.agency)
+
+    def _person(self, subject: str, role: Role, name: str, agency: str | None, mail: str | None = None) -> Person:
+        person = Person(subject, role, name, agency, mail or f"{subject}@{(agency or 'hoso').lower()}.example.vn")
+        person.token = mint_token(
+            self.state_dir, subject=subject, roles=[role], agency=agency, issuer=self.issuer,
+            audience=self.audience, name=name, email=person.email,
+        )  # fmt: skip
+        return person
+
+    def close(self) -> None:
+        self.http.close()
+
+    # --- plumbing -------------------------------------------------------------------------------------------------
+
+    def call(self, method: str, path: str, who: Person | None = None, expect: int = 200, **kw: Any) -> Any:
+        headers = {**(who.headers if who else {}), **kw.pop("headers", {})}
+        answer = self.http.request(method, path, headers=headers, **kw)
+        if answer.status_code != expect:
+            raise WalkthroughFailed(f"{method} {path}: {answer.status_code} {answer.text[:500]}")
+        if answer.headers.get("content-type", "").startswith(("application/json", "application/problem+json")):
+            return answer.json()
+        return answer
+
+    def wait(self, what: str, check: Callable[[], T | bool | None]) -> T:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            found = check()
+            if found is not None and not isinstance(found, bool):
+                return found
+            time.sleep(0.3)
+        raise WalkthroughFailed(f"{what}: not within {self.timeout:.0f}s")
+
+    # --- the applicant --------------------------------------------------------------------------------------------
+
+    def register_preferences(self) -> None:
+        """Officers make themselves reachable by notify (their contact comes from their token)."""
+        for officer in (self.reception, self.specialist, self.leader):
+            self.call("PUT", "/api/v1/notify/preferences", officer, json={"language": "vi"})
+
+    def upload(self, name: str, content: bytes, content_type: str) -> str:
+        files = {"file": (name, content, content_type)}
+        answer = self.call("POST", "/api/v1/files", self.applicant, expect=201, files=files)
+        return str(answer["id"])
+
+    def submit_eia(self, project: str = "Nhà máy điện gió Bình Minh") -> str:
+        letter = self.upload("de-nghi.pdf", pdf_bytes("Văn bản đề nghị thẩm định"), PDF)
+        report = self.upload("bao-cao-dtm.docx", docx_bytes(), DOCX)
+        study = self.upload("nckt.pdf", pdf_bytes("Báo cáo nghiên cứu khả thi"), PDF)
+        components = [
+            {"code": "request_letter", "file_ids": [letter]},
+            {"code": "eia_report", "file_ids": [report]},
+            {"code": "feasibility_study", "file_ids": [study]},
+        ]
+        body = {
+            "procedure_code": "MT-DTM-BO",
+            "applicant_kind": "organisation",
+            "components": components,
+            "fields": {"project_name": project, "project_location": "Xã Bình Minh, tỉnh Ninh Thuận",
+                       "total_investment_vnd": 85_000_000_000, "project_type": "5"},
+        }  # fmt: skip
+        created = self.call(
+            "POST", "/api/v1/dossiers", self.applicant, expect=201, json=body,
+            headers={"Idempotency-Key": f"walkthrough-{self.run}-{hashlib.sha256(project.encode()).hexdigest()[:16]}"},
+        )  # fmt: skip
+        return str(created["code"])
+
+    def applicant_view(self, code: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.call("GET", f"/api/v1/dossiers/{code}", self.applicant)
+        return found
+
+    def wait_status(self, code: str, status: int) -> dict[str, Any]:
+        return self.wait(
+            f"{code} in status {status} for the applicant",
+            lambda: (v := self.applicant_view(code))["status"]["code"] == status and v,
+        )
+
+    def supplement(self, code: str) -> dict[str, Any]:
+        file_id = self.upload("ban-do.pdf", pdf_bytes("Bản đồ vị trí dự án tỷ lệ 1:10.000"), PDF)
+        body = {"components": [{"code": "eia_report", "file_ids": [file_id]}], "note": "Bổ sung bản đồ vị trí"}
+        answer: dict[str, Any] = self.call("POST", f"/api/v1/dossiers/{code}/supplements", self.applicant, json=body)
+        return answer
+
+    def withdraw(self, code: str) -> dict[str, Any]:
+        body = {"reason": "Chủ dự án điều chỉnh quy mô dự án"}
+        answer: dict[str, Any] = self.call("POST", f"/api/v1/dossiers/{code}/withdrawal", self.applicant, json=body)
+        return answer
+
+    # --- the officers ---------------------------------------------------------------------------------------------
+
+    def review_view(self, code: str) -> dict[str, Any] | None:
+        answer = self.http.get(f"/api/v1/review/dossiers/{code}", headers=self.leader.headers)
+        return answer.json() if answer.status_code == 200 else None
+
+    def wait_review(self, code: str, state: str) -> dict[str, Any]:
+        return self.wait(
+            f"{code} in review state {state}", lambda: (v := self.review_view(code)) and v["state"] == state and v
+        )
+
+    def act(self, who: Person, code: str, action: str, **fields: Any) -> dict[str, Any]:
+        answer: dict[str, Any] = self.call(
+            "POST", f"/api/v1/review/dossiers/{code}/actions", who, json={"action": action, **fields}
+        )
+        return answer
+
+    # --- what the record shows ------------------------------------------------------------------------------------
+
+    def timeline(self, code: str) -> list[dict[str, Any]]:
+        answer = self.call("GET", f"/api/v1/records/dossiers/{code}/timeline", self.leader)
+        entries: list[dict[str, Any]] = answer["entries"]
+        return entries
+
+    def wait_timeline(self, code: str, event: str) -> list[dict[str, Any]]:
+        wanted = f"vn.gov.hoso.{event}.v1"
+        return self.wait(
+            f"{event} in the timeline of {code}",
+            lambda: (t := self.timeline(code)) and any(e["event_type"] == wanted for e in t) and t,
+        )
+
+    def audit(self, code: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.call("GET", f"/api/v1/records/dossiers/{code}/audit", self.leader)
+        return found
+
+    def tracking(self, code: str, pin: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.call("GET", f"/api/v1/tracking/{code}", params={"pin": pin})
+        return found
+
+    def mail(self, code: str | None = None, to: str | None = None) -> list[EmailMessage]:
+        """Messages in the local SMTP sink's folder, oldest first, about dossier `code` and to `to`."""
+        found = []
+        for path in sorted((self.state_dir / "mail").glob("*.eml")):
+            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            if code is not None and message.get("X-Hoso-Dossier") != code:
+                continue
+            if to is not None and to not in str(message["To"]):
+                continue
+            found.append(message)
+        return found
+
+    def wait_mail(self, code: str, subject_part: str, to: str | None = None) -> EmailMessage:
+        return self.wait(
+            f"an e-mail about {code} saying {subject_part!r}",
+            lambda: next((m for m in self.mail(code, to) if subject_part in str(m["Subject"])), None),
+        )
+
+    # --- the whole EIA path ---------------------------------------------------------------------------------------
+
+    def eia_to_result(self) -> tuple[str, str]:
+        """Submit, receive, request a supplement, supplement, propose, approve, return: (code, tracking PIN)."""
+        steps = 11
+        n = iter(range(1, steps + 1))
+
+        def step(text: str) -> None:
+            self.say(f"[{next(n):2d}/{steps}] {text}")
+
+        step("Officers make themselves reachable for notifications")
+        self.register_preferences()
+        step(f"Applicant {self.applicant.name} uploads the three components and submits the EIA dossier")
+        code = self.submit_eia()
+        self.wait_review(code, "awaiting_reception")
+        self.say(f"        dossier {code}, status 1 (new), in the reception queue of {self.agency}")
+        step(f"Reception officer {self.reception.name} receives it: receipt, appointment date and tracking PIN")
+        received = self.act(self.reception, code, "receive")
+        pin = str(received["tracking_pin"])
+        self.say(f"        receipt {code}/TN, due {received['dossier']['due_at']}, PIN {pin} (shown once)")
+        step(f"Leader {self.leader.name} assigns it to specialist {self.specialist.name}")
+        self.act(self.leader, code, "assign", assignee_id=self.specialist.subject)
+        step("Specialist requests a supplement (Form 02 goes to the applicant)")
+        self.act(self.specialist, code, "request_supplement", items=["Bản đồ vị trí dự án tỷ lệ 1:10.000"],
+                 reason="Hồ sơ thiếu bản đồ vị trí")  # fmt: skip
+        self.wait_status(code, 5)
+        step("Applicant supplements the dossier; the legal clock resumes")
+        self.supplement(code)
+        self.wait_review(code, "in_appraisal")
+        step("Specialist proposes approval to the leader")
+        self.act(self.specialist, code, "propose_decision", proposal="approve", reason="Báo cáo đạt yêu cầu")
+        step("Leader approves with the decision number")
+        self.act(self.leader, code, "approve", decision_number=f"{self.run}/QĐ-{self.agency}")
+        step("Reception officer returns the result")
+        self.act(self.reception, code, "return_result")
+        self.wait_status(code, 10)
+        step("E-mails that reached the applicant (local SMTP sink)")
+        self.wait_mail(code, "Trả kết quả", to=self.applicant.email)
+        for message in self.mail(code, to=self.applicant.email):
+            files = [a.get_filename() for a in message.iter_attachments()]
+            self.say(f"        {message['Subject']}" + (f"  [{', '.join(str(f) for f in files)}]" if files else ""))
+        step("The record: timeline, hash-chain audit and public tracking")
+        timeline = self.wait_timeline(code, "dossier.result_returned")
+        for entry in timeline:
+            self.say(f"        #{entry['sequence']:>2} {entry['event_type'].removeprefix('vn.gov.hoso.')}")
+        audit = self.audit(code)
+        verdict = "valid" if audit["valid"] else "BROKEN"
+        self.say(f"        audit: {verdict} over {audit['entries']} entries, chain head {audit['head'][:16]}…")
+        if not audit["valid"]:
+            raise WalkthroughFailed(f"the audit of {code} failed: {audit}")
+        tracked = self.tracking(code, pin)
+        self.say(f"        tracking with the PIN: status {tracked['status_code']} ({tracked['status_label_vi']})")
+        return code, pin

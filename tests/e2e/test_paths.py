@@ -1,0 +1,143 @@
+"""The dossier's paths through the platform, seen from the outside only: HTTP answers through the gateway, e-mails
+in the SMTP sink, the timeline, its audit and public tracking."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
+
+import pypdf
+import pytest
+
+from hoso.walkthrough import Walkthrough
+from intake.domain.payment import sign
+from tests.e2e.conftest import PAYMENT_SECRET
+
+pytestmark = pytest.mark.e2e
+
+
+def pdf_text(content: bytes) -> str:
+    return " ".join("".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(content)).pages).split())
+
+
+def received(walk: Walkthrough) -> tuple[str, str]:
+    walk.register_preferences()
+    code = walk.submit_eia()
+    walk.wait_review(code, "awaiting_reception")
+    answer = walk.act(walk.reception, code, "receive")
+    return code, str(answer["tracking_pin"])
+
+
+def test_the_demo_path_from_submission_to_the_returned_result(walk: Walkthrough) -> None:
+    code, pin = walk.eia_to_result()
+    applicant = walk.applicant.email
+    subjects = sorted(str(m["Subject"]) for m in walk.mail(code, to=applicant))
+    assert subjects == sorted(
+        [
+            f"Hồ sơ {code} đã được nộp trực tuyến",
+            f"Giấy tiếp nhận hồ sơ {code} và hẹn trả kết quả",
+            f"Yêu cầu bổ sung, hoàn thiện hồ sơ {code}",
+            f"Hồ sơ {code} đã được phê duyệt",
+            f"Trả kết quả hồ sơ {code}",
+        ]
+    )
+    receipt = next(m for m in walk.mail(code, to=applicant) if "Giấy tiếp nhận" in str(m["Subject"]))
+    form = next(receipt.iter_attachments())
+    text = pdf_text(form.get_payload(decode=True))
+    assert code in text
+    assert pin in text
+    assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text
+    # The specialist heard of the assignment, the leaders of the proposal.
+    assert walk.mail(code, to=walk.specialist.email)
+    assert any("Trình ký" in str(m["Subject"]) for m in walk.mail(code, to=walk.leader.email))
+
+    steps = [e["event_type"].removeprefix("vn.gov.hoso.").removesuffix(".v1") for e in walk.timeline(code)]
+    lifecycle = [s for s in steps if s.startswith("dossier.")]
+    assert lifecycle[:9] == [
+        "dossier.submitted", "dossier.received", "dossier.assigned", "dossier.supplement_requested",
+        "dossier.supplemented", "dossier.processing_resumed", "dossier.decision_proposed", "dossier.approved",
+        "dossier.result_returned",
+    ]  # fmt: skip
+    assert "notification.delivered" in steps
+    assert walk.audit(code)["valid"] is True
+    tracked = walk.tracking(code, pin)
+    assert tracked["status_code"] == 10
+    assert walk.applicant.name not in str(tracked)
+    walk.wait_timeline(code, "dossier.archived")
+    archive = walk.call("GET", f"/api/v1/records/dossiers/{code}/archive", walk.leader)
+    assert archive.headers["content-type"] == "application/zip"
+
+
+def test_refusal_at_reception_sends_form_03_and_ends_the_dossier(walk: Walkthrough) -> None:
+    walk.register_preferences()
+    code = walk.submit_eia()
+    walk.wait_review(code, "awaiting_reception")
+    walk.act(walk.reception, code, "refuse", reason="Hồ sơ không thuộc thẩm quyền của Bộ")
+    seen = walk.wait_status(code, 3)
+    assert seen["allowed_actions"] == []
+    refusal = walk.wait_mail(code, "Từ chối", to=walk.applicant.email)
+    form = next(refusal.iter_attachments())
+    assert form.get_filename() == f"Mau-03-{code}.pdf"
+    assert "Hồ sơ không thuộc thẩm quyền của Bộ" in pdf_text(form.get_payload(decode=True))
+    walk.wait_timeline(code, "dossier.archived")
+    assert walk.audit(code)["valid"] is True
+    forms = walk.call("GET", f"/api/v1/records/dossiers/{code}/forms/03.pdf", walk.leader)
+    assert "PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ" in pdf_text(forms.content)
+
+
+def test_withdrawal_waits_for_an_officer_to_stop_processing(walk: Walkthrough) -> None:
+    code, pin = received(walk)
+    walk.wait_status(code, 2)
+    walk.withdraw(code)
+    walk.wait_review(code, "withdrawal_requested")
+    assert walk.applicant_view(code)["status"]["code"] == 7
+    walk.act(walk.reception, code, "stop", reason="Theo đề nghị rút hồ sơ của chủ dự án")
+    walk.wait_status(code, 8)
+    walk.wait_mail(code, "Dừng xử lý", to=walk.applicant.email)
+    assert walk.tracking(code, pin)["status_code"] == 8
+    assert walk.audit(code)["valid"] is True
+
+
+def test_a_fee_requested_and_paid_resumes_processing(walk: Walkthrough) -> None:
+    code, _ = received(walk)
+    walk.act(walk.leader, code, "assign", assignee_id=walk.specialist.subject)
+    walk.act(walk.specialist, code, "request_fee", amount_vnd=24_000_000)
+    walk.wait_status(code, 6)
+    walk.wait_mail(code, "nộp phí", to=walk.applicant.email)
+    link = walk.call("GET", f"/api/v1/dossiers/{code}/payment", walk.applicant)
+    query = dict(parse_qsl(urlsplit(link["payment_url"]).query))
+    assert query["vnp_Amount"] == "2400000000"
+    params = {
+        "vnp_Amount": "2400000000", "vnp_TxnRef": link["reference"], "vnp_ResponseCode": "00",
+        "vnp_TransactionStatus": "00", "vnp_TransactionNo": "14123456", "vnp_TmnCode": query["vnp_TmnCode"],
+    }  # fmt: skip
+    forged = walk.http.get("/api/v1/payments/callbacks/vnpay", params={**params, "vnp_SecureHash": "0" * 128})
+    assert forged.status_code == 400
+    signed = {**params, "vnp_SecureHash": sign(params, PAYMENT_SECRET)}
+    paid = walk.call("GET", "/api/v1/payments/callbacks/vnpay", params=signed)
+    assert paid["RspCode"] == "00"
+    walk.wait_review(code, "in_appraisal")
+    assert walk.wait_status(code, 4)["fee"]["paid_at"] is not None
+    walk.wait_timeline(code, "dossier.processing_resumed")
+
+
+def test_an_extended_deadline_sends_the_apology_with_the_new_date(walk: Walkthrough) -> None:
+    code, pin = received(walk)
+    before = walk.wait_status(code, 2)["due_at"]
+    assert before is not None
+    new_due = (datetime.fromisoformat(before) + timedelta(days=15)).astimezone(UTC).isoformat()
+    reason = "Hội đồng thẩm định cần khảo sát thực địa"
+    walk.act(walk.leader, code, "extend_deadline", reason=reason, new_due_at=new_due)
+    apology = walk.wait_mail(code, "Thư xin lỗi", to=walk.applicant.email)
+    form = next(apology.iter_attachments())
+    assert form.get_filename() == f"Mau-04-{code}.pdf"
+    text = pdf_text(form.get_payload(decode=True))
+    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text
+    assert "Hội đồng thẩm định cần khảo sát thực địa" in text
+    walk.wait(
+        "the new date for the applicant",
+        lambda: (view := walk.applicant_view(code))["due_at"] != before and view,
+    )
+    tracked = walk.tracking(code, pin)
+    assert datetime.fromisoformat(tracked["appointment_at"]) > datetime.fromisoformat(before)
