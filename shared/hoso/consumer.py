@@ -28,6 +28,7 @@ from hoso.health import Readiness
 from hoso.logs import get_logger
 from hoso.metrics import EVENTS_DEAD_LETTERED, EVENTS_HANDLED, TRANSIENT_FAILURES
 from hoso.topics import consumer_group, dlq_topic, retry_topic
+from hoso.tracing import consuming
 
 log = get_logger(__name__)
 
@@ -141,8 +142,16 @@ class EventConsumer:
                 return
             started = time.perf_counter()
             outcome = "error"
+            attributes = {
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.message.id": event.id,
+                "hoso.dossier_code": event.subject,
+            }
             try:
-                await handler(event)
+                with consuming(event.traceparent, f"{event.type.short_name} process", attributes):
+                    await handler(event)
                 outcome = "applied"
             finally:
                 EVENTS_HANDLED.labels(self.service, event.type.short_name, outcome).observe(

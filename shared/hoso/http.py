@@ -10,11 +10,13 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from hoso.health import Readiness, health_router
 from hoso.logs import get_logger
 from hoso.metrics import HTTP_REQUESTS
 from hoso.problems import install_problem_handlers
+from hoso.tracing import current_trace_id
 
 log = get_logger("hoso.http")
 
@@ -42,6 +44,7 @@ def create_app(
         redoc_url=None,
     )
     install_problem_handlers(app)
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="/health/.*,/metrics", exclude_spans=["receive", "send"])
     app.include_router(health_router(readiness))
     for router in routers:
         app.include_router(router)
@@ -54,7 +57,9 @@ def create_app(
         request.state.correlation_id = correlation_id
         started = time.perf_counter()
         status = 500
-        with structlog.contextvars.bound_contextvars(request_id=request_id, correlation_id=correlation_id):
+        with structlog.contextvars.bound_contextvars(
+            request_id=request_id, correlation_id=correlation_id, trace_id=current_trace_id()
+        ):
             try:
                 response = await call_next(request)
                 status = response.status_code

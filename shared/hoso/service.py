@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 from hoso.http import create_app
 from hoso.runtime import ProcessRole, Runtime
 from hoso.settings import ServiceSettings
+from hoso.tracing import setup_tracing
 
 
 def build_service_app(
@@ -20,6 +21,7 @@ def build_service_app(
     wire: Callable[[Runtime], Sequence[APIRouter]],
 ) -> FastAPI:
     """`wire` adds indexes, outboxes and consumers to the runtime and returns the service's API routers."""
+    setup_tracing(settings.service_name, role.value)
     runtime = Runtime(settings, role)
     routers = wire(runtime)
     return create_app(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import json
 import os
 import subprocess
 import uuid
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,6 +50,13 @@ class Platform:
             self.state, subject=sub, roles=[role], agency=agency, issuer="hoso-local", audience="hoso", **claims
         )
 
+    def spans(self) -> list[dict[str, Any]]:
+        """Every span the platform's processes have finished, from their JSON-lines trace files."""
+        found = []
+        for path in sorted((self.state / "traces").glob("*.jsonl")):
+            found.extend(json.loads(line) for line in path.read_text().splitlines() if line.strip())
+        return found
+
     def mail(self) -> list[EmailMessage]:
         """Every message the platform's SMTP sink has kept, oldest first."""
         found = []
@@ -75,6 +84,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
         KAFKA_TOPIC_PREFIX=f"e2e-{run_id}.",
         HOSO_SMTP_PORT="11025",
         INTAKE_PAYMENT_SECRET=PAYMENT_SECRET,
+        HOSO_TRACE_DIR=str(state / "traces"),
     )
     for n, service in enumerate(SERVICES, start=1):
         prefix = service.upper()

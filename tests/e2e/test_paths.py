@@ -12,7 +12,7 @@ import pytest
 
 from hoso.walkthrough import Walkthrough
 from intake.domain.payment import sign
-from tests.e2e.conftest import PAYMENT_SECRET
+from tests.e2e.conftest import PAYMENT_SECRET, Platform
 
 pytestmark = pytest.mark.e2e
 
@@ -141,3 +141,32 @@ def test_an_extended_deadline_sends_the_apology_with_the_new_date(walk: Walkthro
     )
     tracked = walk.tracking(code, pin)
     assert datetime.fromisoformat(tracked["appointment_at"]) > datetime.fromisoformat(before)
+
+
+def test_one_trace_follows_a_submission_from_the_http_request_into_every_consumer(
+    walk: Walkthrough, platform: Platform
+) -> None:
+    walk.register_preferences()
+    code = walk.submit_eia("Dự án theo dõi vết")
+    walk.wait_review(code, "awaiting_reception")
+    walk.wait_mail(code, "nộp trực tuyến", to=walk.applicant.email)
+    walk.wait_timeline(code, "dossier.submitted")
+
+    def consumers_of_submission() -> dict[str, str] | None:
+        found = {
+            span["resource"]["attributes"]["service.name"]: span["context"]["trace_id"]
+            for span in platform.spans()
+            if span["name"] == "dossier.submitted process" and span["attributes"].get("hoso.dossier_code") == code
+        }
+        return found if len(found) == 3 else None
+
+    consumers = walk.wait("the submission's spans in review, notify and records", consumers_of_submission)
+    assert set(consumers) == {"hoso-review", "hoso-notify", "hoso-records"}
+    trace_ids = set(consumers.values())
+    assert len(trace_ids) == 1
+    (trace_id,) = trace_ids
+    requests = [
+        s for s in platform.spans()
+        if s["context"]["trace_id"] == trace_id and s["resource"]["attributes"]["service.name"] == "hoso-intake"
+    ]  # fmt: skip
+    assert [s["name"] for s in requests if s["kind"] == "SpanKind.SERVER"] == ["POST /api/v1/dossiers"]

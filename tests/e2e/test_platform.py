@@ -118,6 +118,14 @@ def test_the_gateway_keeps_health_and_metrics_private_and_answers_problems(platf
         )
         assert too_large.status_code == 413
         assert too_large.json()["status"] == 413
+        docs = http.get("/api/v1/docs")
+        assert docs.status_code == 200
+        for service in ("intake", "review", "notify", "records"):
+            assert f'href="/api/v1/docs/{service}"' in docs.text
+            document = http.get(f"/api/v1/docs/{service}/openapi.json")
+            assert document.status_code == 200, service
+            assert document.json()["info"]["title"] == f"Hoso {service}"
+            assert "swagger-ui" in http.get(f"/api/v1/docs/{service}").text
         unauthenticated = http.get("/api/v1/dossiers")
         assert unauthenticated.status_code == 401
         assert unauthenticated.headers["content-type"] == "application/problem+json"

@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from hoso.errors import SchemaViolation, UnknownEventType, UnparseableMessage
 from hoso.events.catalog import EVENT_MODELS, DossierEventData, EventData, EventType, NotificationOutcome
 from hoso.topics import event_source
+from hoso.tracing import current_traceparent
 
 CONTENT_TYPE: Literal["application/json"] = "application/json"
 HEADER_PREFIX = "ce_"
@@ -83,7 +84,7 @@ def new_event(
         time=time or datetime.now(UTC),
         partitionkey=data.dossier_id,
         correlationid=correlation_id,
-        traceparent=traceparent,
+        traceparent=traceparent or current_traceparent(),
         data=data.model_dump(mode="json"),
     )
 
