@@ -26,9 +26,8 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics, publish_event
 from hoso.mongo import create_client, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox
-from records.consumers import event_handlers
 from records.repository import INDEXES, RecordsRepository
-from tests.support import submitted_event, wait_consumed
+from tests.support import records_handlers, submitted_event, wait_consumed
 
 
 async def baseline(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
@@ -88,7 +87,7 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
         broker=broker,
         readiness=Readiness(),
         topics=[topic],
-        handlers=event_handlers(repo),
+        handlers=records_handlers(repo),
         group_id=group,
     ).register()
     await broker.start()

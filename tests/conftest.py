@@ -12,6 +12,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from hoso.walkthrough import Walkthrough
+from tests.platform import Platform, start_platform, walk_on
+
 
 def _docker_available() -> bool:
     if shutil.which("docker") is None:
@@ -52,3 +55,15 @@ def mongo_url() -> Iterator[str]:
 
     with MongoDbContainer() as container:
         yield container.get_connection_url()
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mongo_url: str) -> Iterator[Platform]:
+    """The whole platform as processes behind the gateway, started once for the session."""
+    yield from start_platform(tmp_path_factory, kafka_bootstrap, mongo_url)
+
+
+@pytest.fixture
+def walk(platform: Platform) -> Iterator[Walkthrough]:
+    """Applicants and officers of one agency desk, talking to the platform's gateway (fresh people each test)."""
+    yield from walk_on(platform)

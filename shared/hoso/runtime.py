@@ -158,11 +158,12 @@ class Runtime:
         log.info("service.started", role=self.role.value, topics=len(self.topics))
 
     async def stop(self) -> None:
+        """Stop within a bounded time: background tasks, then the broker (which lets the event in hand finish)."""
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.broker.stop()
-        await self.mongo.close()
+        await _bounded("background tasks", asyncio.gather(*self._tasks, return_exceptions=True), 10.0)
+        await _bounded("kafka broker", self.broker.stop(), 20.0)
+        await _bounded("mongodb client", self.mongo.close(), 5.0)
         log.info("service.stopped", role=self.role.value)
 
     @asynccontextmanager
@@ -174,6 +175,13 @@ class Runtime:
             yield
         finally:
             await self.stop()
+
+
+async def _bounded(what: str, step: Awaitable[Any], seconds: float) -> None:
+    try:
+        await asyncio.wait_for(step, seconds)
+    except TimeoutError:
+        log.warning("service.stop_timed_out", step=what, seconds=seconds)
 
 
 async def _as_coroutine(loop: Callable[[], Awaitable[None]]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 from fpdf import FPDF
@@ -118,8 +118,8 @@ class Walkthrough:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             found = check()
-            if found is not None and not isinstance(found, bool):
-                return found
+            if found is not None and found is not False:
+                return cast(T, found)
             time.sleep(0.3)
         raise WalkthroughFailed(f"{what}: not within {self.timeout:.0f}s")
 

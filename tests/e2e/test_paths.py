@@ -12,7 +12,7 @@ import pytest
 
 from hoso.walkthrough import Walkthrough
 from intake.domain.payment import sign
-from tests.e2e.conftest import PAYMENT_SECRET, Platform
+from tests.platform import PAYMENT_SECRET, Platform
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ import pytest
 
 from hoso.auth import Role
 from hoso.walkthrough import docx_bytes, pdf_bytes
-from tests.e2e.conftest import Platform
+from tests.platform import Platform
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +148,7 @@ def test_running_up_again_starts_no_second_copy(platform: Platform) -> None:
     assert "already running" in again.stderr
 
 
-def test_down_stops_every_process(platform: Platform) -> None:
+def test_down_stops_every_process_and_up_brings_it_back(platform: Platform) -> None:
     pids = [*platform.pids().values(), int((platform.state / "gateway" / "nginx.pid").read_text())]
     stopped = platform.run("down")
     assert stopped.returncode == 0, stopped.stderr
@@ -160,3 +160,7 @@ def test_down_stops_every_process(platform: Platform) -> None:
         except ProcessLookupError:
             pass
     assert alive == []
+    # Up again for the suites that follow: a stopped platform starts cleanly.
+    restarted = platform.run("up")
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert len(platform.pids()) == len(pids) - 1

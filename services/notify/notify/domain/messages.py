@@ -71,6 +71,9 @@ SAMPLE_VALUES: dict[str, Any] = {
     "items": ["Bản đồ vị trí dự án tỷ lệ 1:10.000", "Ý kiến tham vấn cộng đồng dân cư"],
     "payment_reference": "PAY-20261127-0001",
     "decision_number": "1234/QĐ-BNNMT",
+    "package_sha256": "3f" * 32,
+    "chain_head": "9c" * 32,
+    "sha256": "5e" * 32,
 }
 
 

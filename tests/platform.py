@@ -1,4 +1,7 @@
-"""The platform as real processes behind the gateway, started with the README's run script on test ports."""
+"""The platform as real processes behind the gateway, started with the README's run script on test ports.
+
+One instance per test session, shared by the e2e, reliability and security suites (fixtures in tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from hoso.auth import Role
 from hoso.devkeys import mint_token
 from hoso.walkthrough import Walkthrough
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "review", "notify", "records")
 GATEWAY_PORT = 18080
 PAYMENT_SECRET = "e2e-payment-secret"
@@ -31,6 +34,11 @@ class Platform:
     state: Path
     env: dict[str, str]
     gateway: str
+    run_id: str
+
+    @property
+    def topic_prefix(self) -> str:
+        return self.env["KAFKA_TOPIC_PREFIX"]
 
     def run(self, command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -67,8 +75,9 @@ class Platform:
         return found
 
 
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mongo_url: str) -> Iterator[Platform]:
+def start_platform(
+    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mongo_url: str
+) -> Iterator[Platform]:
     state = tmp_path_factory.mktemp("platform")
     run_id = uuid.uuid4().hex[:8]
     env = dict(os.environ)
@@ -92,7 +101,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
         env[f"{prefix}_WORKER_HTTP_PORT"] = str(18100 + n)
         env[f"{prefix}_MONGODB_DATABASE"] = f"e2e_{run_id}_{service}"
         env[f"{prefix}_CONSUMER_GROUP"] = f"e2e-{run_id}-{service}"
-    platform = Platform(state=state, env=env, gateway=f"http://127.0.0.1:{GATEWAY_PORT}")
+    platform = Platform(state=state, env=env, gateway=f"http://127.0.0.1:{GATEWAY_PORT}", run_id=run_id)
     started = platform.run("up")
     if started.returncode != 0:
         platform.run("down")
@@ -101,9 +110,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
     platform.run("down")
 
 
-@pytest.fixture
-def walk(platform: Platform) -> Iterator[Walkthrough]:
-    """Applicants and officers of one agency desk, talking to the platform's gateway (fresh people each test)."""
+def walk_on(platform: Platform) -> Iterator[Walkthrough]:
     walkthrough = Walkthrough(platform.gateway, platform.state, run=uuid.uuid4().hex[:8], say=lambda _: None)
     yield walkthrough
     walkthrough.close()
