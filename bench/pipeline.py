@@ -1,11 +1,14 @@
-"""Event pipeline benchmark: prints JSON figures.
+"""`make bench`: prints JSON figures.
 
 (a) baseline: aiokafka produces N events the size of `dossier.submitted`, a consumer reads them and inserts them
     into MongoDB in batches of 100;
-(b) platform: N aggregates written with their outbox, relayed by the outbox relay, consumed by records' consumer
-    into the hash-chained timeline, one event at a time with a commit after each effect.
+(b) records pipeline: N aggregates written with their outbox, relayed by the outbox relay, consumed by records'
+    consumer into the hash-chained timeline, one event at a time with a commit after each effect;
+(c) platform: K dossiers submitted through intake's HTTP API behind the gateway with concurrency C until records
+    holds each (bench/platform.py), then half that rate; and the ratio of (c)'s event throughput to (a)'s.
 
-usage: python bench/pipeline.py [--events N]   (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL; `make bench` sets them)
+usage: python bench/pipeline.py [--events N] [--dossiers K] [--concurrency C]
+       (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL; `make bench` sets them; BENCH_EVENTS, BENCH_DOSSIERS, BENCH_CONCURRENCY)
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from bench.platform import run as platform_bench
 from hoso.consumer import EventConsumer
 from hoso.events import to_kafka
 from hoso.health import Readiness
@@ -117,13 +121,22 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", "2000")))
+    parser.add_argument("--dossiers", type=int, default=int(os.environ.get("BENCH_DOSSIERS", "200")))
+    parser.add_argument("--concurrency", type=int, default=int(os.environ.get("BENCH_CONCURRENCY", "16")))
     args = parser.parse_args()
     bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
     mongo_url = os.environ["MONGODB_URL"]
     base = await baseline(bootstrap, mongo_url, args.events)
-    plat = await platform(bootstrap, mongo_url, args.events)
-    ratio = plat["relay_to_recorded_events_per_s"] / base["end_to_end_events_per_s"]
-    print(json.dumps({"baseline": base, "platform": plat, "platform_to_baseline": round(ratio, 3)}, indent=2))
+    records_pipeline = await platform(bootstrap, mongo_url, args.events)
+    through_http = await platform_bench(args.dossiers, args.concurrency)
+    ratio = through_http["top"]["recorded_per_s"] / base["end_to_end_events_per_s"]
+    figures = {
+        "baseline": base,
+        "records_pipeline": records_pipeline,
+        "platform": through_http,
+        "platform_to_baseline": round(ratio, 4),
+    }
+    print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

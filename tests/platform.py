@@ -94,6 +94,16 @@ def start_platform(
         HOSO_SMTP_PORT="11025",
         INTAKE_PAYMENT_SECRET=PAYMENT_SECRET,
         HOSO_TRACE_DIR=str(state / "traces"),
+        # A killed worker's claim on a delivery or an archive export lapses quickly here (minutes in production).
+        NOTIFY_SEND_LEASE_SECONDS="10",
+        RECORDS_ARCHIVE_LEASE_SECONDS="15",
+        NOTIFY_RETRY_BASE_SECONDS="1",
+        NOTIFY_RETRY_MAX_SECONDS="5",
+        RECORDS_ARCHIVE_RETRY_BASE_SECONDS="1",
+        RECORDS_ARCHIVE_INTERVAL_SECONDS="1",
+        # One applicant files every dossier of a suite: no per-recipient throttling of their e-mails here.
+        NOTIFY_RECIPIENT_PER_MINUTE="6000",
+        NOTIFY_RECIPIENT_BURST="1000",
     )
     for n, service in enumerate(SERVICES, start=1):
         prefix = service.upper()

@@ -73,7 +73,22 @@ class SmtpServer:
         return [m for m in self.messages if address in str(m["To"])]
 
 
-class _ProviderHandler(BaseHTTPRequestHandler):
+class _JsonHandler(BaseHTTPRequestHandler):
+    """Answers JSON and keeps quiet."""
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _ProviderHandler(_JsonHandler):
     server: _ProviderHTTPServer
 
     def do_POST(self) -> None:
@@ -89,17 +104,6 @@ class _ProviderHandler(BaseHTTPRequestHandler):
             provider.received.append(body)
             message_id = f"sms-{len(provider.received)}"
         self._answer(200, {"id": message_id})
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
 
 
 class _ProviderHTTPServer(ThreadingHTTPServer):
@@ -142,7 +146,7 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.stop()
 
 
-class _DmsHandler(BaseHTTPRequestHandler):
+class _DmsHandler(_JsonHandler):
     server: _DmsHTTPServer
 
     def do_POST(self) -> None:
@@ -154,15 +158,7 @@ class _DmsHandler(BaseHTTPRequestHandler):
             if not refuse:
                 dms.accepted.append((dict(self.headers.items()), body))
         status, answer = (503, {"error": "busy"}) if refuse else (201, {"id": f"dms-{dms.attempts}"})
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
+        self._answer(status, answer)
 
 
 class _DmsHTTPServer(ThreadingHTTPServer):

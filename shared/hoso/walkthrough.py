@@ -83,6 +83,7 @@ class Walkthrough:
 
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.gateway, timeout=30)
+        self._bodies: dict[str, dict[str, Any]] = {}
         suffix = f"{self.agency.lower()}-{self.run}"
         self.applicant = self._person(
             f"applicant-{self.run}", Role.APPLICANT, "Công ty Cổ phần Năng lượng Xanh Việt", None,
@@ -118,7 +119,7 @@ class Walkthrough:
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             found = check()
-            if found is not None and found is not False:
+            if found:  # None, False and empty answers mean "not yet"
                 return cast(T, found)
             time.sleep(0.3)
         raise WalkthroughFailed(f"{what}: not within {self.timeout:.0f}s")
@@ -136,26 +137,30 @@ class Walkthrough:
         return str(answer["id"])
 
     def submit_eia(self, project: str = "Nhà máy điện gió Bình Minh") -> str:
-        letter = self.upload("de-nghi.pdf", pdf_bytes("Văn bản đề nghị thẩm định"), PDF)
-        report = self.upload("bao-cao-dtm.docx", docx_bytes(), DOCX)
-        study = self.upload("nckt.pdf", pdf_bytes("Báo cáo nghiên cứu khả thi"), PDF)
-        components = [
-            {"code": "request_letter", "file_ids": [letter]},
-            {"code": "eia_report", "file_ids": [report]},
-            {"code": "feasibility_study", "file_ids": [study]},
-        ]
-        body = {
-            "procedure_code": "MT-DTM-BO",
-            "applicant_kind": "organisation",
-            "components": components,
-            "fields": {"project_name": project, "project_location": "Xã Bình Minh, tỉnh Ninh Thuận",
-                       "total_investment_vnd": 85_000_000_000, "project_type": "5"},
-        }  # fmt: skip
-        created = self.call(
-            "POST", "/api/v1/dossiers", self.applicant, expect=201, json=body,
-            headers={"Idempotency-Key": f"walkthrough-{self.run}-{hashlib.sha256(project.encode()).hexdigest()[:16]}"},
-        )  # fmt: skip
-        return str(created["code"])
+        """Submit an EIA dossier; a retry for the same project sends the same body with the same Idempotency-Key."""
+        body = self._bodies.get(project)
+        if body is None:
+            letter = self.upload("de-nghi.pdf", pdf_bytes("Văn bản đề nghị thẩm định"), PDF)
+            report = self.upload("bao-cao-dtm.docx", docx_bytes(), DOCX)
+            study = self.upload("nckt.pdf", pdf_bytes("Báo cáo nghiên cứu khả thi"), PDF)
+            body = self._bodies[project] = {
+                "procedure_code": "MT-DTM-BO",
+                "applicant_kind": "organisation",
+                "components": [
+                    {"code": "request_letter", "file_ids": [letter]},
+                    {"code": "eia_report", "file_ids": [report]},
+                    {"code": "feasibility_study", "file_ids": [study]},
+                ],
+                "fields": {"project_name": project, "project_location": "Xã Bình Minh, tỉnh Ninh Thuận",
+                           "total_investment_vnd": 85_000_000_000, "project_type": "5"},
+            }  # fmt: skip
+        key = f"walkthrough-{self.run}-{hashlib.sha256(project.encode()).hexdigest()[:16]}"
+        answer = self.http.post(
+            "/api/v1/dossiers", json=body, headers={**self.applicant.headers, "Idempotency-Key": key}
+        )
+        if answer.status_code not in (200, 201):
+            raise WalkthroughFailed(f"POST /api/v1/dossiers: {answer.status_code} {answer.text[:500]}")
+        return str(answer.json()["code"])
 
     def applicant_view(self, code: str) -> dict[str, Any]:
         found: dict[str, Any] = self.call("GET", f"/api/v1/dossiers/{code}", self.applicant)

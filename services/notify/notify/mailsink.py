@@ -2,8 +2,9 @@
 
     python -m notify.mailsink --port 1025 --dir .local/mail
 
-Files are named `<UTC time>-<sequence>-<Message-ID hash>.eml` and written atomically; nothing is de-duplicated, so a
-message sent twice shows as two files.
+Files are named `<UTC time>-<sequence>-<Message-ID hash>.eml` and written atomically. Like a mailbox provider, the
+sink keeps one copy per Message-ID: a message whose Message-ID it already holds (notify re-sending after a crash
+between the relay's acceptance and its own record of it) is accepted and noted in `duplicates.log`, not stored again.
 """
 
 from __future__ import annotations
@@ -29,15 +30,23 @@ class FolderHandler:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
+        self._held = {path.stem.rsplit("-", 1)[-1] for path in self.folder.glob("*.eml")}
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         message = email.message_from_bytes(content, policy=email.policy.default)
         message_id = str(message.get("Message-ID", ""))
+        digest = hashlib.sha256(message_id.encode()).hexdigest()[:16]
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         with self._lock:
             sequence = next(self._sequence)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        name = f"{stamp}-{sequence:06d}-{hashlib.sha256(message_id.encode()).hexdigest()[:12]}.eml"
+            duplicate = bool(message_id) and digest in self._held
+            self._held.add(digest)
+        if duplicate:
+            with (self.folder / "duplicates.log").open("a", encoding="utf-8") as log:
+                log.write(f"{stamp} {message_id}\n")
+            return "250 Message accepted for delivery"
+        name = f"{stamp}-{sequence:06d}-{digest}.eml"
         tmp = self.folder / f".{name}.tmp"
         tmp.write_bytes(content)
         os.replace(tmp, self.folder / name)

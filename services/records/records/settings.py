@@ -24,7 +24,9 @@ class RecordsSettings(ServiceSettings):
     archive_token: SecretStr | None = None
     archive_retry_base_seconds: float = Field(default=10.0, gt=0)
     archive_retry_max_seconds: float = Field(default=3600.0, gt=0)
-    archive_lease_seconds: float = Field(default=300.0, gt=0)
+    archive_lease_seconds: float = Field(
+        default=120.0, gt=0, description="After this, an export whose worker died is tried again"
+    )
     archive_interval_seconds: float = Field(default=5.0, gt=0)
     stats_max_dossiers: int = Field(default=200_000, gt=0, description="Refuse statistics over more dossiers")
     gauges_interval_seconds: float = Field(default=60.0, gt=0, description="How often dossier gauges are refreshed")

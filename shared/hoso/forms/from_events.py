@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from hoso.events.catalog import (
     DossierDeadlineExtended,
+    DossierEventData,
     DossierReceived,
     DossierRefused,
     DossierSupplementRequested,
@@ -42,53 +44,42 @@ def form_for_event(
     tracking_pin: str | None = None,
 ) -> ReceiptForm | SupplementRequestForm | RefusalForm | ApologyForm | None:
     """The form `payload` gives the applicant, or None when it gives none."""
+    if not isinstance(payload, DossierEventData):
+        return None
+    common: dict[str, Any] = {
+        "agency_code": payload.agency_code,
+        "dossier_code": payload.dossier_code,
+        "procedure_name": procedure_name,
+        "applicant_name": applicant_name,
+        "officer": officer,
+    }
     match payload:
         case DossierReceived():
             return ReceiptForm(
-                agency_code=payload.agency_code,
-                dossier_code=payload.dossier_code,
-                procedure_name=procedure_name,
-                applicant_name=applicant_name,
+                **common,
                 issued_at=payload.received_at,
                 receipt_number=payload.receipt_number,
                 received_at=payload.received_at,
                 appointment_at=payload.appointment_at,
                 tracking_pin=tracking_pin,
                 components=list(components),
-                officer=officer,
             )
         case DossierSupplementRequested():
             return SupplementRequestForm(
-                agency_code=payload.agency_code,
-                dossier_code=payload.dossier_code,
-                procedure_name=procedure_name,
-                applicant_name=applicant_name,
+                **common,
                 issued_at=issued_at,
                 items=payload.items,
                 reason=payload.reason,
                 supplement_due_at=payload.supplement_due_at,
-                officer=officer,
             )
         case DossierRefused():
-            return RefusalForm(
-                agency_code=payload.agency_code,
-                dossier_code=payload.dossier_code,
-                procedure_name=procedure_name,
-                applicant_name=applicant_name,
-                issued_at=issued_at,
-                reason=payload.reason,
-                officer=officer,
-            )
+            return RefusalForm(**common, issued_at=issued_at, reason=payload.reason)
         case DossierDeadlineExtended():
             return ApologyForm(
-                agency_code=payload.agency_code,
-                dossier_code=payload.dossier_code,
-                procedure_name=procedure_name,
-                applicant_name=applicant_name,
+                **common,
                 issued_at=issued_at,
                 reason=payload.reason,
                 previous_due_at=payload.previous_due_at,
                 new_due_at=payload.new_due_at,
-                officer=officer,
             )
     return None

@@ -1,0 +1,190 @@
+"""The platform benchmark: dossiers submitted through intake's HTTP API (via the gateway) until records holds each.
+
+Phase "top": K dossiers with concurrency C, as fast as the platform takes them: dossiers per second (submitted and
+recorded), p50/p95/p99 submit latency, p50/p95/p99 submit-to-recorded lag. Phase "half": the same at half the
+recorded rate of the first phase, paced: the lag percentiles a steady load sees.
+
+The platform runs as processes (deploy/local/platform.sh) on its own ports against the benchmark's Kafka and FerretDB;
+the recorded time of each dossier is the `recorded_at` of its `dossier.submitted` entry in records' timeline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+
+from hoso.auth import Role
+from hoso.devkeys import mint_token
+from hoso.mongo import Document
+from hoso.walkthrough import DOCX, PDF, docx_bytes, pdf_bytes
+
+ROOT = Path(__file__).resolve().parents[1]
+GATEWAY_PORT = 28080
+SERVICES = ("intake", "review", "notify", "records")
+
+
+def percentiles(values: Sequence[float]) -> dict[str, float]:
+    if not values:
+        return {"p50": 0.0, "p95": 0.0, "p99": 0.0}
+    ordered = sorted(values)
+    cuts = statistics.quantiles(ordered, n=100, method="inclusive") if len(ordered) > 1 else ordered * 99
+    return {"p50": round(cuts[49], 4), "p95": round(cuts[94], 4), "p99": round(cuts[98], 4)}
+
+
+@dataclass
+class BenchPlatform:
+    state: Path
+    env: dict[str, str]
+    run_id: str
+
+    def run(self, command: str) -> None:
+        done = subprocess.run(
+            ["bash", str(ROOT / "deploy/local/platform.sh"), command],
+            env=self.env, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"platform {command} failed:\n{done.stderr[-3000:]}")
+
+
+def start_platform() -> BenchPlatform:
+    state = ROOT / ".local" / "bench-platform"
+    subprocess.run(["rm", "-rf", str(state)], check=True)
+    state.mkdir(parents=True)
+    run_id = uuid.uuid4().hex[:8]
+    env = dict(os.environ)
+    env.update(
+        HOSO_STATE=str(state), HOSO_STATE_DIR=str(state), HOSO_KEEP_INFRA="1", HOSO_LOCAL_MODE="1",
+        HOSO_GATEWAY_PORT=str(GATEWAY_PORT), HOSO_SMTP_PORT="21025", KAFKA_TOPIC_PREFIX=f"bench-{run_id}.",
+        HOSO_LOG_LEVEL="WARNING",
+    )  # fmt: skip
+    for n, service in enumerate(SERVICES, start=1):
+        env[f"{service.upper()}_HTTP_PORT"] = str(28000 + n)
+        env[f"{service.upper()}_WORKER_HTTP_PORT"] = str(28100 + n)
+        env[f"{service.upper()}_MONGODB_DATABASE"] = f"bench_{run_id}_{service}"
+    platform = BenchPlatform(state, env, run_id)
+    platform.run("up")
+    return platform
+
+
+async def prepare(http: httpx.AsyncClient, headers: dict[str, str], count: int) -> list[dict[str, Any]]:
+    """The submission bodies, their files uploaded beforehand (uploads are not what is measured)."""
+
+    async def upload(name: str, content: bytes, content_type: str) -> str:
+        answer = await http.post("/api/v1/files", files={"file": (name, content, content_type)}, headers=headers)
+        answer.raise_for_status()
+        return str(answer.json()["id"])
+
+    letter, report, study = pdf_bytes("Văn bản đề nghị"), docx_bytes(), pdf_bytes("Nghiên cứu khả thi")
+    bodies = []
+    for n in range(count):
+        files = await asyncio.gather(
+            upload("de-nghi.pdf", letter, PDF), upload("dtm.docx", report, DOCX), upload("nckt.pdf", study, PDF)
+        )
+        bodies.append(
+            {
+                "procedure_code": "MT-DTM-BO",
+                "components": [
+                    {"code": "request_letter", "file_ids": [files[0]]},
+                    {"code": "eia_report", "file_ids": [files[1]]},
+                    {"code": "feasibility_study", "file_ids": [files[2]]},
+                ],
+                "fields": {"project_name": f"Dự án {n}", "project_location": "Ninh Thuận",
+                           "total_investment_vnd": 50_000_000_000, "project_type": "5"},
+            }
+        )  # fmt: skip
+    return bodies
+
+
+async def submit_all(
+    http: httpx.AsyncClient, headers: dict[str, str], bodies: list[dict[str, Any]], concurrency: int, rate: float | None
+) -> tuple[dict[str, float], list[float], float, float]:
+    """Submit every body; returns (code -> time submitted, latencies, start, end)."""
+    submitted: dict[str, float] = {}
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+    start = time.time()
+
+    async def one(n: int, body: dict[str, Any]) -> None:
+        if rate is not None:
+            await asyncio.sleep(max(0.0, start + n / rate - time.time()))
+        async with gate:
+            began = time.time()
+            key = {"Idempotency-Key": f"bench-{uuid.uuid4().hex}"}
+            answer = await http.post("/api/v1/dossiers", json=body, headers={**headers, **key})
+            answer.raise_for_status()
+            latencies.append(time.time() - began)
+            submitted[answer.json()["code"]] = time.time()
+
+    await asyncio.gather(*(one(n, b) for n, b in enumerate(bodies)))
+    return submitted, latencies, start, time.time()
+
+
+async def recorded_times(db_url: str, database: str, codes: set[str], wait_seconds: float) -> dict[str, float]:
+    client: AsyncMongoClient[Document] = AsyncMongoClient(db_url, tz_aware=True)
+    timeline = client[database]["timeline"]
+    found: dict[str, float] = {}
+    deadline = time.time() + wait_seconds
+    try:
+        while len(found) < len(codes) and time.time() < deadline:
+            query = {
+                "event_type": "vn.gov.hoso.dossier.submitted.v1",
+                "dossier_code": {"$in": sorted(codes - set(found))},
+            }
+            async for entry in timeline.find(query, projection={"dossier_code": 1, "recorded_at": 1}):
+                recorded: datetime = entry["recorded_at"]
+                found[entry["dossier_code"]] = recorded.timestamp()
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+    return found
+
+
+async def phase(
+    platform: BenchPlatform, http: httpx.AsyncClient, headers: dict[str, str], count: int, concurrency: int,
+    rate: float | None,
+) -> dict[str, Any]:  # fmt: skip
+    bodies = await prepare(http, headers, count)
+    submitted, latencies, start, end = await submit_all(http, headers, bodies, concurrency, rate)
+    database = f"bench_{platform.run_id}_records"
+    recorded = await recorded_times(platform.env["MONGODB_URL"], database, set(submitted), wait_seconds=900)
+    lags = [recorded[c] - submitted[c] for c in recorded]
+    last = max(recorded.values()) if recorded else end
+    return {
+        "dossiers": count,
+        "recorded": len(recorded),
+        "concurrency": concurrency,
+        "target_rate_per_s": None if rate is None else round(rate, 2),
+        "submitted_per_s": round(count / (end - start), 2),
+        "recorded_per_s": round(len(recorded) / (last - start), 2),
+        "submit_latency_s": percentiles(latencies),
+        "submit_to_recorded_lag_s": percentiles(lags),
+    }
+
+
+async def run(count: int, concurrency: int) -> dict[str, Any]:
+    platform = start_platform()
+    try:
+        token = mint_token(
+            platform.state, subject="bench-applicant", roles=[Role.APPLICANT], agency=None,
+            issuer="hoso-local", audience="hoso", email="bench@example.vn",
+        )  # fmt: skip
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{GATEWAY_PORT}", timeout=120) as http:
+            top = await phase(platform, http, headers, count, concurrency, rate=None)
+            half_rate = max(top["recorded_per_s"] / 2, 0.5)
+            half = await phase(platform, http, headers, max(count // 2, 10), concurrency, rate=half_rate)
+        return {"top": top, "half_rate": half}
+    finally:
+        platform.run("down")
