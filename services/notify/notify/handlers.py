@@ -214,7 +214,13 @@ class Notify:
         """One pass over the deliveries due now; returns how many attempts were made."""
         due = await self.repo.due_deliveries(bson_now())
         await self.repo.store.repair(due)
-        results = await asyncio.gather(*(self.attempt(d["_id"]) for d in due))
+        gate = asyncio.Semaphore(self.settings.send_concurrency)
+
+        async def attempt(did: str) -> bool:
+            async with gate:
+                return await self.attempt(did)
+
+        results = await asyncio.gather(*(attempt(d["_id"]) for d in due))
         if any(results) and self.relay is not None:
             self.relay.wake()
         return sum(results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
@@ -43,6 +44,18 @@ def may_read(principal: Principal, dossier: Document) -> bool:
 
 
 Reader = Annotated[Principal, Depends(current_principal)]
+
+
+@dataclass(frozen=True)
+class StatsPeriod:
+    """The report's period (days in Vietnam time, both included) and its optional agency and procedure."""
+
+    period_from: Annotated[date, Query(alias="from", description="First day, Vietnam time")]
+    period_to: Annotated[date, Query(alias="to", description="Last day (inclusive)")]
+    agency: Annotated[str | None, Query(max_length=40)] = None
+    procedure: Annotated[str | None, Query(max_length=40)] = None
+
+
 Staff = Annotated[
     Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN, Role.OPS))
 ]
@@ -119,42 +132,30 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
             items=[DossierSummaryOut.of(d, now) for d in docs], page=page, page_size=page_size, total=total
         )
 
-    async def statistics_of(
-        principal: Principal, agency: str | None, procedure: str | None, start_day: date, end_day: date
-    ) -> StatsOut:
-        scope = agency_scope(principal, agency)
-        start, end = local_day_bounds(start_day, end_day)
+    async def statistics_of(principal: Principal, period: StatsPeriod) -> StatsOut:
+        scope = agency_scope(principal, period.agency)
+        start, end = local_day_bounds(period.period_from, period.period_to)
         query: Document = {"received_at": {"$lt": end}}
         if scope is not None:
             query["agency_code"] = scope
-        if procedure is not None:
-            query["procedure_code"] = procedure
+        if period.procedure is not None:
+            query["procedure_code"] = period.procedure
         summaries = await repo.for_statistics(query)
         if len(summaries) > settings.stats_max_dossiers:
             raise Problem(422, "Too much data", "narrow the statistics to an agency, a procedure or a shorter period")
         rows, total = statistics(summaries, start, end)
-        return StatsOut(period_from=start_day, period_to=end_day, agency_code=scope, rows=rows, total=total)
+        return StatsOut(
+            period_from=period.period_from, period_to=period.period_to, agency_code=scope, rows=rows, total=total
+        )
 
     @router.get("/stats", response_model=StatsOut, summary="Statistics per agency and procedure for a period")
-    async def stats(
-        principal: Staff,
-        period_from: Annotated[date, Query(alias="from", description="First day, Vietnam time")],
-        period_to: Annotated[date, Query(alias="to", description="Last day (inclusive)")],
-        agency: Annotated[str | None, Query(max_length=40)] = None,
-        procedure: Annotated[str | None, Query(max_length=40)] = None,
-    ) -> StatsOut:
-        return await statistics_of(principal, agency, procedure, period_from, period_to)
+    async def stats(principal: Staff, period: Annotated[StatsPeriod, Depends()]) -> StatsOut:
+        return await statistics_of(principal, period)
 
     @router.get("/stats.csv", summary="The same statistics as CSV", response_class=Response)
-    async def stats_csv(
-        principal: Staff,
-        period_from: Annotated[date, Query(alias="from")],
-        period_to: Annotated[date, Query(alias="to")],
-        agency: Annotated[str | None, Query(max_length=40)] = None,
-        procedure: Annotated[str | None, Query(max_length=40)] = None,
-    ) -> Response:
-        out = await statistics_of(principal, agency, procedure, period_from, period_to)
-        name = f"hoso-stats-{period_from.isoformat()}-{period_to.isoformat()}.csv"
+    async def stats_csv(principal: Staff, period: Annotated[StatsPeriod, Depends()]) -> Response:
+        out = await statistics_of(principal, period)
+        name = f"hoso-stats-{period.period_from.isoformat()}-{period.period_to.isoformat()}.csv"
         return Response(
             to_csv(out.rows, out.total),
             media_type="text/csv; charset=utf-8",
