@@ -84,7 +84,8 @@ class Walkthrough:
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.gateway, timeout=30)
         self._bodies: dict[str, dict[str, Any]] = {}
-        suffix = f"{self.agency.lower()}-{self.run}"
+        # The agency's desk is the same people in every walkthrough (as in an agency); applicants differ by run.
+        suffix = self.agency.lower()
         self.applicant = self._person(
             f"applicant-{self.run}", Role.APPLICANT, "Công ty Cổ phần Năng lượng Xanh Việt", None,
             f"applicant-{self.run}@example.vn",
