@@ -5,7 +5,7 @@
 (b) records pipeline: N aggregates written with their outbox, relayed by the outbox relay, consumed by records'
     consumer into the hash-chained timeline, one event at a time with a commit after each effect;
 (c) platform: K dossiers submitted through intake's HTTP API behind the gateway with concurrency C until records
-    holds each (bench/platform.py), then half that rate; and the ratio of (c)'s event throughput to (a)'s.
+    holds each (bench/through_gateway.py), then half that rate; and the ratio of (c)'s event throughput to (a)'s.
 
 usage: python bench/pipeline.py [--events N] [--dossiers K] [--concurrency C]
        (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL; `make bench` sets them; BENCH_EVENTS, BENCH_DOSSIERS, BENCH_CONCURRENCY)
@@ -23,7 +23,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.platform import run as platform_bench
+from bench.through_gateway import run as platform_bench
 from hoso.consumer import EventConsumer
 from hoso.events import to_kafka
 from hoso.health import Readiness
