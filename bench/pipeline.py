@@ -3,7 +3,7 @@
 (a) baseline: aiokafka produces N events the size of `dossier.submitted`, a consumer reads them and inserts them
     into MongoDB in batches of 100;
 (b) records pipeline: N aggregates written with their outbox, relayed by the outbox relay, consumed by records'
-    consumer into the hash-chained timeline, one event at a time with a commit after each effect;
+    consumer (batches of up to 200, a commit after each batch's effects) into the hash-chained timeline;
 (c) platform: K dossiers submitted through intake's HTTP API behind the gateway with concurrency C until records
     holds each (bench/through_gateway.py), then half that rate; and the ratio of (c)'s event throughput to (a)'s.
 
@@ -31,7 +31,7 @@ from hoso.kafka import create_broker, ensure_topics, publish_event
 from hoso.mongo import create_client, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox
 from records.repository import INDEXES, RecordsRepository
-from tests.support import records_handlers, submitted_event, wait_consumed
+from tests.support import records_batch_handler, records_handlers, submitted_event, wait_consumed
 
 
 async def baseline(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
@@ -92,6 +92,7 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
         readiness=Readiness(),
         topics=[topic],
         handlers=records_handlers(repo),
+        batch_handler=records_batch_handler(repo),
         group_id=group,
     ).register()
     await broker.start()

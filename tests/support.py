@@ -12,12 +12,12 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from hoso.consumer import EventHandler
+from hoso.consumer import BatchHandler, EventHandler
 from hoso.events import Envelope, EventType, PublicStatus, new_event
 from hoso.events.catalog import Applicant, DeadlineTerms, DossierSubmitted
 from hoso.kafka import topic_partitions
 from records.archive import ArchivePolicy, Archiver, DropFolderExporter
-from records.consumers import event_handlers
+from records.consumers import batch_handler, event_handlers
 from records.repository import RecordsRepository
 
 
@@ -116,7 +116,15 @@ async def wait_consumed(kafka_bootstrap: str, group: str, topic: str, *, timeout
         await probe.stop()
 
 
+def _throwaway_archiver(repo: RecordsRepository) -> Archiver:
+    return Archiver(repo, DropFolderExporter(Path(tempfile.mkdtemp())), ArchivePolicy(1, 1, 60), 1)
+
+
 def records_handlers(repo: RecordsRepository) -> Mapping[EventType, EventHandler]:
     """Records' event handlers, archiving ended dossiers into a throw-away drop folder."""
-    archiver = Archiver(repo, DropFolderExporter(Path(tempfile.mkdtemp())), ArchivePolicy(1, 1, 60), 1)
-    return event_handlers(repo, archiver)
+    return event_handlers(repo, _throwaway_archiver(repo))
+
+
+def records_batch_handler(repo: RecordsRepository) -> BatchHandler:
+    """Records' batch handler, archiving ended dossiers into a throw-away drop folder."""
+    return batch_handler(repo, _throwaway_archiver(repo))

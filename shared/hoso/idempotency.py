@@ -25,9 +25,9 @@ async def apply_once(
     Returns True when the effect happened now, False when the event had been applied before (a duplicate,
     a redelivery or a replay). The event id is recorded in the same single-document update as the effect.
     """
-    guarded = {**update, "$push": {**update.get("$push", {}), APPLIED_FIELD: event_id}}
     try:
-        result = await collection.update_one({"_id": doc_id, APPLIED_FIELD: {"$ne": event_id}}, guarded, upsert=upsert)
+        guarded = once_update(update, event_id)
+        result = await collection.update_one(once_filter(doc_id, event_id), guarded, upsert=upsert)
     except DuplicateKeyError:
         # The upsert found no document to update: either this one holds the event id already (a duplicate), or
         # another unique index refused the insert, which is a real conflict for the caller to see.
@@ -35,3 +35,13 @@ async def apply_once(
             return False
         raise
     return result.modified_count == 1 or result.upserted_id is not None
+
+
+def once_filter(doc_id: Any, event_id: str) -> Document:
+    """Matches document `doc_id` only while `event_id` has not been applied to it."""
+    return {"_id": doc_id, APPLIED_FIELD: {"$ne": event_id}}
+
+
+def once_update(update: Document, event_id: str) -> Document:
+    """`update` that also records `event_id` as applied, in the same single-document write."""
+    return {**update, "$push": {**update.get("$push", {}), APPLIED_FIELD: event_id}}

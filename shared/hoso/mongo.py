@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from hoso.logs import get_logger
 
@@ -18,6 +20,8 @@ log = get_logger(__name__)
 Document = dict[str, Any]
 
 T = TypeVar("T")
+
+DUPLICATE_KEY = 11000
 
 
 async def upsert(operation: Callable[[], Awaitable[T]]) -> T:
@@ -30,6 +34,49 @@ async def upsert(operation: Callable[[], Awaitable[T]]) -> T:
         return await operation()
     except DuplicateKeyError:
         return await operation()
+
+
+# Up to this many ids are looked up one by one; beyond it, one `$in` query.
+_ONE_BY_ONE = 100
+
+
+async def find_by_ids(
+    collection: AsyncCollection[Document], ids: Iterable[Any], projection: Document | None = None
+) -> dict[Any, Document]:
+    """The documents with these `_id`s, by id (absent ones left out).
+
+    FerretDB v1 answers only `_id` equality from an index: any other filter, `$in` included, reads the whole
+    collection. So a handful of ids are looked up one by one (concurrently), which stays fast as collections grow.
+    """
+    wanted = list(dict.fromkeys(ids))
+    if len(wanted) > _ONE_BY_ONE:
+        return {d["_id"]: d async for d in collection.find({"_id": {"$in": wanted}}, projection=projection)}
+    found = await asyncio.gather(*(collection.find_one({"_id": i}, projection=projection) for i in wanted))
+    return {d["_id"]: d for d in found if d is not None}
+
+
+async def write_many(
+    collection: AsyncCollection[Document],
+    command: Literal["insert", "update"],
+    statements: Sequence[Document],
+    *,
+    ordered: bool,
+) -> list[int]:
+    """Several inserts (documents) or updates (`{"q", "u", "upsert"}`) in one round trip.
+
+    Returns the positions refused for a duplicate key (with `ordered`, the first refusal stops the rest); any other
+    write error is raised. A raw command rather than `bulk_write`: FerretDB v1 leaves `n` and `nModified` out of a
+    reply that has write errors, which PyMongo's bulk API cannot read.
+    """
+    if not statements:
+        return []
+    field = "documents" if command == "insert" else "updates"
+    reply = await collection.database.command({command: collection.name, field: list(statements), "ordered": ordered})
+    errors = reply.get("writeErrors", [])
+    for error in errors:
+        if error.get("code") != DUPLICATE_KEY:
+            raise OperationFailure(error.get("errmsg", "write error"), error.get("code"), reply)
+    return sorted(int(error["index"]) for error in errors)
 
 
 def create_client(url: str, *, app_name: str, max_pool_size: int = 100) -> AsyncMongoClient[Document]:

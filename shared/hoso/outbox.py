@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from hoso.events.envelope import Envelope
 from hoso.health import Readiness
 from hoso.logs import get_logger
 from hoso.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, TRANSIENT_FAILURES
-from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids
 
 log = get_logger(__name__)
 
@@ -82,17 +83,38 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._batch_size = batch_size
         self._wakeup = asyncio.Event()
+        self._hinted: set[Any] = set()
+        self._full = True
         self._since: datetime | None = None  # None: the first pass looks at every aggregate
         self._component = f"outbox:{collection.name}"
 
-    def wake(self) -> None:
+    def wake(self, doc_id: Any = None) -> None:
+        """Publish soon: the new entries of aggregate `doc_id`, or (no id) of every aggregate."""
+        if doc_id is None:
+            self._full = True
+        else:
+            self._hinted.add(doc_id)
         self._wakeup.set()
 
     async def run(self) -> None:
+        """Publish hinted aggregates as they are written; look at every aggregate each `poll_seconds`.
+
+        The full look catches what no hint named (another process's write whose process died before publishing);
+        hints keep the common case to `_id` look-ups, since anything else reads the whole collection on FerretDB v1.
+        """
         backoff = 0.2
+        next_full = 0.0
         while True:
             try:
-                await self.drain()
+                if self._full or time.monotonic() >= next_full:
+                    self._full = False
+                    self._hinted.clear()
+                    await self.drain()
+                    next_full = time.monotonic() + self._poll
+                elif self._hinted:
+                    hinted = list(self._hinted)
+                    self._hinted.clear()
+                    await self.drain_ids(hinted)
                 self._readiness.recover(self._component)
                 backoff = 0.2
             except Exception as exc:
@@ -100,11 +122,12 @@ class OutboxRelay:
                     log.exception("outbox.relay_error", collection=self._collection.name)
                 TRANSIENT_FAILURES.labels(self._service, self._component).inc()
                 self._readiness.degrade(self._component, f"{type(exc).__name__}: {exc}")
+                self._full = True
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll)
+                await asyncio.wait_for(self._wakeup.wait(), max(0.0, next_full - time.monotonic()))
             self._wakeup.clear()
 
     async def drain(self) -> int:
@@ -116,27 +139,33 @@ class OutboxRelay:
         revisions = {
             d["_id"]: d["outbox_rev"] async for d in self._collection.find(query, projection={"outbox_rev": 1})
         }
+        published = await self._publish_pending(revisions, backlog=True)
+        self._since = started
+        return published
+
+    async def drain_ids(self, doc_ids: Sequence[Any]) -> int:
+        """Publish the entries not published yet of these aggregates."""
+        found = await find_by_ids(self._collection, doc_ids, projection={"outbox_rev": 1})
+        return await self._publish_pending({i: d.get("outbox_rev", 0) for i, d in found.items()}, backlog=False)
+
+    async def _publish_pending(self, revisions: dict[Any, int], *, backlog: bool) -> int:
         pending = await self._pending(revisions)
-        OUTBOX_BACKLOG.labels(self._service).set(len(pending))
+        if backlog:
+            OUTBOX_BACKLOG.labels(self._service).set(len(pending))
         published = 0
         for start in range(0, len(pending), self._batch_size):
             published += await self._relay_batch(pending[start : start + self._batch_size])
-        self._since = started
         return published
 
     async def _pending(self, revisions: dict[Any, int]) -> list[tuple[Any, int]]:
         """(aggregate id, entries already published) of the aggregates with something to publish."""
         if not revisions:
             return []
-        sent: dict[Any, int] = {}
-        ids = list(revisions)
-        for start in range(0, len(ids), 500):
-            cursor = self._progress.find({"_id": {"$in": ids[start : start + 500]}})
-            sent.update({d["_id"]: d["sent"] async for d in cursor})
+        sent = {i: d["sent"] for i, d in (await find_by_ids(self._progress, revisions)).items()}
         return [(i, sent.get(i, 0)) for i, rev in revisions.items() if rev > sent.get(i, 0)]
 
     async def _relay_batch(self, pending: list[tuple[Any, int]]) -> int:
-        docs = {d["_id"]: d async for d in self._collection.find({"_id": {"$in": [i for i, _ in pending]}})}
+        docs = await find_by_ids(self._collection, [i for i, _ in pending])
         # Aggregates are published concurrently (the producer batches them); the entries of one in order.
         counts = await asyncio.gather(*(self._relay_one(docs[i], sent) for i, sent in pending if i in docs))
         OUTBOX_PUBLISHED.labels(self._service).inc(sum(counts))

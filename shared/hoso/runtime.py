@@ -15,7 +15,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import TokenVerifier
-from hoso.consumer import EventConsumer, EventHandler
+from hoso.consumer import BatchHandler, EventConsumer, EventHandler
 from hoso.errors import is_transient
 from hoso.events.catalog import EventType
 from hoso.events.envelope import Envelope
@@ -26,6 +26,7 @@ from hoso.logs import get_logger
 from hoso.mongo import Document, IndexSpec, create_client, ensure_indexes, ping
 from hoso.outbox import OutboxRelay, outbox_indexes
 from hoso.settings import ServiceSettings
+from hoso.versioned import VersionedStore
 
 log = get_logger(__name__)
 
@@ -85,8 +86,13 @@ class Runtime:
     def add_indexes(self, specs: Sequence[IndexSpec]) -> None:
         self.indexes.extend(specs)
 
-    def add_outbox(self, collection: AsyncCollection[Document]) -> OutboxRelay:
-        """Relay the outbox of `collection`; every role runs it (the api relays its own writes at once)."""
+    def add_outbox(self, target: AsyncCollection[Document] | VersionedStore) -> OutboxRelay:
+        """Relay the outbox of a collection; every role runs it (each process relays its own writes at once).
+
+        A VersionedStore tells the relay which document a step added events to; writers of a plain collection call
+        `relay.wake(doc_id)` themselves.
+        """
+        collection = target.collection if isinstance(target, VersionedStore) else target
         relay = OutboxRelay(
             collection,
             self.publish,
@@ -94,19 +100,29 @@ class Runtime:
             readiness=self.readiness,
             poll_seconds=self.settings.relay_poll_seconds,
         )
+        if isinstance(target, VersionedStore):
+            target.on_events = relay.wake
         self.indexes.extend(outbox_indexes(collection.name))
         self.relays.append(relay)
         return relay
 
-    def add_consumer(self, topics: Sequence[str], handlers: Mapping[EventType, EventHandler]) -> None:
+    def add_consumer(
+        self,
+        topics: Sequence[str],
+        handlers: Mapping[EventType, EventHandler],
+        batch_handler: BatchHandler | None = None,
+    ) -> None:
         consumer = EventConsumer(
             service=self.service,
             broker=self.broker,
             readiness=self.readiness,
             topics=[self.topic(t) for t in topics],
             handlers=handlers,
+            batch_handler=batch_handler,
             group_id=self.settings.consumer_group or None,
             max_attempts=self.settings.consumer_max_attempts,
+            batch_size=self.settings.consumer_batch_size,
+            concurrency=self.settings.consumer_concurrency,
         )
         # Every role knows the topics (publishers need them); only consuming roles subscribe.
         self.topics.extend([*topics, *consumer.subscribed_topics, *consumer.dead_letter_topics])

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hoso.pins import local_seal_key
@@ -67,6 +67,8 @@ class ServiceSettings(BaseSettings):
     consumer_group: str = ""
     relay_poll_seconds: float = 1.0
     consumer_max_attempts: int = 5
+    consumer_batch_size: int = Field(default=200, ge=1)
+    consumer_concurrency: int = Field(default=16, ge=1)
     lag_interval_seconds: float = 15.0
     pin_seal_key: SecretStr | None = None
 

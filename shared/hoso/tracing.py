@@ -89,6 +89,30 @@ def consuming(traceparent: str | None, name: str, attributes: dict[str, Any]) ->
         yield
 
 
+@contextmanager
+def consuming_batch(spans: Sequence[tuple[str | None, str, dict[str, Any]]]) -> Iterator[None]:
+    """One consumer span per event of a batch applied together, each continuing its event's trace."""
+    started = [
+        tracer().start_span(
+            name,
+            context=_PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else None,
+            kind=trace.SpanKind.CONSUMER,
+            attributes=attributes,
+        )
+        for traceparent, name, attributes in spans
+    ]
+    try:
+        yield
+    except Exception as exc:
+        for span in started:
+            span.record_exception(exc)
+            span.set_status(trace.StatusCode.ERROR, f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        for span in started:
+            span.end()
+
+
 def current_trace_id() -> str | None:
     context = trace.get_current_span().get_span_context()
     return f"{context.trace_id:032x}" if context.is_valid else None

@@ -16,14 +16,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from hoso.errors import TransientError
 from hoso.events.envelope import Envelope
-from hoso.mongo import Document, bson_now
+from hoso.mongo import Document, bson_now, find_by_ids
 from hoso.outbox import outbox_entries
 
 APPLIED_FIELD = "applied_events"
@@ -83,6 +82,8 @@ class VersionedStore:
         self.collection = collection
         self.steps: AsyncCollection[Document] = collection.database[f"{collection.name}_steps"]
         self._attempts = attempts
+        # Told the id of each document a step added events to (the outbox relay publishes them at once).
+        self.on_events: Callable[[str], None] | None = None
 
     async def get(self, doc_id: str) -> Document | None:
         """The current document, with any step that its cached copy has not caught up with applied."""
@@ -107,9 +108,7 @@ class VersionedStore:
         if not docs:
             return 0
         wanted = {step_id(d["_id"], d["version"] + 1): d["_id"] for d in docs}
-        behind = [
-            wanted[s["_id"]] async for s in self.steps.find({"_id": {"$in": list(wanted)}}, projection={"_id": 1})
-        ]
+        behind = [wanted[s] for s in await find_by_ids(self.steps, wanted, projection={"_id": 1})]
         for doc_id in behind:
             await self.get(doc_id)
         return len(behind)
@@ -139,6 +138,8 @@ class VersionedStore:
             raise VersionConflict(f"{doc_id} version {version} was written by someone else") from exc
         doc = advance(current, stored)
         await self._write(doc)
+        if step.events and self.on_events is not None:
+            self.on_events(doc_id)
         return doc
 
     async def transact(self, doc_id: str, decide: Decide) -> tuple[Document | None, bool]:
@@ -160,8 +161,5 @@ class VersionedStore:
     async def history(self, doc: Document) -> list[Document]:
         """The steps of `doc` in order (looked up by `_id`, which every MongoDB-compatible server indexes)."""
         ids = [step_id(doc["_id"], v) for v in range(1, doc["version"] + 1)]
-        found: dict[str, Any] = {}
-        for start in range(0, len(ids), 500):
-            async for step in self.steps.find({"_id": {"$in": ids[start : start + 500]}}):
-                found[step["_id"]] = step
+        found = await find_by_ids(self.steps, ids)
         return [found[i] for i in ids if i in found]

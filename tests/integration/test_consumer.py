@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import pytest
@@ -88,6 +91,37 @@ async def test_a_redelivered_event_changes_nothing(
     summary = await repo.dossiers.find_one({"_id": event.partitionkey})
     assert summary is not None
     assert summary["applied_events"] == [event.id]
+
+
+async def test_a_batch_keeps_each_dossiers_order_while_dossiers_are_applied_concurrently(
+    producer: AIOKafkaProducer, topic: str, service: Start, kafka_bootstrap: str
+) -> None:
+    dossiers = [str(uuid.uuid4()) for _ in range(8)]
+    produced: dict[str, list[str]] = {d: [] for d in dossiers}
+    for _ in range(6):
+        for dossier in dossiers:
+            event = submitted_event(dossier)
+            produced[dossier].append(event.id)
+            await send(producer, topic, event)
+    applied: dict[str, list[str]] = {d: [] for d in dossiers}
+    in_flight: dict[str, int] = {}
+    most_at_once = 0
+
+    async def slow_handler(event: Envelope) -> None:
+        nonlocal most_at_once
+        dossier = event.partitionkey
+        assert in_flight.get(dossier, 0) == 0, "two events of one dossier applied at once"
+        in_flight[dossier] = 1
+        most_at_once = max(most_at_once, sum(in_flight.values()))
+        await asyncio.sleep(random.uniform(0, 0.02))
+        applied[dossier].append(event.id)
+        in_flight[dossier] = 0
+
+    group = await service({EventType.DOSSIER_SUBMITTED: slow_handler})
+    await wait_consumed(kafka_bootstrap, group, topic)
+
+    assert applied == produced
+    assert most_at_once > 1
 
 
 @pytest.mark.parametrize(

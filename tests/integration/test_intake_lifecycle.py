@@ -21,14 +21,14 @@ from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import pdf_bytes
 from intake.domain.payment import sign
 from tests.integration.test_intake_submission import Token, auth, events_of, permit_body, submit, upload
-from tests.support import eventually
+from tests.support import eventually, unique
 
 pytest_plugins = ["tests.integration.test_intake_submission"]
 
 
 @pytest.fixture
 async def dossier(client: httpx.AsyncClient, token: Token) -> dict[str, Any]:
-    answer = await submit(client, token(), await permit_body(client, token()), "key-lifecycle-01")
+    answer = await submit(client, token(), await permit_body(client, token()), unique("key-lifecycle"))
     assert answer.status_code == 201
     return dict(answer.json())
 

@@ -21,6 +21,7 @@ import pytest
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import Role
 from hoso.devkeys import mint_token
@@ -41,11 +42,15 @@ from hoso.events.catalog import (
     NotificationDelivered,
 )
 from hoso.kafka import publish_event
-from hoso.mongo import Document
+from hoso.mongo import Document, ensure_indexes
 from hoso.pins import hash_pin
 from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from records.bootstrap import build_app
+from records.domain.chain import audit
+from records.handlers import record_events
+from records.repository import INDEXES as RECORDS_INDEXES
+from records.repository import RecordsRepository, entry_of
 from records.settings import RecordsSettings
 from tests.servers import DmsServer
 from tests.support import eventually, read_topic, unique
@@ -468,3 +473,41 @@ async def test_an_ended_dossier_is_archived_once_even_when_the_dms_refuses_twice
 
     applicant = auth("applicant", "citizen-99", None)
     assert (await client.get(f"/api/v1/records/dossiers/{story.code}/archive", headers=applicant)).status_code == 404
+
+
+async def test_a_batch_with_redeliveries_and_duplicates_records_each_event_once_in_order(
+    database: AsyncDatabase[Document],
+) -> None:
+    await ensure_indexes(database, RECORDS_INDEXES)
+    repo = RecordsRepository(database)
+    a, b, c = (Story("BNNMT", "MT-DTM-BO", n).submitted(at(11, 2)) for n in (21, 22, 23))
+    for story in (a, b, c):
+        story.received(at(11, 3), at(11, 20)).supplement_requested(at(11, 4))
+    c.returned(at(11, 5))
+    # `a`'s first event was recorded before (the batch is a redelivery for it); `b`'s first comes twice.
+    assert await record_events(repo, a.events[:1]) == []
+    batch = [b.events[0], c.events[0], a.events[0], a.events[1], b.events[0], c.events[1], a.events[2]]
+    batch += [b.events[1], b.events[2], c.events[2], c.events[3]]
+
+    ended = await record_events(repo, batch)
+    # The same batch again (a crash before the offsets were committed) changes nothing.
+    again = await record_events(repo, batch)
+
+    for story in (a, b, c):
+        entries = await repo.timeline_of(story.code)
+        assert [e["_id"] for e in entries] == [e.id for e in story.events]
+        assert audit([entry_of(e) for e in entries]).valid
+        assert await repo.chain_head(story.dossier_id) == (len(entries), entries[-1]["hash"])
+        summary = await repo.dossier(story.dossier_id)
+        assert summary is not None
+        assert summary["applied_events"] == [e.id for e in story.events]
+        assert [h["event_id"] for h in summary["status_history"]] == [e.id for e in story.events]
+    assert [(summary["code"], event_id) for summary, event_id in ended] == [(c.code, c.events[3].id)]
+    assert [event_id for _, event_id in again] == [c.events[3].id]
+
+    # A later event chains after the batch's entries.
+    a.returned(at(11, 6))
+    await record_events(repo, a.events[3:])
+    entries = await repo.timeline_of(a.code)
+    assert [e["sequence"] for e in entries] == [1, 2, 3, 4]
+    assert audit([entry_of(e) for e in entries]).valid

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import AsyncIterator
@@ -14,7 +15,7 @@ from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket, NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids
 from intake.domain.content import detect_content_type
 
 BUCKET = "uploads"
@@ -95,16 +96,14 @@ class FileStore:
         oids = [oid for oid in (_object_id(f) for f in file_ids) if oid is not None]
         if not oids:
             return {}
-        return {str(d["_id"]): StoredFile.of(d) async for d in self._files.find({"_id": {"$in": oids}})}
+        return {str(oid): StoredFile.of(d) for oid, d in (await find_by_ids(self._files, oids)).items()}
 
     async def attach(self, file_ids: list[str], *, dossier_id: str, agency_code: str) -> None:
         """Link files to the dossier they were submitted with (officers of its agency may then read them)."""
         oids = [oid for oid in (_object_id(f) for f in file_ids) if oid is not None]
-        if oids:
-            await self._files.update_many(
-                {"_id": {"$in": oids}, "metadata.dossier_id": None},
-                {"$set": {"metadata.dossier_id": dossier_id, "metadata.agency_code": agency_code}},
-            )
+        # One update per file, by `_id` (the one filter FerretDB v1 answers from an index).
+        link = {"$set": {"metadata.dossier_id": dossier_id, "metadata.agency_code": agency_code}}
+        await asyncio.gather(*(self._files.update_one({"_id": oid, "metadata.dossier_id": None}, link) for oid in oids))
 
     async def stream(self, file_id: str) -> AsyncIterator[bytes]:
         oid = _object_id(file_id)

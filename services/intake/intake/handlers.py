@@ -52,9 +52,10 @@ from intake.repository import CodeTaken, DossierRepository
 from intake.schemas import ComponentIn, SubmitDossier, SupplementIn, WithdrawalIn
 
 SERVICE = "intake"
-# FerretDB v1 does not serialise concurrent findAndModify $inc, so numbers can collide under load; each collision
-# costs one more attempt (MongoDB's atomic $inc never collides).
+# A code is refused only when a released number was handed out twice or a number is in use by an older dossier.
 _MAX_CODE_ATTEMPTS = 1000
+# Dossier ids of submissions: uuid5 of "<applicant>|<Idempotency-Key>" in this namespace.
+_SUBMISSIONS = uuid.UUID("0b7c6f0e-8d51-5a43-9a2e-4f1c3d2b6a10")
 
 
 class IdempotencyConflict(Problem):
@@ -126,9 +127,11 @@ async def submit_dossier(
 ) -> Submission:
     """Create the dossier and its `dossier.submitted` event in one insert; a retried request returns it."""
     fingerprint = request_fingerprint(command)
-    existing = await _replay(repo, applicant.subject, idempotency_key, fingerprint)
+    # The id derives from the applicant and the key, so a retried request finds its dossier by `_id`.
+    dossier_id = str(uuid.uuid5(_SUBMISSIONS, f"{applicant.subject}|{idempotency_key}"))
+    existing = await repo.by_id(dossier_id)
     if existing is not None:
-        return Submission(existing, created=False)
+        return Submission(_same_request(existing, fingerprint), created=False)
     now = bson_now()
     day = service_day(now, timezone)
     version = await procedure_in_force(catalog, command.procedure_code, day)
@@ -142,7 +145,6 @@ async def submit_dossier(
         raise InvalidDossier(findings)
     agency = version.competent_agency(command.fields)
     assert agency is not None
-    dossier_id = str(uuid.uuid4())
     for _ in range(_MAX_CODE_ATTEMPTS):
         sequence = await repo.reserve_sequence(agency, day)
         code = format_dossier_code(agency, day, sequence)
@@ -168,7 +170,7 @@ async def submit_dossier(
             with contextlib.suppress(Exception):
                 await asyncio.shield(repo.release_sequence(agency, day, sequence))
             raise
-        relay.wake()
+        relay.wake(dossier_id)
         # The dossier exists from here on: a busy database must not turn this request into a failure.
         await retry_transient(
             lambda: files.attach(list(stored), dossier_id=dossier_id, agency_code=agency), attempts=10
@@ -179,7 +181,11 @@ async def submit_dossier(
 
 async def _replay(repo: DossierRepository, applicant_id: str, key: str, fingerprint: str) -> Document | None:
     existing = await repo.by_idempotency_key(applicant_id, key)
-    if existing is not None and existing["fingerprint"] != fingerprint:
+    return None if existing is None else _same_request(existing, fingerprint)
+
+
+def _same_request(existing: Document, fingerprint: str) -> Document:
+    if existing["fingerprint"] != fingerprint:
         raise IdempotencyConflict()
     return existing
 
@@ -346,7 +352,7 @@ async def supplement_dossier(
     ):
         fresh = await own_dossier(repo, code, applicant)  # the status changed meanwhile: say what it is now
         raise WrongState(ApplicantAction.SUPPLEMENT, PublicStatus(fresh["status_code"]))
-    relay.wake()
+    relay.wake(doc["_id"])
     await files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"])
     return await own_dossier(repo, code, applicant)
 
@@ -381,7 +387,7 @@ async def withdraw_dossier(
     if not await repo.act(doc["_id"], allowed_statuses=allowed, update=update, events=[(DOSSIER_EVENTS, event)]):
         fresh = await own_dossier(repo, code, applicant)
         raise WrongState(ApplicantAction.WITHDRAW, PublicStatus(fresh["status_code"]))
-    relay.wake()
+    relay.wake(doc["_id"])
     return await own_dossier(repo, code, applicant)
 
 

@@ -120,5 +120,5 @@ async def _record_paid(repo: DossierRepository, relay: OutboxRelay, doc: dict[st
         where={"fee.paid_at": None, "fee.reference": callback.reference},
     )
     if recorded:
-        relay.wake()
+        relay.wake(doc["_id"])
         log.info("payment.recorded", reference=callback.reference, amount=callback.amount_vnd)

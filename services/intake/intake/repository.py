@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from datetime import date
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from hoso.events import Envelope
 from hoso.idempotency import apply_once
-from hoso.mongo import Document, IndexSpec, upsert
+from hoso.mongo import Document, IndexSpec, bson_now
 from hoso.outbox import with_outbox
 
 DOSSIERS = "dossiers"
 COUNTERS = "dossier_counters"
+CODE_SLOTS = "dossier_code_slots"
 
 INDEXES = [
     IndexSpec(DOSSIERS, [("code", 1)], name="code_unique", unique=True),
@@ -35,6 +36,10 @@ class DossierRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.collection: AsyncCollection[Document] = db[DOSSIERS]
         self.counters: AsyncCollection[Document] = db[COUNTERS]
+        self.slots: AsyncCollection[Document] = db[CODE_SLOTS]
+
+    async def by_id(self, dossier_id: str) -> Document | None:
+        return await self.collection.find_one({"_id": dossier_id})
 
     async def by_idempotency_key(self, applicant_id: str, key: str) -> Document | None:
         return await self.collection.find_one({"applicant_id": applicant_id, "idempotency_key": key})
@@ -46,20 +51,31 @@ class DossierRepository:
         return await self.collection.find_one({"fee.reference": reference})
 
     async def reserve_sequence(self, agency_code: str, day: date) -> int:
-        """The next dossier number of the agency's day: a released number first, else a new one (atomic)."""
+        """The next dossier number of the agency's day: a released number first, else a new one.
+
+        A new number is claimed by inserting its slot (`<agency>|<day>|<n>`): an insert by `_id` is atomic on every
+        MongoDB-compatible server, where an `$inc` is not on FerretDB v1. The counter only says where to start
+        looking; it moves forward after each claim.
+        """
         key = f"{agency_code}|{day.isoformat()}"
         released = await self.counters.find_one_and_update(
             {"_id": key, "released.0": {"$exists": True}}, {"$pop": {"released": -1}}
         )
         if released is not None:
             return int(released["released"][0])
-        counter = await upsert(
-            lambda: self.counters.find_one_and_update(
-                {"_id": key}, {"$inc": {"sequence": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+        counter = await self.counters.find_one({"_id": key}, projection={"sequence": 1})
+        sequence = int((counter or {}).get("sequence", 0)) + 1
+        while True:
+            try:
+                await self.slots.insert_one({"_id": f"{key}|{sequence}", "at": bson_now()})
+                break
+            except DuplicateKeyError:
+                sequence += 1
+        with contextlib.suppress(DuplicateKeyError):  # the counter is at or past this number already
+            await self.counters.update_one(
+                {"_id": key, "sequence": {"$not": {"$gte": sequence}}}, {"$set": {"sequence": sequence}}, upsert=True
             )
-        )
-        assert counter is not None
-        return int(counter["sequence"])
+        return sequence
 
     async def release_sequence(self, agency_code: str, day: date, sequence: int) -> None:
         """Give back a number whose dossier was not created, so the next submission takes it (no gap)."""
@@ -70,6 +86,8 @@ class DossierRepository:
         try:
             await self.collection.insert_one(document)
         except DuplicateKeyError:
+            if await self.by_id(document["_id"]) is not None:
+                raise  # the same submission (its id derives from the Idempotency-Key)
             if await self.by_idempotency_key(document["applicant_id"], document["idempotency_key"]) is not None:
                 raise
             raise CodeTaken(document["code"]) from None

@@ -45,7 +45,7 @@ def build_app(role: ProcessRole, settings: NotifySettings | None = None) -> Fast
         runtime.add_indexes(INDEXES)
         sms = SmsChannel(settings.sms) if settings.sms is not None else None
         notify = Notify(repo, catalog, settings, EmailChannel(settings.smtp_relay), sms)
-        notify.relay = runtime.add_outbox(repo.deliveries)
+        runtime.add_outbox(repo.store)
         runtime.on_start(lambda: repo.load_directory(officers))
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(notify))
         if role.consumes:

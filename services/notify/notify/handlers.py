@@ -27,7 +27,6 @@ from hoso.forms import agency_name, form_for_event, render_form
 from hoso.logs import get_logger
 from hoso.metrics import NOTIFY_DELIVERIES
 from hoso.mongo import Document, bson_now
-from hoso.outbox import OutboxRelay
 from hoso.pins import unseal_pin
 from notify.channels.email import Attachment, Email, EmailChannel
 from notify.channels.sms import Sms, SmsChannel
@@ -103,7 +102,6 @@ class Notify:
     settings: NotifySettings
     email: EmailChannel
     sms: SmsChannel | None = None
-    relay: OutboxRelay | None = None
     seal_key: str | None = field(init=False)
     _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
@@ -221,8 +219,6 @@ class Notify:
                 return await self.attempt(did)
 
         results = await asyncio.gather(*(attempt(d["_id"]) for d in due))
-        if any(results) and self.relay is not None:
-            self.relay.wake()
         return sum(results)
 
     async def run_sender(self) -> None:
@@ -338,8 +334,6 @@ class Notify:
         doc, changed = await self.repo.store.transact(did, lambda d: settle(d, None, outcome, bson_now(), self.policy))
         if changed and doc is not None:
             NOTIFY_DELIVERIES.labels(doc["channel"], outcome.status.value).inc()
-        if changed and self.relay is not None:
-            self.relay.wake()
         if changed and doc is not None and not doc["final"]:
             self._wake.set()
         return doc

@@ -23,7 +23,6 @@ from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierArchived
 from hoso.logs import get_logger
 from hoso.mongo import Document, bson_now
-from hoso.outbox import OutboxRelay
 from hoso.topics import DOSSIER_EVENTS
 from hoso.versioned import Step
 from records.domain.documents import build_package, sha256
@@ -126,7 +125,6 @@ class Archiver:
     exporter: Exporter
     policy: ArchivePolicy
     interval_seconds: float
-    relay: OutboxRelay | None = None
 
     async def on_ended(self, summary: Document, ending_event_id: str) -> None:
         """An ended dossier gets its archive, once: the package covers its timeline up to the ending event."""
@@ -154,8 +152,6 @@ class Archiver:
         done = 0
         for doc in due:
             done += await self.attempt(doc["_id"])
-        if done and self.relay is not None:
-            self.relay.wake()
         return done
 
     async def attempt(self, dossier_id: str) -> bool:

@@ -11,7 +11,7 @@ from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from records.api import records_router, tracking_router
 from records.archive import ArchivePolicy, Archiver, DropFolderExporter, Exporter, HttpExporter
-from records.consumers import event_handlers
+from records.consumers import batch_handler, event_handlers
 from records.gauges import watch_dossiers
 from records.repository import INDEXES, RecordsRepository
 from records.settings import RecordsSettings
@@ -38,8 +38,10 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
             lease_seconds=settings.archive_lease_seconds,
         )
         archiver = Archiver(repo, exporter_of(settings), policy, settings.archive_interval_seconds)
-        archiver.relay = runtime.add_outbox(repo.archives.collection)
-        runtime.add_consumer([DOSSIER_EVENTS, NOTIFICATION_EVENTS], event_handlers(repo, archiver))
+        runtime.add_outbox(repo.archives)
+        runtime.add_consumer(
+            [DOSSIER_EVENTS, NOTIFICATION_EVENTS], event_handlers(repo, archiver), batch_handler(repo, archiver)
+        )
         if role.consumes:
             runtime.add_background(archiver.run)
             runtime.add_background(lambda: watch_dossiers(repo, settings.gauges_interval_seconds))

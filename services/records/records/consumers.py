@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from hoso.consumer import EventHandler
+from collections.abc import Sequence
+
+from hoso.consumer import BatchHandler, EventHandler
 from hoso.events import Envelope, EventType
 from hoso.events.catalog import EVENT_MODELS, DossierEventData
 from records.archive import Archiver
-from records.handlers import record_event
+from records.handlers import record_event, record_events
 from records.repository import RecordsRepository
 
 DOSSIER_EVENT_TYPES = tuple(t for t, model in EVENT_MODELS.items() if issubclass(model, DossierEventData))
@@ -20,3 +22,11 @@ def event_handlers(repo: RecordsRepository, archiver: Archiver) -> dict[EventTyp
             await archiver.on_ended(ended, event.id)
 
     return dict.fromkeys((*DOSSIER_EVENT_TYPES, *NOTIFICATION_EVENT_TYPES), on_event)
+
+
+def batch_handler(repo: RecordsRepository, archiver: Archiver) -> BatchHandler:
+    async def on_events(events: Sequence[Envelope]) -> None:
+        for summary, event_id in await record_events(repo, events):
+            await archiver.on_ended(summary, event_id)
+
+    return on_events

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from hoso.events import Envelope, EventType
 from hoso.events.catalog import (
     DossierApproved,
@@ -17,7 +19,7 @@ from hoso.events.catalog import (
     NotificationOutcome,
 )
 from hoso.mongo import Document, bson_now
-from records.domain.chain import ChainEntry, link_after
+from records.domain.chain import GENESIS, ChainEntry, link_after
 from records.repository import RecordsRepository, SequenceTaken
 
 _MAX_APPEND_ATTEMPTS = 20
@@ -34,9 +36,53 @@ async def record_event(repo: RecordsRepository, event: Envelope) -> Document | N
         return None
     assert isinstance(payload, DossierEventData)
     await _append_to_timeline(repo, event, payload)
-    history = {"at": event.time, "status": int(payload.status_code), "event_id": event.id}
-    await repo.update_summary(payload.dossier_id, event.id, _summary_fields(event, payload), history)
+    await repo.update_summary(payload.dossier_id, event.id, _summary_fields(event, payload), _history(event, payload))
     return await repo.dossier(payload.dossier_id) if event.type in ENDINGS else None
+
+
+async def record_events(repo: RecordsRepository, events: Sequence[Envelope]) -> list[tuple[Document, str]]:
+    """`record_event` for a batch (each dossier's events in order) in a handful of round trips.
+
+    The entries are chained from the heads read once, inserted in one ordered insert and the heads moved in one
+    bulk write; the summaries are updated in one ordered bulk write. When an insert is refused (an event recorded
+    before, another writer on the same dossier), that event and the ones after it take the one-by-one path, which
+    tells the two apart. Returns (summary, event id) for each event that ended its dossier.
+    """
+    unique = list({event.id: event for event in events}.values())
+    payloads = [(event, _payload(event)) for event in unique]
+    heads = await repo.chain_heads(list({payload.dossier_id for _, payload in payloads}))
+    entries = []
+    for event, payload in payloads:
+        sequence, head = heads.get(payload.dossier_id, (0, GENESIS))
+        link = link_after(sequence, head, event.canonical())
+        heads[payload.dossier_id] = (link.sequence, link.hash)
+        entries.append(_timeline_entry(event, payload, link))
+    inserted = await repo.append_many(entries)
+    await repo.advance_heads({entry["dossier_id"]: (entry["sequence"], entry["hash"]) for entry in entries[:inserted]})
+    for event, payload in payloads[inserted:]:
+        await _append_to_timeline(repo, event, payload)
+    await repo.update_summaries(
+        [
+            (payload.dossier_id, event.id, _summary_fields(event, payload), _history(event, payload))
+            for event, payload in payloads
+            if isinstance(payload, DossierEventData)
+        ]
+    )
+    ended = []
+    for event, payload in payloads:
+        if event.type in ENDINGS and (summary := await repo.dossier(payload.dossier_id)) is not None:
+            ended.append((summary, event.id))
+    return ended
+
+
+def _payload(event: Envelope) -> DossierEventData | NotificationOutcome:
+    payload = event.payload()
+    assert isinstance(payload, DossierEventData | NotificationOutcome)
+    return payload
+
+
+def _history(event: Envelope, payload: DossierEventData) -> Document:
+    return {"at": event.time, "status": int(payload.status_code), "event_id": event.id}
 
 
 ENDINGS = frozenset({EventType.DOSSIER_RESULT_RETURNED, EventType.DOSSIER_REFUSED, EventType.DOSSIER_STOPPED})
@@ -45,14 +91,14 @@ ENDINGS = frozenset({EventType.DOSSIER_RESULT_RETURNED, EventType.DOSSIER_REFUSE
 async def _append_to_timeline(
     repo: RecordsRepository, event: Envelope, payload: DossierEventData | NotificationOutcome
 ) -> None:
-    if await repo.has_entry(event.id):
-        return
+    # No look-up first: the entry's `_id` is the event id, so the insert itself tells a redelivery apart.
     canonical = event.canonical()
     for _ in range(_MAX_APPEND_ATTEMPTS):
         sequence, head = await repo.chain_head(payload.dossier_id)
         link = link_after(sequence, head, canonical)
         try:
-            await repo.append(_timeline_entry(event, payload, link))
+            if not await repo.append(_timeline_entry(event, payload, link)):
+                return
         except SequenceTaken:
             # The head lags behind the timeline (a crash after an append): catch up and try the next number.
             taken = await repo.entry_at(payload.dossier_id, link.sequence)

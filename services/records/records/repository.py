@@ -10,8 +10,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from hoso.idempotency import apply_once
-from hoso.mongo import Document, IndexSpec
+from hoso.idempotency import apply_once, once_filter, once_update
+from hoso.mongo import Document, IndexSpec, find_by_ids, write_many
 from hoso.versioned import VersionedStore
 from records.domain.chain import GENESIS, ChainEntry
 
@@ -62,6 +62,24 @@ class RecordsRepository:
         doc = await self.chains.find_one({"_id": dossier_id})
         return (doc["sequence"], doc["head"]) if doc else (0, GENESIS)
 
+    async def chain_heads(self, dossier_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """(sequence, hash) of each dossier's last recorded entry, for those that have one."""
+        found = await find_by_ids(self.chains, dossier_ids)
+        return {doc_id: (doc["sequence"], doc["head"]) for doc_id, doc in found.items()}
+
+    async def advance_heads(self, heads: dict[str, tuple[int, str]]) -> None:
+        """`advance_head` for several dossiers in one round trip (a duplicate key: that head is already there)."""
+        moves = [
+            {"q": {"_id": d, "sequence": {"$lt": seq}}, "u": {"$set": {"sequence": seq, "head": h}}, "upsert": True}
+            for d, (seq, h) in heads.items()
+        ]
+        await write_many(self.chains, "update", moves, ordered=False)
+
+    async def append_many(self, entries: list[Document]) -> int:
+        """Insert entries in order until one is refused (a redelivered event, another writer); returns how many."""
+        refused = await write_many(self.timeline, "insert", entries, ordered=True)
+        return refused[0] if refused else len(entries)
+
     async def advance_head(self, dossier_id: str, sequence: int, head: str) -> None:
         """Move the head forward to `sequence` (never back)."""
         # A duplicate key means the head is already at or past `sequence`.
@@ -97,6 +115,21 @@ class RecordsRepository:
         """Set the summary's fields and note the status the event led to, once per event."""
         update = {"$set": fields, "$push": {"status_history": history}}
         return await apply_once(self.dossiers, doc_id=dossier_id, event_id=event_id, update=update, upsert=True)
+
+    async def update_summaries(self, updates: list[tuple[str, str, Document, Document]]) -> None:
+        """`update_summary` for (dossier id, event id, fields, history) in order, in one round trip while none of them
+        was applied before; from the first that was, one by one."""
+        writes = [
+            {
+                "q": once_filter(dossier_id, event_id),
+                "u": once_update({"$set": fields, "$push": {"status_history": history}}, event_id),
+                "upsert": True,
+            }
+            for dossier_id, event_id, fields, history in updates
+        ]
+        refused = await write_many(self.dossiers, "update", writes, ordered=True)
+        for update in updates[refused[0] :] if refused else []:
+            await self.update_summary(*update)
 
     async def dossier(self, dossier_id: str) -> Document | None:
         return await self.dossiers.find_one({"_id": dossier_id})

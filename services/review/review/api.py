@@ -84,7 +84,6 @@ def review_router(review: Review) -> APIRouter:
             return decision.step
 
         updated, _ = await repo.transact(doc["_id"], decide)
-        review.wake_relay()
         assert updated is not None
         pin = decisions[-1].tracking_pin if body.action is ActionName.RECEIVE else None
         return ActionResult(dossier=await render(updated, officer), tracking_pin=pin)

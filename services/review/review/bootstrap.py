@@ -26,7 +26,7 @@ def build_app(role: ProcessRole, settings: ReviewSettings | None = None) -> Fast
         repo = ReviewRepository(runtime.db)
         runtime.add_indexes(INDEXES)
         review = Review(repo, definitions, settings)
-        review.relay = runtime.add_outbox(repo.instances)
+        runtime.add_outbox(repo.store)
         runtime.on_start(lambda: repo.save_definitions(definitions))
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(review))
         if role.consumes:

@@ -10,7 +10,6 @@ from hoso.events import Envelope
 from hoso.events.catalog import DossierSubmitted
 from hoso.logs import get_logger
 from hoso.mongo import Document, bson_now
-from hoso.outbox import OutboxRelay
 from hoso.versioned import Step
 from review.domain.definition import WorkflowDefinition, definition_for
 from review.domain.engine import Context, decide_event, decide_timers, open_instance
@@ -27,12 +26,11 @@ class NoWorkflow(PoisonMessage):
 
 @dataclass
 class Review:
-    """What review's handlers share: the repository, the definitions, the settings and the outbox relay."""
+    """What review's handlers share: the repository, the definitions, the settings."""
 
     repo: ReviewRepository
     definitions: list[WorkflowDefinition]
     settings: ReviewSettings
-    relay: OutboxRelay | None = None
     seal_key: str | None = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,10 +54,6 @@ class Review:
             correlation_id=correlation_id,
         )
 
-    def wake_relay(self) -> None:
-        if self.relay is not None:
-            self.relay.wake()
-
     async def on_submitted(self, event: Envelope) -> None:
         """A submitted dossier enters the reception queue of its competent agency (status 1)."""
         payload = event.payload()
@@ -81,9 +75,7 @@ class Review:
                 raise ImpossibleTransition(f"{event.type.short_name} for {event.subject}, which review never opened")
             return decide_event(doc, event, self.context(doc, correlation_id=event.correlationid))
 
-        _, changed = await self.repo.transact(event.partitionkey, decide)
-        if changed:
-            self.wake_relay()
+        await self.repo.transact(event.partitionkey, decide)
 
     async def run_timers_once(self) -> int:
         """One pass of the schedulers over every open dossier; returns how many steps were written."""
@@ -95,8 +87,6 @@ class Review:
                 continue
             _, changed = await self.repo.transact(doc["_id"], lambda d: decide_timers(d, self.context(d)))
             written += changed
-        if written:
-            self.wake_relay()
         return written
 
     async def run_timers(self) -> None:
