@@ -5,7 +5,9 @@ recorded), p50/p95/p99 submit latency, p50/p95/p99 submit-to-recorded lag. Phase
 recorded rate of the first phase, paced: the lag percentiles a steady load sees.
 
 The platform runs as processes (deploy/local/platform.sh) on its own ports against the benchmark's Kafka and FerretDB;
-the recorded time of each dossier is the `recorded_at` of its `dossier.submitted` entry in records' timeline.
+the recorded time of each dossier is its records summary's `recorded_at` (when records first held it), and the
+platform's event throughput counts every entry records' timeline took in during the phase (the dossiers' own events
+and their notification outcomes).
 """
 
 from __future__ import annotations
@@ -18,16 +20,17 @@ import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import Role
 from hoso.devkeys import mint_token
-from hoso.mongo import Document
+from hoso.mongo import Document, find_by_ids
 from hoso.walkthrough import DOCX, PDF, docx_bytes, pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +113,7 @@ async def prepare(http: httpx.AsyncClient, headers: dict[str, str], count: int) 
 async def submit_all(
     http: httpx.AsyncClient, headers: dict[str, str], bodies: list[dict[str, Any]], concurrency: int, rate: float | None
 ) -> tuple[dict[str, float], list[float], float, float]:
-    """Submit every body; returns (code -> time submitted, latencies, start, end)."""
+    """Submit every body; returns (dossier id -> time submitted, latencies, start, end)."""
     submitted: dict[str, float] = {}
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
@@ -125,41 +128,47 @@ async def submit_all(
             answer = await http.post("/api/v1/dossiers", json=body, headers={**headers, **key})
             answer.raise_for_status()
             latencies.append(time.time() - began)
-            submitted[answer.json()["code"]] = time.time()
+            submitted[answer.json()["id"]] = time.time()
 
     await asyncio.gather(*(one(n, b) for n, b in enumerate(bodies)))
     return submitted, latencies, start, time.time()
 
 
-async def recorded_times(db_url: str, database: str, codes: set[str], wait_seconds: float) -> dict[str, float]:
-    client: AsyncMongoClient[Document] = AsyncMongoClient(db_url, tz_aware=True)
-    timeline = client[database]["timeline"]
+async def recorded_times(records: AsyncDatabase[Document], ids: set[str], wait_seconds: float) -> dict[str, float]:
+    """When records first held each dossier (its summary's `recorded_at`), looked up by `_id`."""
     found: dict[str, float] = {}
     deadline = time.time() + wait_seconds
-    try:
-        while len(found) < len(codes) and time.time() < deadline:
-            query = {
-                "event_type": "vn.gov.hoso.dossier.submitted.v1",
-                "dossier_code": {"$in": sorted(codes - set(found))},
-            }
-            async for entry in timeline.find(query, projection={"dossier_code": 1, "recorded_at": 1}):
-                recorded: datetime = entry["recorded_at"]
-                found[entry["dossier_code"]] = recorded.timestamp()
-            await asyncio.sleep(0.5)
-    finally:
-        await client.close()
+    while len(found) < len(ids) and time.time() < deadline:
+        summaries = await find_by_ids(records["dossiers"], ids - set(found), projection={"recorded_at": 1})
+        found.update({i: d["recorded_at"].timestamp() for i, d in summaries.items()})
+        await asyncio.sleep(0.2)
     return found
 
 
+async def recorded_events(records: AsyncDatabase[Document], since: datetime, quiet_seconds: float = 3.0) -> list[float]:
+    """The recorded times of every timeline entry since `since`, once no new one came for `quiet_seconds`."""
+    count, settled = -1, time.time()
+    while True:
+        now = await records["timeline"].count_documents({})
+        if now != count:
+            count, settled = now, time.time()
+        elif time.time() - settled >= quiet_seconds:
+            break
+        await asyncio.sleep(0.5)
+    cursor = records["timeline"].find({"recorded_at": {"$gte": since}}, projection={"recorded_at": 1})
+    return [entry["recorded_at"].timestamp() async for entry in cursor]
+
+
 async def phase(
-    platform: BenchPlatform, http: httpx.AsyncClient, headers: dict[str, str], count: int, concurrency: int,
-    rate: float | None,
+    platform: BenchPlatform, records: AsyncDatabase[Document], http: httpx.AsyncClient, headers: dict[str, str],
+    count: int, concurrency: int, rate: float | None,
 ) -> dict[str, Any]:  # fmt: skip
     bodies = await prepare(http, headers, count)
+    began = datetime.now(UTC)
     submitted, latencies, start, end = await submit_all(http, headers, bodies, concurrency, rate)
-    database = f"bench_{platform.run_id}_records"
-    recorded = await recorded_times(platform.env["MONGODB_URL"], database, set(submitted), wait_seconds=900)
-    lags = [recorded[c] - submitted[c] for c in recorded]
+    recorded = await recorded_times(records, set(submitted), wait_seconds=900)
+    events = await recorded_events(records, began)
+    lags = [recorded[d] - submitted[d] for d in recorded]
     last = max(recorded.values()) if recorded else end
     return {
         "dossiers": count,
@@ -168,6 +177,9 @@ async def phase(
         "target_rate_per_s": None if rate is None else round(rate, 2),
         "submitted_per_s": round(count / (end - start), 2),
         "recorded_per_s": round(len(recorded) / (last - start), 2),
+        # Every event records took in: the dossiers' own and their notification outcomes.
+        "events_recorded": len(events),
+        "events_per_s": round(len(events) / (max(events, default=end) - start), 1),
         "submit_latency_s": percentiles(latencies),
         "submit_to_recorded_lag_s": percentiles(lags),
     }
@@ -181,10 +193,15 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
             issuer="hoso-local", audience="hoso", email="bench@example.vn",
         )  # fmt: skip
         headers = {"Authorization": f"Bearer {token}"}
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{GATEWAY_PORT}", timeout=120) as http:
-            top = await phase(platform, http, headers, count, concurrency, rate=None)
-            half_rate = max(top["recorded_per_s"] / 2, 0.5)
-            half = await phase(platform, http, headers, max(count // 2, 10), concurrency, rate=half_rate)
+        client: AsyncMongoClient[Document] = AsyncMongoClient(platform.env["MONGODB_URL"], tz_aware=True)
+        records = client[f"bench_{platform.run_id}_records"]
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{GATEWAY_PORT}", timeout=120) as http:
+                top = await phase(platform, records, http, headers, count, concurrency, rate=None)
+                half_rate = max(top["recorded_per_s"] / 2, 0.5)
+                half = await phase(platform, records, http, headers, max(count // 2, 10), concurrency, half_rate)
+        finally:
+            await client.close()
         return {"top": top, "half_rate": half}
     finally:
         platform.run("down")

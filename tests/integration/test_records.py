@@ -502,6 +502,8 @@ async def test_a_batch_with_redeliveries_and_duplicates_records_each_event_once_
         assert summary is not None
         assert summary["applied_events"] == [e.id for e in story.events]
         assert [h["event_id"] for h in summary["status_history"]] == [e.id for e in story.events]
+        first_recorded = entries[0]["recorded_at"]
+        assert first_recorded <= summary["recorded_at"] <= first_recorded + timedelta(seconds=5)
     assert [(summary["code"], event_id) for summary, event_id in ended] == [(c.code, c.events[3].id)]
     assert [event_id for _, event_id in again] == [c.events[3].id]
 

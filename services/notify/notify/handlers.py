@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +106,7 @@ class Notify:
     sms: SmsChannel | None = None
     seal_key: str | None = field(init=False)
     _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _created: set[str] = field(init=False, default_factory=set)  # new deliveries, sent before the next full look
 
     def __post_init__(self) -> None:
         self.seal_key = self.settings.seal_key
@@ -125,13 +128,15 @@ class Notify:
         if not targets:
             return
         dossier = await self.repo.dossier(payload.dossier_id) or {}
-        created = 0
+        created = []
         for target in targets:
             for recipient in await self.recipients(target.recipient, dossier):
                 for channel in target.channels:
-                    created += await self._create(event, payload, dossier, target, recipient, channel)
+                    if (did := await self._create(event, payload, dossier, target, recipient, channel)) is not None:
+                        created.append(did)
         if created:
-            log.info("notify.deliveries_created", event_type=event.type.short_name, count=created)
+            log.info("notify.deliveries_created", event_type=event.type.short_name, count=len(created))
+            self._created.update(created)
             self._wake.set()
 
     async def recipients(self, role: RecipientRole, dossier: Document) -> list[Recipient]:
@@ -162,12 +167,13 @@ class Notify:
         target: Target,
         recipient: Recipient,
         channel: Channel,
-    ) -> int:
+    ) -> str | None:
+        """Create the delivery unless it exists; its id when created now."""
         if channel is Channel.SMS and self.sms is None:
-            return 0
+            return None
         address = recipient.address(channel)
         if not address:
-            return 0
+            return None
         template = self.catalog.template(event.type.short_name, target.recipient, channel)
         language = recipient.language
         now = bson_now()
@@ -192,9 +198,10 @@ class Notify:
         }
         did = delivery_id(event.id, recipient.id, channel.value)
         _, created = await self.repo.store.transact(did, lambda doc: None if doc is not None else create(fields, now))
-        if created:
-            NOTIFY_DELIVERIES.labels(channel.value, Status.CREATED.value).inc()
-        return int(created)
+        if not created:
+            return None
+        NOTIFY_DELIVERIES.labels(channel.value, Status.CREATED.value).inc()
+        return did
 
     @staticmethod
     def facts(dossier: Document, language: str) -> DossierFacts:
@@ -208,31 +215,49 @@ class Notify:
 
     # --- the sender loop ------------------------------------------------------------------------------------------
 
-    async def send_due_once(self) -> int:
-        """One pass over the deliveries due now; returns how many attempts were made."""
-        due = await self.repo.due_deliveries(bson_now())
-        await self.repo.store.repair(due)
+    async def send_due_once(self, delivery_ids: Sequence[str] | None = None) -> int:
+        """One pass over the deliveries due now (or over these); returns how many attempts were made."""
+        if delivery_ids is None:
+            due = await self.repo.due_deliveries(bson_now())
+            await self.repo.store.repair(due)
+            delivery_ids = [d["_id"] for d in due]
         gate = asyncio.Semaphore(self.settings.send_concurrency)
 
         async def attempt(did: str) -> bool:
             async with gate:
                 return await self.attempt(did)
 
-        results = await asyncio.gather(*(attempt(d["_id"]) for d in due))
+        results = await asyncio.gather(*(attempt(did) for did in delivery_ids))
         return sum(results)
 
     async def run_sender(self) -> None:
+        """Send new deliveries as they are created; look at every due delivery each `retry_interval_seconds`.
+
+        The full look finds retries, deliveries of other workers whose worker died and those over a rate limit;
+        new deliveries are attempted by `_id` at once (anything else reads the whole collection on FerretDB v1).
+        """
+        next_full = 0.0
         while True:
+            self._wake.clear()
             try:
-                await self.send_due_once()
+                if time.monotonic() >= next_full:
+                    self._created.clear()
+                    await self.send_due_once()
+                    next_full = time.monotonic() + self.settings.retry_interval_seconds
+                elif self._created:
+                    created = sorted(self._created)
+                    self._created.clear()
+                    await self.send_due_once(created)
             except Exception as exc:
                 if is_transient(exc):
                     log.warning("notify.sender_waiting", error=f"{type(exc).__name__}: {exc}")
                 else:
                     log.exception("notify.sender_failed")
-            self._wake.clear()
+                next_full = 0.0
+                await asyncio.sleep(self.settings.retry_interval_seconds)
+                continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.retry_interval_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_full - time.monotonic()))
 
     async def attempt(self, did: str) -> bool:
         """Claim and make the delivery's next attempt if it is due; True when an attempt was made."""

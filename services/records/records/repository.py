@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from hoso.idempotency import apply_once, once_filter, once_update
-from hoso.mongo import Document, IndexSpec, find_by_ids, write_many
+from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, write_many
 from hoso.versioned import VersionedStore
 from records.domain.chain import GENESIS, ChainEntry
 
@@ -30,6 +30,11 @@ INDEXES = [
     IndexSpec(DOSSIERS, [("applicant_id", 1)], name="applicant"),
     IndexSpec(ARCHIVES, [("state", 1), ("next_attempt_at", 1)], name="due"),
 ]
+
+
+def _summary_update(fields: Document, history: Document) -> Document:
+    # `recorded_at`: when records first held the dossier.
+    return {"$set": fields, "$push": {"status_history": history}, "$setOnInsert": {"recorded_at": bson_now()}}
 
 
 class SequenceTaken(Exception):
@@ -113,7 +118,7 @@ class RecordsRepository:
 
     async def update_summary(self, dossier_id: str, event_id: str, fields: Document, history: Document) -> bool:
         """Set the summary's fields and note the status the event led to, once per event."""
-        update = {"$set": fields, "$push": {"status_history": history}}
+        update = _summary_update(fields, history)
         return await apply_once(self.dossiers, doc_id=dossier_id, event_id=event_id, update=update, upsert=True)
 
     async def update_summaries(self, updates: list[tuple[str, str, Document, Document]]) -> None:
@@ -122,7 +127,7 @@ class RecordsRepository:
         writes = [
             {
                 "q": once_filter(dossier_id, event_id),
-                "u": once_update({"$set": fields, "$push": {"status_history": history}}, event_id),
+                "u": once_update(_summary_update(fields, history), event_id),
                 "upsert": True,
             }
             for dossier_id, event_id, fields, history in updates
