@@ -55,6 +55,11 @@ async def find_by_ids(
     return {d["_id"]: d for d in found if d is not None}
 
 
+# Statements per command in `write_many`: FerretDB v1 splits a larger command into batches of 100 and goes on with
+# the next batch after a refusal, even when the command is ordered.
+_WRITE_CHUNK = 50
+
+
 async def write_many(
     collection: AsyncCollection[Document],
     command: Literal["insert", "update"],
@@ -62,21 +67,26 @@ async def write_many(
     *,
     ordered: bool,
 ) -> list[int]:
-    """Several inserts (documents) or updates (`{"q", "u", "upsert"}`) in one round trip.
+    """Several inserts (documents) or updates (`{"q", "u", "upsert"}`) in few round trips.
 
     Returns the positions refused for a duplicate key (with `ordered`, the first refusal stops the rest); any other
-    write error is raised. A raw command rather than `bulk_write`: FerretDB v1 leaves `n` and `nModified` out of a
-    reply that has write errors, which PyMongo's bulk API cannot read.
+    write error is raised. For updates a position may be earlier than the refused one (FerretDB v1 reports the first
+    statement of the command), so what follows a refusal must be safe to apply again. A raw command rather than
+    `bulk_write`: FerretDB v1 leaves `n` and `nModified` out of a reply with write errors, which PyMongo cannot read.
     """
-    if not statements:
-        return []
     field = "documents" if command == "insert" else "updates"
-    reply = await collection.database.command({command: collection.name, field: list(statements), "ordered": ordered})
-    errors = reply.get("writeErrors", [])
-    for error in errors:
-        if error.get("code") != DUPLICATE_KEY:
-            raise OperationFailure(error.get("errmsg", "write error"), error.get("code"), reply)
-    return sorted(int(error["index"]) for error in errors)
+    refused: list[int] = []
+    for start in range(0, len(statements), _WRITE_CHUNK):
+        chunk = list(statements[start : start + _WRITE_CHUNK])
+        reply = await collection.database.command({command: collection.name, field: chunk, "ordered": ordered})
+        errors = reply.get("writeErrors", [])
+        for error in errors:
+            if error.get("code") != DUPLICATE_KEY:
+                raise OperationFailure(error.get("errmsg", "write error"), error.get("code"), reply)
+        refused.extend(start + int(error["index"]) for error in errors)
+        if ordered and errors:
+            break
+    return sorted(refused)
 
 
 def create_client(url: str, *, app_name: str, max_pool_size: int = 100) -> AsyncMongoClient[Document]:

@@ -513,3 +513,24 @@ async def test_a_batch_with_redeliveries_and_duplicates_records_each_event_once_
     entries = await repo.timeline_of(a.code)
     assert [e["sequence"] for e in entries] == [1, 2, 3, 4]
     assert audit([entry_of(e) for e in entries]).valid
+
+
+async def test_a_long_batch_refused_near_its_start_still_chains_every_dossier(
+    database: AsyncDatabase[Document],
+) -> None:
+    await ensure_indexes(database, RECORDS_INDEXES)
+    repo = RecordsRepository(database)
+    stories = [Story("BNNMT", "MT-DTM-BO", n).submitted(at(11, 2)).received(at(11, 3), at(11, 20)) for n in range(60)]
+    for story in stories:
+        story.supplement_requested(at(11, 4))
+    await record_events(repo, stories[1].events[:1])  # recorded before: the batch is refused at its second entry
+    # Round by round, so that most dossiers have entries on both sides of the 100th.
+    batch = [story.events[n] for n in range(3) for story in stories]
+    assert len(batch) > 100
+
+    await record_events(repo, batch)
+
+    for story in stories:
+        entries = await repo.timeline_of(story.code)
+        assert [e["_id"] for e in entries] == [e.id for e in story.events], story.code
+        assert audit([entry_of(e) for e in entries]).valid, story.code
