@@ -7,7 +7,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from hoso.mongo import Document
+from hoso.mongo import Document, update_if
 
 APPLIED_FIELD = "applied_events"
 
@@ -26,15 +26,21 @@ async def apply_once(
     a redelivery or a replay). The event id is recorded in the same single-document update as the effect.
     """
     try:
-        guarded = once_update(update, event_id)
-        result = await collection.update_one(once_filter(doc_id, event_id), guarded, upsert=upsert)
+        return await update_if(
+            collection,
+            doc_id,
+            guard={APPLIED_FIELD: {"$ne": event_id}},
+            holds=lambda doc: doc is None or event_id not in doc.get(APPLIED_FIELD, ()),
+            update=once_update(update, event_id),
+            upsert=upsert,
+        )
     except DuplicateKeyError:
         # The upsert found no document to update: either this one holds the event id already (a duplicate), or
         # another unique index refused the insert, which is a real conflict for the caller to see.
-        if await collection.find_one({"_id": doc_id, APPLIED_FIELD: event_id}, projection={"_id": 1}) is not None:
+        existing = await collection.find_one({"_id": doc_id}, projection={APPLIED_FIELD: 1})
+        if existing is not None and event_id in existing.get(APPLIED_FIELD, ()):
             return False
         raise
-    return result.modified_count == 1 or result.upserted_id is not None
 
 
 def once_filter(doc_id: Any, event_id: str) -> Document:

@@ -36,6 +36,51 @@ async def upsert(operation: Callable[[], Awaitable[T]]) -> T:
         return await operation()
 
 
+class _Server:
+    """What the connected server answers from an index (set once per process by `detect_server`)."""
+
+    id_lookups_only = False
+
+
+_SERVER = _Server()
+
+
+async def detect_server(client: AsyncMongoClient[Document]) -> None:
+    """Note whether the server is FerretDB v1, which answers only a bare `{_id: value}` filter from an index."""
+    info = await client.admin.command("buildInfo")
+    _SERVER.id_lookups_only = "ferretdbVersion" in info
+    log.info("mongo.server", version=info.get("version"), ferretdb=info.get("ferretdbVersion"))
+
+
+def id_lookups_only() -> bool:
+    return _SERVER.id_lookups_only
+
+
+async def update_if(
+    collection: AsyncCollection[Document],
+    doc_id: Any,
+    *,
+    guard: Document,
+    holds: Callable[[Document | None], bool],
+    update: Document,
+    upsert: bool = False,
+) -> bool:
+    """`update_one({"_id": doc_id, **guard}, update)`; True when it matched (or created) the document.
+
+    `holds` says in Python what `guard` says as a filter. On FerretDB v1 a filter beyond a bare `_id` reads the whole
+    collection, and a filtered update is a read followed by a write anyway; there the guard is checked on a read by
+    `_id` and the write is made by `_id`. On MongoDB the filtered update keeps it one atomic step.
+    """
+    if not id_lookups_only():
+        result = await collection.update_one({"_id": doc_id, **guard}, update, upsert=upsert)
+        return result.matched_count == 1 or result.upserted_id is not None
+    current = await collection.find_one({"_id": doc_id})
+    if not holds(current) or (current is None and not upsert):
+        return False
+    result = await collection.update_one({"_id": doc_id}, update, upsert=upsert)
+    return result.matched_count == 1 or result.upserted_id is not None
+
+
 # Up to this many ids are looked up one by one; beyond it, one `$in` query.
 _ONE_BY_ONE = 100
 

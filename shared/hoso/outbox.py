@@ -180,8 +180,8 @@ class OutboxRelay:
         return len(entries)
 
     async def _record_progress(self, doc_id: Any, sent: int) -> None:
-        # Only relays write progress, and only forwards; a lost race merely publishes an entry again.
+        # Only relays write progress, and only forwards ($max); a lost race merely publishes an entry again.
         with contextlib.suppress(DuplicateKeyError):
             await self._progress.update_one(
-                {"_id": doc_id, "sent": {"$lt": sent}}, {"$set": {"sent": sent, "at": bson_now()}}, upsert=True
+                {"_id": doc_id}, {"$max": {"sent": sent}, "$set": {"at": bson_now()}}, upsert=True
             )

@@ -23,7 +23,7 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics, publish_event
 from hoso.lag import watch_lag
 from hoso.logs import get_logger
-from hoso.mongo import Document, IndexSpec, create_client, ensure_indexes, ping
+from hoso.mongo import Document, IndexSpec, create_client, detect_server, ensure_indexes, ping
 from hoso.outbox import OutboxRelay, outbox_indexes
 from hoso.settings import ServiceSettings
 from hoso.versioned import VersionedStore
@@ -147,6 +147,7 @@ class Runtime:
         )
 
     async def start(self) -> None:
+        await _retry_while_transient("mongodb server", lambda: detect_server(self.mongo))
         await _retry_while_transient("mongodb indexes", lambda: ensure_indexes(self.db, self.indexes))
         await _retry_while_transient(
             "kafka topics",

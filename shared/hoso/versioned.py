@@ -22,7 +22,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hoso.errors import TransientError
 from hoso.events.envelope import Envelope
-from hoso.mongo import Document, bson_now, find_by_ids
+from hoso.mongo import Document, bson_now, find_by_ids, id_lookups_only
 from hoso.outbox import outbox_entries
 
 APPLIED_FIELD = "applied_events"
@@ -117,7 +117,16 @@ class VersionedStore:
         # Never replace a newer version; the upsert creates the document on its first step. A duplicate key means
         # the document exists at this version or later: someone else wrote it.
         with contextlib.suppress(DuplicateKeyError):
-            await self.collection.replace_one({"_id": doc["_id"], "version": {"$lt": doc["version"]}}, doc, upsert=True)
+            if not id_lookups_only():
+                await self.collection.replace_one(
+                    {"_id": doc["_id"], "version": {"$lt": doc["version"]}}, doc, upsert=True
+                )
+                return
+            # FerretDB v1: the same check on a read by `_id` (a filter beyond `_id` reads the whole collection). A
+            # newer version written in between is overwritten by this older one, and restored by the next `get`.
+            stored = await self.collection.find_one({"_id": doc["_id"]}, projection={"version": 1})
+            if stored is None or stored["version"] < doc["version"]:
+                await self.collection.replace_one({"_id": doc["_id"]}, doc, upsert=True)
 
     async def commit(self, doc_id: str, current: Document | None, step: Step) -> Document:
         """Write `step` as the version after `current`; VersionConflict when that version is taken."""

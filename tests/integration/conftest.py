@@ -10,6 +10,7 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+import hoso.mongo as mongo_module
 from hoso.devkeys import ensure_dev_keys
 from hoso.kafka import create_broker, ensure_topics
 from hoso.mongo import Document, create_client
@@ -52,3 +53,11 @@ async def broker(kafka_bootstrap: str) -> AsyncIterator[KafkaBroker]:
 def state_dir(tmp_path: Path) -> Path:
     ensure_dev_keys(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(params=["filtered-updates", "id-lookups"])
+def guard_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways `hoso.mongo` writes a guarded update: one filtered update (MongoDB) or a read and a write by `_id`
+    (what it does on FerretDB v1). Each is correct on either server, so both run against the real one."""
+    monkeypatch.setattr(mongo_module._SERVER, "id_lookups_only", request.param == "id-lookups")
+    return str(request.param)

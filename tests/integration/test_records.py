@@ -476,7 +476,7 @@ async def test_an_ended_dossier_is_archived_once_even_when_the_dms_refuses_twice
 
 
 async def test_a_batch_with_redeliveries_and_duplicates_records_each_event_once_in_order(
-    database: AsyncDatabase[Document],
+    database: AsyncDatabase[Document], guard_mode: str
 ) -> None:
     await ensure_indexes(database, RECORDS_INDEXES)
     repo = RecordsRepository(database)

@@ -11,7 +11,9 @@ from hoso.versioned import Step, VersionedStore, step_id
 from tests.support import submitted_event
 
 
-async def test_concurrent_writers_of_one_document_lose_no_update(database: AsyncDatabase[Document]) -> None:
+async def test_concurrent_writers_of_one_document_lose_no_update(
+    database: AsyncDatabase[Document], guard_mode: str
+) -> None:
     store = VersionedStore(database["counters"], attempts=200)
 
     def increment(doc: Document | None) -> Step:
@@ -27,6 +29,7 @@ async def test_concurrent_writers_of_one_document_lose_no_update(database: Async
 
 async def test_a_step_written_by_a_writer_that_died_before_updating_the_document_is_applied_by_the_next_reader(
     database: AsyncDatabase[Document],
+    guard_mode: str,
 ) -> None:
     store = VersionedStore(database["instances"])
     await store.transact("d-2", lambda doc: Step(fields={"state": "open"}))
@@ -67,6 +70,7 @@ async def test_a_step_written_by_a_writer_that_died_before_updating_the_document
 
 async def test_repair_from_a_projection_keeps_the_events_already_in_the_outbox(
     database: AsyncDatabase[Document],
+    guard_mode: str,
 ) -> None:
     store = VersionedStore(database["instances"])
     first, second = submitted_event("d-3"), submitted_event("d-3")

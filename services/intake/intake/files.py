@@ -15,7 +15,7 @@ from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket, NoFile
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids
+from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, update_if
 from intake.domain.content import detect_content_type
 
 BUCKET = "uploads"
@@ -101,9 +101,17 @@ class FileStore:
     async def attach(self, file_ids: list[str], *, dossier_id: str, agency_code: str) -> None:
         """Link files to the dossier they were submitted with (officers of its agency may then read them)."""
         oids = [oid for oid in (_object_id(f) for f in file_ids) if oid is not None]
-        # One update per file, by `_id` (the one filter FerretDB v1 answers from an index).
         link = {"$set": {"metadata.dossier_id": dossier_id, "metadata.agency_code": agency_code}}
-        await asyncio.gather(*(self._files.update_one({"_id": oid, "metadata.dossier_id": None}, link) for oid in oids))
+
+        def unattached(doc: Document | None) -> bool:
+            return doc is not None and (doc.get("metadata") or {}).get("dossier_id") is None
+
+        await asyncio.gather(
+            *(
+                update_if(self._files, oid, guard={"metadata.dossier_id": None}, holds=unattached, update=link)
+                for oid in oids
+            )
+        )
 
     async def stream(self, file_id: str) -> AsyncIterator[bytes]:
         oid = _object_id(file_id)

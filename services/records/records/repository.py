@@ -10,8 +10,8 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from hoso.idempotency import apply_once, once_filter, once_update
-from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, write_many
+from hoso.idempotency import APPLIED_FIELD, apply_once, once_filter, once_update
+from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, id_lookups_only, update_if, write_many
 from hoso.versioned import VersionedStore
 from records.domain.chain import GENESIS, ChainEntry
 
@@ -74,10 +74,19 @@ class RecordsRepository:
 
     async def advance_heads(self, heads: dict[str, tuple[int, str]]) -> None:
         """`advance_head` for several dossiers in one round trip (a duplicate key: that head is already there)."""
-        moves = [
-            {"q": {"_id": d, "sequence": {"$lt": seq}}, "u": {"$set": {"sequence": seq, "head": h}}, "upsert": True}
-            for d, (seq, h) in heads.items()
-        ]
+        if id_lookups_only():
+            # FerretDB v1: compare with the heads read by `_id`, write by `_id` (see hoso.mongo.update_if).
+            stored = await find_by_ids(self.chains, heads, projection={"sequence": 1})
+            moves = [
+                {"q": {"_id": d}, "u": {"$set": {"sequence": seq, "head": h}}, "upsert": True}
+                for d, (seq, h) in heads.items()
+                if d not in stored or stored[d]["sequence"] < seq
+            ]
+        else:
+            moves = [
+                {"q": {"_id": d, "sequence": {"$lt": seq}}, "u": {"$set": {"sequence": seq, "head": h}}, "upsert": True}
+                for d, (seq, h) in heads.items()
+            ]
         await write_many(self.chains, "update", moves, ordered=False)
 
     async def append_many(self, entries: list[Document]) -> int:
@@ -89,9 +98,12 @@ class RecordsRepository:
         """Move the head forward to `sequence` (never back)."""
         # A duplicate key means the head is already at or past `sequence`.
         with contextlib.suppress(DuplicateKeyError):
-            await self.chains.update_one(
-                {"_id": dossier_id, "sequence": {"$lt": sequence}},
-                {"$set": {"sequence": sequence, "head": head}},
+            await update_if(
+                self.chains,
+                dossier_id,
+                guard={"sequence": {"$lt": sequence}},
+                holds=lambda doc: doc is None or doc["sequence"] < sequence,
+                update={"$set": {"sequence": sequence, "head": head}},
                 upsert=True,
             )
 
@@ -124,9 +136,14 @@ class RecordsRepository:
     async def update_summaries(self, updates: list[tuple[str, str, Document, Document]]) -> None:
         """`update_summary` for (dossier id, event id, fields, history) in order, in one round trip while none of them
         was applied before; from the first that was, one by one."""
+        if id_lookups_only():
+            # FerretDB v1: leave out what the summaries read by `_id` have applied, write by `_id`.
+            stored = await find_by_ids(self.dossiers, {u[0] for u in updates}, projection={APPLIED_FIELD: 1})
+            applied = {d: set(doc.get(APPLIED_FIELD, ())) for d, doc in stored.items()}
+            updates = [u for u in updates if u[1] not in applied.get(u[0], ())]
         writes = [
             {
-                "q": once_filter(dossier_id, event_id),
+                "q": {"_id": dossier_id} if id_lookups_only() else once_filter(dossier_id, event_id),
                 "u": once_update(_summary_update(fields, history), event_id),
                 "upsert": True,
             }
