@@ -28,7 +28,7 @@ from hoso.consumer import EventConsumer
 from hoso.events import to_kafka
 from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics, publish_event
-from hoso.mongo import create_client, ensure_indexes
+from hoso.mongo import create_client, detect_server, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox
 from records.repository import INDEXES, RecordsRepository
 from tests.support import records_batch_handler, records_handlers, submitted_event, wait_consumed
@@ -74,6 +74,7 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
     topic = f"bench.platform.{uuid.uuid4().hex[:8]}"
     await ensure_topics(bootstrap, [topic], partitions=3)
     client = create_client(mongo_url, app_name="bench")
+    await detect_server(client)  # as the services do at start-up
     db = client[f"bench_{uuid.uuid4().hex[:8]}"]
     await ensure_indexes(db, INDEXES)
     events = [submitted_event(sequence=i % 9999 + 1) for i in range(n)]

@@ -79,7 +79,7 @@ def _recipient(doc: Document | None, role: RecipientRole, **override: Any) -> Re
     return Recipient(role=role, **fields)
 
 
-def dossier_fields(event: Envelope, payload: DossierEventData) -> Document:
+def dossier_fields(payload: DossierEventData) -> Document:
     """What notify remembers of a dossier from one of its events."""
     fields: Document = {"code": payload.dossier_code, "agency_code": payload.agency_code}
     if isinstance(payload, DossierSubmitted):
@@ -123,7 +123,7 @@ class Notify:
     async def on_event(self, event: Envelope) -> None:
         payload = event.payload()
         assert isinstance(payload, DossierEventData)
-        await self.repo.remember_dossier(payload.dossier_id, dossier_fields(event, payload))
+        await self.repo.remember_dossier(payload.dossier_id, dossier_fields(payload))
         targets = self.catalog.rules.get(event.type, ())
         if not targets:
             return
