@@ -71,6 +71,8 @@ def start_platform() -> BenchPlatform:
         HOSO_STATE=str(state), HOSO_STATE_DIR=str(state), HOSO_KEEP_INFRA="1", HOSO_LOCAL_MODE="1",
         HOSO_GATEWAY_PORT=str(GATEWAY_PORT), HOSO_SMTP_PORT="21025", KAFKA_TOPIC_PREFIX=f"bench-{run_id}.",
         HOSO_LOG_LEVEL="WARNING",
+        # One applicant files every dossier here: no per-recipient throttling of their e-mails.
+        NOTIFY_RECIPIENT_PER_MINUTE="60000", NOTIFY_RECIPIENT_BURST="10000",
     )  # fmt: skip
     for n, service in enumerate(SERVICES, start=1):
         env[f"{service.upper()}_HTTP_PORT"] = str(28000 + n)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -81,7 +81,7 @@ async def update_if(
     return result.matched_count == 1 or result.upserted_id is not None
 
 
-# Up to this many ids are looked up one by one; beyond it, one `$in` query.
+# Ids looked up one by one at once; on MongoDB, more than this many are one `$in` query.
 _ONE_BY_ONE = 100
 
 
@@ -91,12 +91,19 @@ async def find_by_ids(
     """The documents with these `_id`s, by id (absent ones left out).
 
     FerretDB v1 answers only `_id` equality from an index: any other filter, `$in` included, reads the whole
-    collection. So a handful of ids are looked up one by one (concurrently), which stays fast as collections grow.
+    collection. There (and for a handful of ids anywhere) ids are looked up one by one, concurrently, which stays
+    fast as collections grow; on MongoDB many ids are one `$in` query.
     """
     wanted = list(dict.fromkeys(ids))
-    if len(wanted) > _ONE_BY_ONE:
+    if len(wanted) > _ONE_BY_ONE and not id_lookups_only():
         return {d["_id"]: d async for d in collection.find({"_id": {"$in": wanted}}, projection=projection)}
-    found = await asyncio.gather(*(collection.find_one({"_id": i}, projection=projection) for i in wanted))
+    gate = asyncio.Semaphore(_ONE_BY_ONE)
+
+    async def one(doc_id: Any) -> Document | None:
+        async with gate:
+            return await collection.find_one({"_id": doc_id}, projection=projection)
+
+    found = await asyncio.gather(*(one(i) for i in wanted))
     return {d["_id"]: d for d in found if d is not None}
 
 
@@ -134,8 +141,42 @@ async def write_many(
     return sorted(refused)
 
 
-def create_client(url: str, *, app_name: str, max_pool_size: int = 100) -> AsyncMongoClient[Document]:
-    """tz-aware datetimes, short server selection so a dead server shows as not-ready quickly."""
+class SlowCommands(monitoring.CommandListener):
+    """Logs every command that took at least `threshold_ms`: its name, collection and duration (never its data)."""
+
+    def __init__(self, threshold_ms: float) -> None:
+        self.threshold_ms = threshold_ms
+        self._collections: dict[tuple[int, int], str] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        self._collections[(event.request_id, event.operation_id or 0)] = target if isinstance(target, str) else ""
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        self._finished(event, "ok")
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        self._finished(event, "failed")
+
+    def _finished(self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent, outcome: str) -> None:
+        collection = self._collections.pop((event.request_id, event.operation_id or 0), "")
+        took_ms = event.duration_micros / 1000
+        if took_ms >= self.threshold_ms:
+            log.warning(
+                "mongo.slow_command",
+                command=event.command_name,
+                database=event.database_name,
+                collection=collection,
+                duration_ms=round(took_ms, 1),
+                outcome=outcome,
+            )
+
+
+def create_client(
+    url: str, *, app_name: str, max_pool_size: int = 100, slow_ms: float = 0.0
+) -> AsyncMongoClient[Document]:
+    """tz-aware datetimes, short server selection so a dead server shows as not-ready quickly; with `slow_ms`,
+    commands that take at least that long are logged (`mongo.slow_command`)."""
     return AsyncMongoClient(
         url,
         appname=app_name,
@@ -144,6 +185,7 @@ def create_client(url: str, *, app_name: str, max_pool_size: int = 100) -> Async
         serverSelectionTimeoutMS=5_000,
         connectTimeoutMS=5_000,
         retryWrites=True,
+        event_listeners=[SlowCommands(slow_ms)] if slow_ms > 0 else [],
     )
 
 

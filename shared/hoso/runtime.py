@@ -56,7 +56,10 @@ class Runtime:
         self.role = role
         self.readiness = Readiness()
         self.mongo: AsyncMongoClient[Document] = create_client(
-            settings.mongodb_url, app_name=self.service, max_pool_size=settings.mongodb_max_pool_size
+            settings.mongodb_url,
+            app_name=self.service,
+            max_pool_size=settings.mongodb_max_pool_size,
+            slow_ms=settings.mongodb_slow_ms,
         )
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
         self.broker: KafkaBroker = create_broker(

@@ -15,6 +15,7 @@ from hoso.pins import local_seal_key
 PLATFORM_VARIABLES = (
     "MONGODB_URL",
     "MONGODB_MAX_POOL_SIZE",
+    "MONGODB_SLOW_MS",
     "KAFKA_BOOTSTRAP_SERVERS",
     "KAFKA_TOPIC_PREFIX",
     "KAFKA_TOPIC_PARTITIONS",
@@ -50,6 +51,7 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str = "mongodb://127.0.0.1:27017/"
     mongodb_database: str = ""
     mongodb_max_pool_size: int = 100
+    mongodb_slow_ms: float = Field(default=0.0, ge=0)
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_topic_prefix: str = ""
     kafka_topic_partitions: int = 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import date
@@ -37,6 +38,8 @@ class DossierRepository:
         self.collection: AsyncCollection[Document] = db[DOSSIERS]
         self.counters: AsyncCollection[Document] = db[COUNTERS]
         self.slots: AsyncCollection[Document] = db[CODE_SLOTS]
+        self._claiming: dict[str, asyncio.Lock] = {}
+        self._claimed: dict[str, int] = {}
 
     async def by_id(self, dossier_id: str) -> Document | None:
         return await self.collection.find_one({"_id": dossier_id})
@@ -63,14 +66,20 @@ class DossierRepository:
         )
         if released is not None:
             return int(released["released"][0])
-        counter = await self.counters.find_one({"_id": key}, projection={"sequence": 1})
-        sequence = int((counter or {}).get("sequence", 0)) + 1
-        while True:
-            try:
-                await self.slots.insert_one({"_id": f"{key}|{sequence}", "at": bson_now()})
-                break
-            except DuplicateKeyError:
-                sequence += 1
+        # Claims of one agency-day are made one at a time in this process, each starting after the last one, so
+        # concurrent submissions do not walk over each other's slots; other processes' claims cost a retry each.
+        async with self._claiming.setdefault(key, asyncio.Lock()):
+            sequence = self._claimed.get(key, 0) + 1
+            if sequence == 1:
+                counter = await self.counters.find_one({"_id": key}, projection={"sequence": 1})
+                sequence = int((counter or {}).get("sequence", 0)) + 1
+            while True:
+                try:
+                    await self.slots.insert_one({"_id": f"{key}|{sequence}", "at": bson_now()})
+                    break
+                except DuplicateKeyError:
+                    sequence += 1
+            self._claimed[key] = sequence
         with contextlib.suppress(DuplicateKeyError):  # the counter is at or past this number already
             await self.counters.update_one(
                 {"_id": key, "sequence": {"$not": {"$gte": sequence}}}, {"$set": {"sequence": sequence}}, upsert=True
