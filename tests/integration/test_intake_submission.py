@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,18 @@ import httpx
 import jsonschema
 import pytest
 from fastapi import FastAPI
+from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import Role
 from hoso.devkeys import mint_token
 from hoso.events.schemas import committed_schemas
+from hoso.mongo import Document
 from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
+from intake.domain.codes import format_dossier_code
+from intake.repository import DossierRepository
 from intake.settings import IntakeSettings
 from tests.support import read_topic, unique
 
@@ -162,6 +167,12 @@ async def test_an_applicant_sees_only_own_dossiers_and_files(client: Client, tok
 
     assert (await client.get(f"/api/v1/dossiers/{code}", headers=auth(token("owner")))).status_code == 200
     assert (await client.get(f"/api/v1/dossiers/{code}", headers=auth(token("other")))).status_code == 404
+    # Codes of the right shape that name no dossier (one with a day that does not exist) are not found either.
+    agency, day, number = code.rsplit("-", 2)
+    for unknown in (f"{agency}-{day}-{int(number) + 1:04d}", f"{agency}-261399-0001", f"{agency}-260231-{number}"):
+        answer = await client.get(f"/api/v1/dossiers/{unknown}", headers=auth(token("owner")))
+        assert answer.status_code == 404, unknown
+        assert answer.headers["content-type"] == "application/problem+json"
     assert (await client.get("/api/v1/dossiers", headers=auth(token("other")))).json()["items"] == []
     mine = await client.get(f"/api/v1/files/{file_id}", headers=auth(token("owner")))
     assert mine.status_code == 200
@@ -275,3 +286,24 @@ async def test_without_a_valid_token_nothing_is_accepted(client: Client, token: 
     assert officer.status_code == 403
     assert no_key.status_code == 422
     assert "Idempotency-Key" in [e["field"] for e in no_key.json()["errors"]]
+
+
+async def test_a_number_given_back_and_taken_again_still_finds_its_dossier_by_code(
+    database: AsyncDatabase[Document],
+) -> None:
+    repo = DossierRepository(database)
+    day = date(2026, 11, 27)
+    first = await repo.reserve_sequence("BNNMT", day, "dossier-that-failed")
+    await repo.release_sequence("BNNMT", day, first)
+    again = await repo.reserve_sequence("BNNMT", day, "dossier-that-was-created")
+    assert again == first
+    code = format_dossier_code("BNNMT", day, again)
+    await database["dossiers"].insert_one({"_id": "dossier-that-was-created", "code": code})
+    following = await repo.reserve_sequence("BNNMT", day, "next-dossier")
+    await database["dossiers"].insert_one({"_id": "next-dossier", "code": format_dossier_code("BNNMT", day, following)})
+
+    found = await repo.by_code(code)
+    assert found is not None
+    assert found["_id"] == "dossier-that-was-created"
+    assert following == first + 1
+    assert (await repo.by_code(format_dossier_code("BNNMT", day, following)) or {}).get("_id") == "next-dossier"

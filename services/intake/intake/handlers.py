@@ -146,7 +146,7 @@ async def submit_dossier(
     agency = version.competent_agency(command.fields)
     assert agency is not None
     for _ in range(_MAX_CODE_ATTEMPTS):
-        sequence = await repo.reserve_sequence(agency, day)
+        sequence = await repo.reserve_sequence(agency, day, dossier_id)
         code = format_dossier_code(agency, day, sequence)
         event = _submitted_event(dossier_id, code, agency, version, applicant, command, stored, now, correlation_id)
         document = _dossier_document(dossier_id, code, agency, sequence, day, version, applicant, command, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -15,6 +15,7 @@ from hoso.events import Envelope
 from hoso.idempotency import apply_once
 from hoso.mongo import Document, IndexSpec, bson_now
 from hoso.outbox import with_outbox
+from intake.domain.codes import parse_dossier_code
 
 DOSSIERS = "dossiers"
 COUNTERS = "dossier_counters"
@@ -27,6 +28,22 @@ INDEXES = [
     IndexSpec(DOSSIERS, [("applicant_id", 1), ("submitted_at", -1)], name="applicant_recent"),
     IndexSpec(DOSSIERS, [("fee.reference", 1)], name="fee_reference"),
 ]
+
+
+def _slot_id(agency_day: str, sequence: int) -> str:
+    return f"{agency_day}|{sequence}"
+
+
+def _slot_of(code: str) -> str | None:
+    parsed = parse_dossier_code(code)
+    if parsed is None:
+        return None
+    agency, day, sequence = parsed
+    try:
+        issued = datetime.strptime(day, "%y%m%d").date()
+    except ValueError:
+        return None
+    return _slot_id(f"{agency}|{issued.isoformat()}", sequence)
 
 
 class CodeTaken(Exception):
@@ -48,12 +65,21 @@ class DossierRepository:
         return await self.collection.find_one({"applicant_id": applicant_id, "idempotency_key": key})
 
     async def by_code(self, code: str) -> Document | None:
+        """The dossier with this code: through its number's slot (look-ups by `_id`), else by searching."""
+        slot_id = _slot_of(code)
+        if slot_id is not None:
+            slot = await self.slots.find_one({"_id": slot_id})
+            if slot is not None and slot.get("dossier_id") is not None:
+                doc = await self.by_id(slot["dossier_id"])
+                if doc is not None and doc["code"] == code:
+                    return doc
+        # A number given back and taken again names another dossier than its slot does (or the code is unknown).
         return await self.collection.find_one({"code": code})
 
     async def by_fee_reference(self, reference: str) -> Document | None:
         return await self.collection.find_one({"fee.reference": reference})
 
-    async def reserve_sequence(self, agency_code: str, day: date) -> int:
+    async def reserve_sequence(self, agency_code: str, day: date, dossier_id: str) -> int:
         """The next dossier number of the agency's day: a released number first, else a new one.
 
         A new number is claimed by inserting its slot (`<agency>|<day>|<n>`): an insert by `_id` is atomic on every
@@ -75,7 +101,8 @@ class DossierRepository:
                 sequence = int((counter or {}).get("sequence", 0)) + 1
             while True:
                 try:
-                    await self.slots.insert_one({"_id": f"{key}|{sequence}", "at": bson_now()})
+                    slot = {"_id": _slot_id(key, sequence), "dossier_id": dossier_id, "at": bson_now()}
+                    await self.slots.insert_one(slot)
                     break
                 except DuplicateKeyError:
                     sequence += 1
