@@ -70,7 +70,7 @@ class ServiceSettings(BaseSettings):
     relay_poll_seconds: float = 5.0
     consumer_max_attempts: int = 5
     consumer_batch_size: int = Field(default=200, ge=1)
-    consumer_concurrency: int = Field(default=16, ge=1)
+    consumer_concurrency: int = Field(default=8, ge=1)
     lag_interval_seconds: float = 15.0
     pin_seal_key: SecretStr | None = None
 

@@ -27,7 +27,7 @@ from tests.reliability.test_poison import dead_letters
 
 pytestmark = pytest.mark.reliability
 
-DOSSIERS = int(os.environ.get("HOSO_CHAOS_DOSSIERS", "100"))
+DOSSIERS = int(os.environ.get("HOSO_CHAOS_DOSSIERS", "40"))
 STATES = [
     "awaiting_reception", "received", "in_appraisal", "awaiting_supplement", "in_appraisal_again",
     "awaiting_decision", "decided", "returned",
