@@ -147,8 +147,11 @@ async def recorded_times(records: AsyncDatabase[Document], ids: set[str], wait_s
     return found
 
 
-async def recorded_events(records: AsyncDatabase[Document], since: datetime, quiet_seconds: float = 3.0) -> list[float]:
-    """The recorded times of every timeline entry since `since`, once no new one came for `quiet_seconds`."""
+async def recorded_events(
+    records: AsyncDatabase[Document], since: datetime, quiet_seconds: float = 10.0
+) -> list[float]:
+    """The recorded times of every timeline entry since `since`, once no new one came for `quiet_seconds` (so the
+    next phase starts on an idle platform)."""
     count, settled = -1, time.time()
     while True:
         now = await records["timeline"].count_documents({})
