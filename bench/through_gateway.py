@@ -165,8 +165,8 @@ async def recorded_events(
 
 
 async def phase(
-    platform: BenchPlatform, records: AsyncDatabase[Document], http: httpx.AsyncClient, headers: dict[str, str],
-    count: int, concurrency: int, rate: float | None,
+    records: AsyncDatabase[Document], http: httpx.AsyncClient, headers: dict[str, str], count: int, concurrency: int,
+    rate: float | None,
 ) -> dict[str, Any]:  # fmt: skip
     bodies = await prepare(http, headers, count)
     began = datetime.now(UTC)
@@ -202,9 +202,9 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
         records = client[f"bench_{platform.run_id}_records"]
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{GATEWAY_PORT}", timeout=120) as http:
-                top = await phase(platform, records, http, headers, count, concurrency, rate=None)
+                top = await phase(records, http, headers, count, concurrency, rate=None)
                 half_rate = max(top["recorded_per_s"] / 2, 0.5)
-                half = await phase(platform, records, http, headers, max(count // 2, 10), concurrency, half_rate)
+                half = await phase(records, http, headers, max(count // 2, 10), concurrency, half_rate)
         finally:
             await client.close()
         return {"top": top, "half_rate": half}

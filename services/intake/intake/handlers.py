@@ -161,10 +161,12 @@ async def submit_dossier(
             continue
         except DuplicateKeyError:
             await repo.release_sequence(agency, day, sequence)
-            existing = await _replay(repo, applicant.subject, idempotency_key, fingerprint)
+            existing = await repo.by_id(dossier_id) or await repo.by_idempotency_key(
+                applicant.subject, idempotency_key
+            )  # the latter: a dossier created before ids derived from the key
             if existing is None:
                 raise
-            return Submission(existing, created=False)
+            return Submission(_same_request(existing, fingerprint), created=False)
         except BaseException:
             # Not created (the database failed, the request was cancelled): give the number back if we can.
             with contextlib.suppress(Exception):
@@ -177,11 +179,6 @@ async def submit_dossier(
         )
         return Submission(document, created=True)
     raise Problem(503, "Busy", "could not allocate a dossier code; retry with the same Idempotency-Key")
-
-
-async def _replay(repo: DossierRepository, applicant_id: str, key: str, fingerprint: str) -> Document | None:
-    existing = await repo.by_idempotency_key(applicant_id, key)
-    return None if existing is None else _same_request(existing, fingerprint)
 
 
 def _same_request(existing: Document, fingerprint: str) -> Document:

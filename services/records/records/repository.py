@@ -136,14 +136,15 @@ class RecordsRepository:
     async def update_summaries(self, updates: list[tuple[str, str, Document, Document]]) -> None:
         """`update_summary` for (dossier id, event id, fields, history) in order, in one round trip while none of them
         was applied before; from the first that was, one by one."""
-        if id_lookups_only():
+        by_id_only = id_lookups_only()
+        if by_id_only:
             # FerretDB v1: leave out what the summaries read by `_id` have applied, write by `_id`.
             stored = await find_by_ids(self.dossiers, {u[0] for u in updates}, projection={APPLIED_FIELD: 1})
             applied = {d: set(doc.get(APPLIED_FIELD, ())) for d, doc in stored.items()}
             updates = [u for u in updates if u[1] not in applied.get(u[0], ())]
         writes = [
             {
-                "q": {"_id": dossier_id} if id_lookups_only() else once_filter(dossier_id, event_id),
+                "q": {"_id": dossier_id} if by_id_only else once_filter(dossier_id, event_id),
                 "u": once_update(_summary_update(fields, history), event_id),
                 "upsert": True,
             }
