@@ -86,6 +86,9 @@ class OutboxRelay:
         self._hinted: set[Any] = set()
         self._full = True
         self._since: datetime | None = None  # None: the first pass looks at every aggregate
+        # How many entries of each recent aggregate are known to be published: a lower bound (progress only grows),
+        # so an aggregate whose revision is not above it needs no look at its progress.
+        self._known: dict[Any, int] = {}
         self._component = f"outbox:{collection.name}"
 
     def wake(self, doc_id: Any = None) -> None:
@@ -139,33 +142,37 @@ class OutboxRelay:
         revisions = {
             d["_id"]: d["outbox_rev"] async for d in self._collection.find(query, projection={"outbox_rev": 1})
         }
-        published = await self._publish_pending(revisions, backlog=True)
+        if self._since is not None:
+            # Only aggregates written lately are looked at from now on: forget the others.
+            self._known = {i: n for i, n in self._known.items() if i in revisions}
+        pending = await self._pending(revisions)
+        OUTBOX_BACKLOG.labels(self._service).set(len(pending))
+        published = 0
+        for start in range(0, len(pending), self._batch_size):
+            batch = pending[start : start + self._batch_size]
+            published += await self._relay_batch(batch, await find_by_ids(self._collection, [i for i, _ in batch]))
         self._since = started
         return published
 
     async def drain_ids(self, doc_ids: Sequence[Any]) -> int:
         """Publish the entries not published yet of these aggregates."""
-        found = await find_by_ids(self._collection, doc_ids, projection={"outbox_rev": 1})
-        return await self._publish_pending({i: d.get("outbox_rev", 0) for i, d in found.items()}, backlog=False)
-
-    async def _publish_pending(self, revisions: dict[Any, int], *, backlog: bool) -> int:
-        pending = await self._pending(revisions)
-        if backlog:
-            OUTBOX_BACKLOG.labels(self._service).set(len(pending))
-        published = 0
-        for start in range(0, len(pending), self._batch_size):
-            published += await self._relay_batch(pending[start : start + self._batch_size])
-        return published
+        docs = await find_by_ids(self._collection, doc_ids)
+        pending = await self._pending({i: d.get("outbox_rev", 0) for i, d in docs.items()})
+        return await self._relay_batch(pending, docs)
 
     async def _pending(self, revisions: dict[Any, int]) -> list[tuple[Any, int]]:
         """(aggregate id, entries already published) of the aggregates with something to publish."""
-        if not revisions:
+        unknown = [i for i, rev in revisions.items() if rev > self._known.get(i, 0)]
+        if not unknown:
             return []
-        sent = {i: d["sent"] for i, d in (await find_by_ids(self._progress, revisions)).items()}
-        return [(i, sent.get(i, 0)) for i, rev in revisions.items() if rev > sent.get(i, 0)]
+        for i, d in (await find_by_ids(self._progress, unknown)).items():
+            self._learn(i, d["sent"])
+        return [(i, self._known.get(i, 0)) for i in unknown if revisions[i] > self._known.get(i, 0)]
 
-    async def _relay_batch(self, pending: list[tuple[Any, int]]) -> int:
-        docs = await find_by_ids(self._collection, [i for i, _ in pending])
+    def _learn(self, doc_id: Any, sent: int) -> None:
+        self._known[doc_id] = max(sent, self._known.get(doc_id, 0))
+
+    async def _relay_batch(self, pending: list[tuple[Any, int]], docs: dict[Any, Document]) -> int:
         # Aggregates are published concurrently (the producer batches them); the entries of one in order.
         counts = await asyncio.gather(*(self._relay_one(docs[i], sent) for i, sent in pending if i in docs))
         OUTBOX_PUBLISHED.labels(self._service).inc(sum(counts))
@@ -177,6 +184,7 @@ class OutboxRelay:
             await self._publish(entry["topic"], Envelope.model_validate_json(entry["envelope"]))
         if entries:
             await self._record_progress(doc["_id"], already_sent + len(entries))
+            self._learn(doc["_id"], already_sent + len(entries))
         return len(entries)
 
     async def _record_progress(self, doc_id: Any, sent: int) -> None:

@@ -14,8 +14,10 @@ id of the incoming event it applies (so a redelivery is recognised) and a record
 from __future__ import annotations
 
 import contextlib
+import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -75,6 +77,10 @@ def has_applied(doc: Document | None, event_id: str) -> bool:
 Decide = Callable[[Document | None], Step | None]
 
 
+class Unread(enum.Enum):
+    UNREAD = enum.auto()
+
+
 class VersionedStore:
     """A collection of versioned documents and the collection of their steps (`<collection>_steps`)."""
 
@@ -117,6 +123,9 @@ class VersionedStore:
         # Never replace a newer version; the upsert creates the document on its first step. A duplicate key means
         # the document exists at this version or later: someone else wrote it.
         with contextlib.suppress(DuplicateKeyError):
+            if doc["version"] == 1:
+                await self.collection.insert_one(doc)
+                return
             if not id_lookups_only():
                 await self.collection.replace_one(
                     {"_id": doc["_id"], "version": {"$lt": doc["version"]}}, doc, upsert=True
@@ -151,20 +160,35 @@ class VersionedStore:
             self.on_events(doc_id)
         return doc
 
-    async def transact(self, doc_id: str, decide: Decide) -> tuple[Document | None, bool]:
+    async def transact(
+        self, doc_id: str, decide: Decide, *, cached: Document | Literal[Unread.UNREAD] | None = Unread.UNREAD
+    ) -> tuple[Document | None, bool]:
         """Read the document, let `decide` choose a step (or None: nothing to do), write it; again on conflict.
 
-        Returns the document after the step and whether a step was written. `decide` may raise to refuse.
+        Returns the document after the step and whether a step was written. `decide` may raise to refuse. `cached`:
+        the document as the caller has just read or written it (it is then not read again).
+
+        A step is first decided on the cached copy alone: if that copy is behind its steps, the version after it is
+        taken and the insert says so (a conflict), so only doing nothing and refusing need the steps looked at first.
+        `decide` may therefore be called more than once and must only look at the document it is given.
         """
+        current = await self.collection.find_one({"_id": doc_id}) if cached is Unread.UNREAD else cached
+        caught_up = False
         for _ in range(self._attempts):
-            current = await self.get(doc_id)
-            step = decide(current)
+            step: Step | None = None
+            if not caught_up:
+                with contextlib.suppress(Exception):
+                    step = decide(current)
+                if step is None:
+                    current, caught_up = await self._catch_up(doc_id, current), True
+            if caught_up:
+                step = decide(current)
             if step is None:
                 return current, False
             try:
                 return await self.commit(doc_id, current, step), True
             except VersionConflict:
-                continue
+                current, caught_up = await self.get(doc_id), True
         raise VersionConflict(f"{doc_id}: {self._attempts} attempts met newer versions")
 
     async def history(self, doc: Document) -> list[Document]:

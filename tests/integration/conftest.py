@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from faststream.kafka import KafkaBroker
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
 import hoso.mongo as mongo_module
@@ -32,6 +32,35 @@ async def database(mongo: AsyncMongoClient[Document]) -> AsyncDatabase[Document]
     # A database of its own per test. Not dropped afterwards: FerretDB v1 has crashed (SIGBUS in SQLite's WAL)
     # when a database was dropped while its connections were still open; `make test` starts from empty storage.
     return mongo[unique("test").replace("-", "_")]
+
+
+class CommandLog(monitoring.CommandListener):
+    """The (command, collection) of every command a client sent, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        target = event.command.get(event.command_name)
+        self.sent.append((event.command_name, target if isinstance(target, str) else ""))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+    def count(self, command: str, collection: str) -> int:
+        return self.sent.count((command, collection))
+
+
+@pytest.fixture
+async def logged(mongo_url: str) -> AsyncIterator[tuple[AsyncDatabase[Document], CommandLog]]:
+    """A database of its own on a client that logs every command it sends."""
+    log = CommandLog()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(mongo_url, tz_aware=True, event_listeners=[log])
+    yield client[unique("test").replace("-", "_")], log
+    await client.close()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from hoso.kafka import create_broker, publish_event
 from hoso.mongo import Document, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox, with_outbox
 from records.repository import INDEXES, RecordsRepository
+from tests.integration.conftest import CommandLog
 from tests.support import read_topic, records_handlers, submitted_event, unique, wait_consumed
 
 
@@ -82,6 +83,34 @@ async def test_entries_appended_while_relaying_are_not_lost(
     assert doc is not None
     assert doc["outbox_rev"] == 2
     assert doc["x"] == 1
+
+
+async def test_a_relay_looks_at_an_aggregates_progress_only_when_it_has_entries_not_known_published(
+    logged: tuple[AsyncDatabase[Document], CommandLog], broker: KafkaBroker, topic: str, kafka_bootstrap: str
+) -> None:
+    database, commands = logged
+    first = submitted_event()
+    await insert_aggregate(database, topic, [first])
+    relay = relay_for(database, broker)
+    assert await relay.drain() == 1
+
+    commands.sent.clear()
+    assert await relay.drain() == 0
+    assert await relay.drain_ids([first.partitionkey]) == 0
+    assert commands.count("find", "aggregates_outbox_progress") == 0
+
+    late = follow_ups(first, 1)[0]
+    await database["aggregates"].update_one({"_id": first.partitionkey}, with_outbox({}, [(topic, late)]))
+    commands.sent.clear()
+    assert await relay.drain_ids([first.partitionkey]) == 1
+    # One read of the aggregate, one of its progress: the entry is published from the aggregate read.
+    assert commands.count("find", "aggregates") == 1
+    assert commands.count("find", "aggregates_outbox_progress") == 1
+
+    # Another relay (another process) that knows nothing reads the progress and publishes nothing again.
+    assert await relay_for(database, broker).drain() == 0
+    records = await read_topic(kafka_bootstrap, topic, expect=2)
+    assert [dict(r.headers)["ce_id"].decode() for r in records] == [first.id, late.id]
 
 
 class CrashBeforeMark(Exception):

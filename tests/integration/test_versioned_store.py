@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.mongo import Document, bson_now
 from hoso.versioned import Step, VersionedStore, step_id
+from tests.integration.conftest import CommandLog
 from tests.support import submitted_event
 
 
@@ -94,3 +95,92 @@ async def test_repair_from_a_projection_keeps_the_events_already_in_the_outbox(
     assert repaired is not None
     assert [e["event_id"] for e in repaired["outbox"]] == [first.id, second.id]
     assert repaired["outbox_rev"] == 2
+
+
+def died_after_step(doc_id: str, version: int, fields: Document, applies: str | None = None) -> Document:
+    """Step `version` as a writer that died before writing the document leaves it."""
+    return {
+        "_id": step_id(doc_id, version),
+        "doc_id": doc_id,
+        "version": version,
+        "at": bson_now(),
+        "fields": fields,
+        "events": [],
+        "applies_event": applies,
+        "record": {},
+    }
+
+
+async def test_a_write_on_an_up_to_date_document_does_not_look_for_steps_after_it(
+    logged: tuple[AsyncDatabase[Document], CommandLog], guard_mode: str
+) -> None:
+    database, commands = logged
+    store = VersionedStore(database["counters"])
+    await store.transact("d-4", lambda doc: Step(fields={"count": 1}))
+    commands.sent.clear()
+    doc, changed = await store.transact("d-4", lambda doc: Step(fields={"count": (doc or {})["count"] + 1}))
+    assert changed
+    assert doc is not None
+    assert doc["count"] == 2
+    assert commands.count("find", "counters_steps") == 0
+    assert commands.count("insert", "counters_steps") == 1
+
+    # Given the copy it has just written, a caller's next step reads nothing but the version check of its write.
+    commands.sent.clear()
+    doc, changed = await store.transact("d-4", lambda d: Step(fields={"count": (d or {})["count"] + 1}), cached=doc)
+    assert changed
+    assert doc is not None
+    assert (doc["version"], doc["count"]) == (3, 3)
+    assert commands.count("find", "counters") == (1 if guard_mode == "id-lookups" else 0)
+    assert commands.count("find", "counters_steps") == 0
+
+
+async def test_a_step_decided_on_a_copy_behind_its_steps_is_decided_again_on_the_caught_up_document(
+    database: AsyncDatabase[Document], guard_mode: str
+) -> None:
+    store = VersionedStore(database["counters"])
+    await store.transact("d-5", lambda doc: Step(fields={"count": 1}))
+    await store.steps.insert_one(died_after_step("d-5", 2, {"count": 2}))
+    seen: list[int] = []
+
+    def increment(doc: Document | None) -> Step:
+        seen.append((doc or {}).get("count", 0))
+        return Step(fields={"count": (doc or {}).get("count", 0) + 1})
+
+    doc, changed = await store.transact("d-5", increment)
+    assert changed
+    assert doc is not None
+    assert (doc["version"], doc["count"]) == (3, 3)
+    assert seen == [1, 2]
+    assert [s["fields"]["count"] for s in await store.history(doc)] == [1, 2, 3]
+
+
+async def test_doing_nothing_and_refusing_are_decided_on_the_caught_up_document(
+    database: AsyncDatabase[Document], guard_mode: str
+) -> None:
+    store = VersionedStore(database["dossiers"])
+    await store.transact("d-6", lambda doc: Step(fields={"state": "closed"}))
+    # Reopened, applying event e-1, by a writer that died before writing the document.
+    await store.steps.insert_one(died_after_step("d-6", 2, {"state": "open"}, applies="e-1"))
+
+    def apply_once(doc: Document | None) -> Step | None:
+        return None if doc and "e-1" in doc["applied_events"] else Step(fields={"note": "x"}, applies_event="e-1")
+
+    doc, changed = await store.transact("d-6", apply_once)
+    assert not changed
+    assert doc is not None
+    assert doc["version"] == 2
+
+    await store.steps.insert_one(died_after_step("d-6", 3, {"state": "closed"}))
+    await store.steps.insert_one(died_after_step("d-6", 4, {"state": "open"}))
+
+    def refuse_when_closed(doc: Document | None) -> Step:
+        if doc is None or doc["state"] == "closed":
+            raise ValueError("closed")
+        return Step(fields={"state": "review"})
+
+    await store.collection.update_one({"_id": "d-6"}, {"$set": {"state": "closed", "version": 3}})
+    doc, changed = await store.transact("d-6", refuse_when_closed)
+    assert changed
+    assert doc is not None
+    assert (doc["version"], doc["state"]) == (5, "review")

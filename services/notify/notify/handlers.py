@@ -261,12 +261,14 @@ class Notify:
 
     async def attempt(self, did: str) -> bool:
         """Claim and make the delivery's next attempt if it is due; True when an attempt was made."""
-        doc = await self.repo.store.get(did)
+        doc = await self.repo.store.collection.find_one({"_id": did})  # a copy behind its steps: the claim says so
         if doc is None or doc["final"] or doc.get("next_attempt_at") is None or doc["next_attempt_at"] > bson_now():
             return False
         if not self.per_recipient.bucket(f"{doc['channel']}:{doc['address']}").try_take():
             return False  # over the recipient's rate: stays due, the next pass tries again
-        claimed_doc, claimed = await self.repo.store.transact(did, lambda d: claim(d, bson_now(), self.policy))
+        claimed_doc, claimed = await self.repo.store.transact(
+            did, lambda d: claim(d, bson_now(), self.policy), cached=doc
+        )
         if not claimed or claimed_doc is None:
             return False
         NOTIFY_DELIVERIES.labels(claimed_doc["channel"], Status.SENDING.value).inc()
@@ -278,7 +280,9 @@ class Notify:
                 raise  # the database went away mid-attempt: the lease runs out and the attempt is made again
             log.exception("notify.delivery_error", delivery_id=did)
             outcome = Outcome(Status.TECHNICAL_FAILURE, f"{type(exc).__name__}: {exc}")
-        settled, _ = await self.repo.store.transact(did, lambda d: settle(d, attempt, outcome, bson_now(), self.policy))
+        settled, _ = await self.repo.store.transact(
+            did, lambda d: settle(d, attempt, outcome, bson_now(), self.policy), cached=claimed_doc
+        )
         log.info(
             "notify.attempt",
             delivery_id=did,
