@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -24,7 +24,7 @@ from pymongo.errors import DuplicateKeyError
 
 from hoso.errors import TransientError
 from hoso.events.envelope import Envelope
-from hoso.mongo import Document, bson_now, find_by_ids, id_lookups_only
+from hoso.mongo import Document, bson_now, find_by_ids, id_lookups_only, write_many
 from hoso.outbox import outbox_entries
 
 APPLIED_FIELD = "applied_events"
@@ -68,6 +68,19 @@ def advance(doc: Document | None, step: Document) -> Document:
     if step.get("applies_event"):
         base[APPLIED_FIELD] = [*base.get(APPLIED_FIELD, []), step["applies_event"]]
     return base
+
+
+def _stored(doc_id: str, version: int, step: Step) -> Document:
+    return {
+        "_id": step_id(doc_id, version),
+        "doc_id": doc_id,
+        "version": version,
+        "at": bson_now(),
+        "fields": step.fields,
+        "events": outbox_entries(step.events),
+        "applies_event": step.applies_event,
+        "record": step.record,
+    }
 
 
 def has_applied(doc: Document | None, event_id: str) -> bool:
@@ -140,16 +153,7 @@ class VersionedStore:
     async def commit(self, doc_id: str, current: Document | None, step: Step) -> Document:
         """Write `step` as the version after `current`; VersionConflict when that version is taken."""
         version = (current["version"] if current is not None else 0) + 1
-        stored: Document = {
-            "_id": step_id(doc_id, version),
-            "doc_id": doc_id,
-            "version": version,
-            "at": bson_now(),
-            "fields": step.fields,
-            "events": outbox_entries(step.events),
-            "applies_event": step.applies_event,
-            "record": step.record,
-        }
+        stored = _stored(doc_id, version, step)
         try:
             await self.steps.insert_one(stored)
         except DuplicateKeyError as exc:
@@ -159,6 +163,23 @@ class VersionedStore:
         if step.events and self.on_events is not None:
             self.on_events(doc_id)
         return doc
+
+    async def create_many(self, steps: Mapping[str, Step]) -> list[str]:
+        """Write each step as the first version of its document, all in two inserts (the steps, then the documents);
+        returns the ids of the documents created now. One that has a first version already is left as it is (its
+        document brought up to its steps, in case the writer of that version died before writing it)."""
+        stored = [_stored(doc_id, 1, step) for doc_id, step in steps.items()]
+        refused = set(await write_many(self.steps, "insert", stored, ordered=False))
+        won = [s for n, s in enumerate(stored) if n not in refused]
+        # A document refused here exists already, at this version or a later one.
+        await write_many(self.collection, "insert", [advance(None, s) for s in won], ordered=False)
+        for n in sorted(refused):
+            await self.get(stored[n]["doc_id"])
+        if self.on_events is not None:
+            for s in won:
+                if s["events"]:
+                    self.on_events(s["doc_id"])
+        return [s["doc_id"] for s in won]
 
     async def transact(
         self, doc_id: str, decide: Decide, *, cached: Document | Literal[Unread.UNREAD] | None = Unread.UNREAD

@@ -14,6 +14,7 @@ import pypdf
 import pytest
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import Role
 from hoso.devkeys import mint_token
@@ -25,11 +26,16 @@ from hoso.events.catalog import (
     DossierSubmitted,
 )
 from hoso.kafka import publish_event
+from hoso.mongo import Document, ensure_indexes
 from hoso.pins import local_seal_key, seal_pin
 from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
-from notify.bootstrap import build_app
+from notify.bootstrap import build_app, read_directory
+from notify.channels.email import EmailChannel
 from notify.channels.sms import SIGNATURE_HEADER, sign
+from notify.domain.catalog import load_catalog
+from notify.handlers import Notify
+from notify.repository import INDEXES, NotifyRepository
 from notify.settings import NotifySettings
 from tests.servers import SmsProviderServer, SmtpServer, smtp_server
 from tests.support import eventually, read_topic, submitted_event, unique
@@ -430,3 +436,51 @@ async def test_templates_are_listed_and_previewed_with_sample_data(client: httpx
     missing = await client.get("/api/v1/notify/templates/dossier.archived/applicant/email", headers=ops)
     assert missing.status_code == 404
     assert (await client.get("/api/v1/notify/templates", headers=auth("applicant", "x", None))).status_code == 403
+
+
+async def test_a_batch_of_events_creates_each_delivery_once_whatever_was_applied_before(
+    database: AsyncDatabase[Document], mongo_url: str, state_dir: Path
+) -> None:
+    directory = state_dir / "directory.yaml"
+    directory.write_text(DIRECTORY, encoding="utf-8")
+    settings = NotifySettings(mongodb_url=mongo_url, local_mode=True, state_dir=state_dir, directory_file=directory)
+    repo = NotifyRepository(database)
+    await ensure_indexes(database, INDEXES)
+    await repo.load_directory(read_directory(directory))
+    catalog = load_catalog(settings.rules_file, settings.templates_dir)
+    notify = Notify(repo, catalog, settings, EmailChannel(settings.smtp_relay))
+    first, second = submitted(), submitted()
+    first_received = received(first, state_dir)
+
+    await notify.on_event(first)  # applied alone before (the one-by-one way)
+    created_alone = set(notify._created)
+    # A batch holding that event again and another one twice; then the same batch redelivered.
+    await notify.on_events([first, first_received, second, first_received])
+    created_in_batch = set(notify._created) - created_alone
+    await notify.on_events([first, first_received, second, first_received])
+
+    # No SMS channel here: submitted gives e-mail + in-app, received e-mail + in-app.
+    found = {d["_id"]: d async for d in repo.store.collection.find({})}
+    assert sorted((d["dossier_code"], d["event_type"], d["channel"]) for d in found.values()) == sorted(
+        [
+            (first.subject, "dossier.submitted", "email"),
+            (first.subject, "dossier.submitted", "in_app"),
+            (first.subject, "dossier.received", "email"),
+            (first.subject, "dossier.received", "in_app"),
+            (second.subject, "dossier.submitted", "email"),
+            (second.subject, "dossier.submitted", "in_app"),
+        ]
+    )
+    assert set(notify._created) == set(found)
+    assert len(created_alone) == 2
+    assert len(created_in_batch) == 4
+    assert all(d["version"] == 1 and d["status"] == "created" for d in found.values())
+    assert await repo.store.steps.count_documents({}) == 6
+    # The dossier as notify remembers it: the fields of both its events.
+    dossier = await repo.dossier(first.data["dossier_id"])
+    assert dossier is not None
+    assert dossier["receipt_number"] == f"{first.subject}/TN"
+    assert dossier["applicant"]["email"] == "an@example.vn"
+    # The received e-mail names the dossier's procedure, known from the event before it in the batch.
+    receipt = next(d for d in found.values() if d["event_type"] == "dossier.received" and d["channel"] == "email")
+    assert receipt["facts"]["procedure_name"] == "Thẩm định báo cáo đánh giá tác động môi trường"

@@ -184,3 +184,28 @@ async def test_doing_nothing_and_refusing_are_decided_on_the_caught_up_document(
     assert changed
     assert doc is not None
     assert (doc["version"], doc["state"]) == (5, "review")
+
+
+async def test_creating_many_at_once_leaves_existing_documents_and_brings_a_died_writers_one_up(
+    database: AsyncDatabase[Document], guard_mode: str
+) -> None:
+    store = VersionedStore(database["deliveries"])
+    woken: list[str] = []
+    store.on_events = woken.append
+    await store.transact("d-7", lambda doc: Step(fields={"state": "first"}))
+    await store.steps.insert_one(died_after_step("d-8", 1, {"state": "first"}))
+    event = submitted_event("d-9")
+    steps = {i: Step(fields={"state": "second"}) for i in ("d-7", "d-8")}
+    steps["d-9"] = Step(fields={"state": "second"}, events=[("t", event)])
+
+    assert await store.create_many(steps) == ["d-9"]
+    assert await store.create_many(steps) == []
+
+    docs = {d["_id"]: d async for d in store.collection.find({})}
+    assert {i: (d["version"], d["state"]) for i, d in docs.items()} == {
+        "d-7": (1, "first"),
+        "d-8": (1, "first"),
+        "d-9": (1, "second"),
+    }
+    assert docs["d-9"]["outbox_rev"] == 1
+    assert woken == ["d-9"]

@@ -15,7 +15,7 @@ from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from notify.api import notify_router
 from notify.channels.email import EmailChannel
 from notify.channels.sms import SmsChannel
-from notify.consumers import event_handlers
+from notify.consumers import batch_handler, event_handlers
 from notify.domain.catalog import load_catalog
 from notify.handlers import Notify
 from notify.repository import INDEXES, NotifyRepository
@@ -47,7 +47,7 @@ def build_app(role: ProcessRole, settings: NotifySettings | None = None) -> Fast
         notify = Notify(repo, catalog, settings, EmailChannel(settings.smtp_relay), sms)
         runtime.add_outbox(repo.store)
         runtime.on_start(lambda: repo.load_directory(officers))
-        runtime.add_consumer([DOSSIER_EVENTS], event_handlers(notify))
+        runtime.add_consumer([DOSSIER_EVENTS], event_handlers(notify), batch_handler(notify))
         if role.consumes:
             runtime.add_background(notify.run_sender)
         return [notify_router(notify)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hoso.consumer import EventHandler
+from hoso.consumer import BatchHandler, EventHandler
 from hoso.events import EventType
 from hoso.events.catalog import EVENT_MODELS, DossierEventData
 from notify.handlers import Notify
@@ -10,3 +10,7 @@ from notify.handlers import Notify
 
 def event_handlers(notify: Notify) -> dict[EventType, EventHandler]:
     return {t: notify.on_event for t, model in EVENT_MODELS.items() if issubclass(model, DossierEventData)}
+
+
+def batch_handler(notify: Notify) -> BatchHandler:
+    return notify.on_events

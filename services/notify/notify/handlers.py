@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,8 +29,9 @@ from hoso.events.catalog import (
 from hoso.forms import agency_name, form_for_event, render_form
 from hoso.logs import get_logger
 from hoso.metrics import NOTIFY_DELIVERIES
-from hoso.mongo import Document, bson_now
+from hoso.mongo import Document, bson_now, find_by_ids
 from hoso.pins import unseal_pin
+from hoso.versioned import Decide
 from notify.channels.email import Attachment, Email, EmailChannel
 from notify.channels.sms import Sms, SmsChannel
 from notify.domain.catalog import Channel, NotifyCatalog, RecipientRole, Target
@@ -97,6 +99,37 @@ def dossier_fields(payload: DossierEventData) -> Document:
     return fields
 
 
+def _unless_exists(fields: Document, now: datetime) -> Decide:
+    return lambda doc: None if doc is not None else create(fields, now)
+
+
+class Directory(Protocol):
+    """Where recipients are looked up."""
+
+    async def recipient(self, recipient_id: str) -> Document | None: ...
+
+    async def leaders_of(self, agency_code: str) -> list[Document]: ...
+
+
+class _BatchDirectory:
+    """The repository's recipient look-ups, each made once per batch."""
+
+    def __init__(self, repo: NotifyRepository) -> None:
+        self._repo = repo
+        self._recipients: dict[str, Document | None] = {}
+        self._leaders: dict[str, list[Document]] = {}
+
+    async def recipient(self, recipient_id: str) -> Document | None:
+        if recipient_id not in self._recipients:
+            self._recipients[recipient_id] = await self._repo.recipient(recipient_id)
+        return self._recipients[recipient_id]
+
+    async def leaders_of(self, agency_code: str) -> list[Document]:
+        if agency_code not in self._leaders:
+            self._leaders[agency_code] = await self._repo.leaders_of(agency_code)
+        return self._leaders[agency_code]
+
+
 @dataclass
 class Notify:
     repo: NotifyRepository
@@ -124,27 +157,68 @@ class Notify:
         payload = event.payload()
         assert isinstance(payload, DossierEventData)
         await self.repo.remember_dossier(payload.dossier_id, dossier_fields(payload))
-        targets = self.catalog.rules.get(event.type, ())
-        if not targets:
+        if not self.catalog.rules.get(event.type):
             return
         dossier = await self.repo.dossier(payload.dossier_id) or {}
-        created = []
-        for target in targets:
-            for recipient in await self.recipients(target.recipient, dossier):
-                for channel in target.channels:
-                    if (did := await self._create(event, payload, dossier, target, recipient, channel)) is not None:
-                        created.append(did)
-        if created:
-            log.info("notify.deliveries_created", event_type=event.type.short_name, count=len(created))
-            self._created.update(created)
-            self._wake.set()
+        planned = dict(await self.plan(event, payload, dossier, self.repo))
+        created, now = [], bson_now()
+        for did, fields in planned.items():
+            _, made = await self.repo.store.transact(did, _unless_exists(fields, now))
+            if made:
+                created.append(did)
+        self._send_soon(created, planned)
 
-    async def recipients(self, role: RecipientRole, dossier: Document) -> list[Recipient]:
+    async def on_events(self, events: Sequence[Envelope]) -> None:
+        """A batch of events (in order per dossier): each dossier remembered in one write, then every delivery the
+        batch calls for created in two inserts. Applying a batch again creates nothing twice."""
+        payloads = [(event, event.payload()) for event in events]
+        dossier_ids = list(dict.fromkeys(p.dossier_id for _, p in payloads if isinstance(p, DossierEventData)))
+        known = await find_by_ids(self.repo.dossiers, dossier_ids)
+        changes: dict[str, Document] = {}
+        planned: dict[str, Document] = {}
+        directory = _BatchDirectory(self.repo)
+        for event, payload in payloads:
+            assert isinstance(payload, DossierEventData)
+            changes.setdefault(payload.dossier_id, {}).update(dossier_fields(payload))
+            if self.catalog.rules.get(event.type):
+                dossier = {**known.get(payload.dossier_id, {}), **changes[payload.dossier_id]}
+                planned.update(await self.plan(event, payload, dossier, directory))
+        await self.repo.remember_dossiers(changes)
+        now = bson_now()
+        created = await self.repo.store.create_many({did: create(f, now) for did, f in planned.items()})
+        self._send_soon(created, planned)
+
+    def _send_soon(self, created: Sequence[str], planned: Mapping[str, Document]) -> None:
+        """Count the deliveries created now and have the sender attempt them at once."""
+        if not created:
+            return
+        for did in created:
+            NOTIFY_DELIVERIES.labels(planned[did]["channel"], Status.CREATED.value).inc()
+        log.info("notify.deliveries_created", count=len(created))
+        self._created.update(created)
+        self._wake.set()
+
+    async def plan(
+        self, event: Envelope, payload: DossierEventData, dossier: Document, directory: Directory
+    ) -> list[tuple[str, Document]]:
+        """The deliveries (id, fields) the rules call for on `event`: each recipient, on each of their channels."""
+        planned = []
+        for target in self.catalog.rules.get(event.type, ()):
+            for recipient in await self.recipients(target.recipient, dossier, directory):
+                for channel in target.channels:
+                    if (delivery := self._delivery(event, payload, dossier, target, recipient, channel)) is not None:
+                        planned.append(delivery)
+        return planned
+
+    async def recipients(
+        self, role: RecipientRole, dossier: Document, directory: Directory | None = None
+    ) -> list[Recipient]:
+        directory = directory or self.repo
         if role is RecipientRole.APPLICANT:
             applicant = dossier.get("applicant")
             if not applicant:
                 return []
-            prefs = await self.repo.recipient(applicant["id"])
+            prefs = await directory.recipient(applicant["id"])
             found = _recipient(
                 prefs, role, id=applicant["id"], name=applicant.get("name") or None,
                 email=applicant.get("email"), phone=applicant.get("phone"),
@@ -152,14 +226,14 @@ class Notify:
             return [found] if found else []
         if role is RecipientRole.ASSIGNEE:
             assignee = dossier.get("assignee_id")
-            found = _recipient(await self.repo.recipient(assignee), role) if assignee else None
+            found = _recipient(await directory.recipient(assignee), role) if assignee else None
             if assignee and found is None:
                 log.warning("notify.assignee_unknown", assignee_id=assignee)
             return [found] if found else []
-        leaders = [_recipient(doc, role) for doc in await self.repo.leaders_of(dossier.get("agency_code", ""))]
+        leaders = [_recipient(doc, role) for doc in await directory.leaders_of(dossier.get("agency_code", ""))]
         return [r for r in leaders if r is not None]
 
-    async def _create(
+    def _delivery(
         self,
         event: Envelope,
         payload: DossierEventData,
@@ -167,8 +241,8 @@ class Notify:
         target: Target,
         recipient: Recipient,
         channel: Channel,
-    ) -> str | None:
-        """Create the delivery unless it exists; its id when created now."""
+    ) -> tuple[str, Document] | None:
+        """The delivery's id and fields; None when the recipient cannot be reached on this channel."""
         if channel is Channel.SMS and self.sms is None:
             return None
         address = recipient.address(channel)
@@ -176,7 +250,6 @@ class Notify:
             return None
         template = self.catalog.template(event.type.short_name, target.recipient, channel)
         language = recipient.language
-        now = bson_now()
         fields = {
             "event_id": event.id,
             "event_type": event.type.short_name,
@@ -196,12 +269,7 @@ class Notify:
             "envelope": event.model_dump_json(),
             "correlation_id": event.correlationid,
         }
-        did = delivery_id(event.id, recipient.id, channel.value)
-        _, created = await self.repo.store.transact(did, lambda doc: None if doc is not None else create(fields, now))
-        if not created:
-            return None
-        NOTIFY_DELIVERIES.labels(channel.value, Status.CREATED.value).inc()
-        return did
+        return delivery_id(event.id, recipient.id, channel.value), fields
 
     @staticmethod
     def facts(dossier: Document, language: str) -> DossierFacts:

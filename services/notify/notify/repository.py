@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -12,7 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from hoso.mongo import Document, IndexSpec, upsert
+from hoso.mongo import Document, IndexSpec, upsert, write_many
 from hoso.versioned import VersionedStore
 
 DOSSIERS = "dossiers"
@@ -40,6 +40,13 @@ class NotifyRepository:
 
     async def remember_dossier(self, dossier_id: str, fields: Document) -> None:
         await upsert(lambda: self.dossiers.update_one({"_id": dossier_id}, {"$set": fields}, upsert=True))
+
+    async def remember_dossiers(self, changes: Mapping[str, Document]) -> None:
+        """Several dossiers' new fields in few commands (one by one again if a concurrent first write refused one)."""
+        updates = [{"q": {"_id": i}, "u": {"$set": fields}, "upsert": True} for i, fields in changes.items()]
+        if await write_many(self.dossiers, "update", updates, ordered=False):
+            for dossier_id, fields in changes.items():
+                await self.remember_dossier(dossier_id, fields)
 
     async def dossier(self, dossier_id: str) -> Document | None:
         return await self.dossiers.find_one({"_id": dossier_id})
