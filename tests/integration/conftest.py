@@ -39,16 +39,23 @@ class CommandLog(monitoring.CommandListener):
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.filters: list[tuple[str, Document]] = []  # (collection, filter) of every find
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         target = event.command.get(event.command_name)
         self.sent.append((event.command_name, target if isinstance(target, str) else ""))
+        if event.command_name == "find":
+            self.filters.append((str(target), dict(event.command.get("filter", {}))))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+    def clear(self) -> None:
+        self.sent.clear()
+        self.filters.clear()
 
     def count(self, command: str, collection: str) -> int:
         return self.sent.count((command, collection))

@@ -47,11 +47,12 @@ from hoso.pins import hash_pin
 from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from records.bootstrap import build_app
-from records.domain.chain import audit
-from records.handlers import record_events
+from records.domain.chain import audit, link_after
+from records.handlers import _timeline_entry, record_event, record_events
 from records.repository import INDEXES as RECORDS_INDEXES
 from records.repository import RecordsRepository, entry_of
 from records.settings import RecordsSettings
+from tests.integration.conftest import CommandLog
 from tests.servers import DmsServer
 from tests.support import eventually, read_topic, unique
 
@@ -534,3 +535,68 @@ async def test_a_long_batch_refused_near_its_start_still_chains_every_dossier(
         entries = await repo.timeline_of(story.code)
         assert [e["_id"] for e in entries] == [e.id for e in story.events], story.code
         assert audit([entry_of(e) for e in entries]).valid, story.code
+
+
+async def test_a_dossiers_timeline_and_summary_are_found_by_code_through_id_look_ups_only(
+    logged: tuple[AsyncDatabase[Document], CommandLog], guard_mode: str
+) -> None:
+    database, commands = logged
+    await ensure_indexes(database, RECORDS_INDEXES)
+    repo = RecordsRepository(database)
+    story = Story("BNNMT", "MT-DTM-BO", 31).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    story.supplement_requested(at(11, 4))
+    await record_events(repo, story.events[:2])
+    await record_event(repo, story.events[2])  # the one-by-one way
+
+    commands.clear()
+    entries = await repo.timeline_of(story.code)
+    summary = await repo.dossier_by_code(story.code)
+    assert [e["_id"] for e in entries] == [e.id for e in story.events]
+    assert summary is not None
+    assert summary["_id"] == story.dossier_id
+    assert commands.filters
+    assert all(list(f) == ["_id"] for _, f in commands.filters), commands.filters
+    assert await repo.timeline_of("BNNMT-261101-9999") == []
+    assert await repo.dossier_by_code("BNNMT-261101-9999") is None
+
+
+async def test_an_entry_recorded_just_before_a_crash_joins_its_chain_when_the_event_comes_again(
+    database: AsyncDatabase[Document], guard_mode: str
+) -> None:
+    await ensure_indexes(database, RECORDS_INDEXES)
+    repo = RecordsRepository(database)
+    story = Story("BNNMT", "MT-DTM-BO", 32).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    story.returned(at(11, 5))
+    await record_events(repo, story.events[:2])
+    # The last event's entry was inserted, then the process died before moving the head.
+    last = story.events[2]
+    sequence, head = await repo.chain_head(story.dossier_id)
+    payload = last.payload()
+    assert isinstance(payload, DossierResultReturned)
+    assert await repo.append(_timeline_entry(last, payload, link_after(sequence, head, last.canonical())))
+    assert len(await repo.timeline_of(story.code)) == 2
+
+    await record_event(repo, last)  # redelivered
+
+    entries = await repo.timeline_of(story.code)
+    assert [e["_id"] for e in entries] == [e.id for e in story.events]
+    assert audit([entry_of(e) for e in entries]).valid
+    assert await repo.chain_head(story.dossier_id) == (3, entries[-1]["hash"])
+
+
+async def test_a_dossier_recorded_before_chains_listed_their_entries_is_still_found_by_code(
+    database: AsyncDatabase[Document],
+) -> None:
+    await ensure_indexes(database, RECORDS_INDEXES)
+    repo = RecordsRepository(database)
+    story = Story("BNNMT", "MT-DTM-BO", 33).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    await record_events(repo, story.events[:1])
+    await repo.chains.update_one({"_id": story.dossier_id}, {"$unset": {"entries": ""}})
+    await repo.codes.delete_one({"_id": story.code})
+    await record_events(repo, story.events[1:])
+
+    entries = await repo.timeline_of(story.code)
+    assert [e["_id"] for e in entries] == [e.id for e in story.events]
+    summary = await repo.dossier_by_code(story.code)
+    assert summary is not None
+    assert summary["_id"] == story.dossier_id

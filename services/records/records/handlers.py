@@ -51,6 +51,8 @@ async def record_events(repo: RecordsRepository, events: Sequence[Envelope]) -> 
     unique = list({event.id: event for event in events}.values())
     payloads = [(event, _payload(event)) for event in unique]
     heads = await repo.chain_heads(list({payload.dossier_id for _, payload in payloads}))
+    # Dossiers new to records: their codes are noted before their first entries.
+    await repo.remember_codes({p.dossier_code: p.dossier_id for _, p in payloads if p.dossier_id not in heads})
     entries = []
     for event, payload in payloads:
         sequence, head = heads.get(payload.dossier_id, (0, GENESIS))
@@ -58,7 +60,11 @@ async def record_events(repo: RecordsRepository, events: Sequence[Envelope]) -> 
         heads[payload.dossier_id] = (link.sequence, link.hash)
         entries.append(_timeline_entry(event, payload, link))
     inserted = await repo.append_many(entries)
-    await repo.advance_heads({entry["dossier_id"]: (entry["sequence"], entry["hash"]) for entry in entries[:inserted]})
+    moved: dict[str, tuple[int, str, list[str]]] = {}
+    for entry in entries[:inserted]:
+        ids = moved[entry["dossier_id"]][2] if entry["dossier_id"] in moved else []
+        moved[entry["dossier_id"]] = (entry["sequence"], entry["hash"], [*ids, entry["_id"]])
+    await repo.advance_heads(moved)
     for event, payload in payloads[inserted:]:
         await _append_to_timeline(repo, event, payload)
     await repo.update_summaries(
@@ -95,17 +101,23 @@ async def _append_to_timeline(
     canonical = event.canonical()
     for _ in range(_MAX_APPEND_ATTEMPTS):
         sequence, head = await repo.chain_head(payload.dossier_id)
+        if sequence == 0:
+            await repo.remember_codes({payload.dossier_code: payload.dossier_id})
         link = link_after(sequence, head, canonical)
         try:
             if not await repo.append(_timeline_entry(event, payload, link)):
+                # Recorded before; the head may not have reached it (a crash between the two writes).
+                recorded = await repo.entry(event.id)
+                if recorded is not None and recorded["sequence"] == sequence + 1:
+                    await repo.advance_head(payload.dossier_id, recorded["sequence"], recorded["hash"], event.id)
                 return
         except SequenceTaken:
             # The head lags behind the timeline (a crash after an append): catch up and try the next number.
             taken = await repo.entry_at(payload.dossier_id, link.sequence)
             if taken is not None:
-                await repo.advance_head(payload.dossier_id, taken.sequence, taken.hash)
+                await repo.advance_head(payload.dossier_id, taken["sequence"], taken["hash"], taken["_id"])
             continue
-        await repo.advance_head(payload.dossier_id, link.sequence, link.hash)
+        await repo.advance_head(payload.dossier_id, link.sequence, link.hash, event.id)
         return
     raise RuntimeError(f"could not append {event.id} to the timeline of {payload.dossier_code}")
 

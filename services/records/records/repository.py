@@ -18,6 +18,7 @@ from records.domain.chain import GENESIS, ChainEntry
 TIMELINE = "timeline"
 DOSSIERS = "dossiers"
 CHAINS = "chains"
+CODES = "codes"
 ARCHIVES = "archives"
 PACKAGES = "archive_packages"
 
@@ -35,6 +36,10 @@ INDEXES = [
 def _summary_update(fields: Document, history: Document) -> Document:
     # `recorded_at`: when records first held the dossier.
     return {"$set": fields, "$push": {"status_history": history}, "$setOnInsert": {"recorded_at": bson_now()}}
+
+
+def _head_update(sequence: int, head: str, entry_ids: list[str]) -> Document:
+    return {"$set": {"sequence": sequence, "head": head}, "$addToSet": {"entries": {"$each": entry_ids}}}
 
 
 class SequenceTaken(Exception):
@@ -55,7 +60,11 @@ class RecordsRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.timeline: AsyncCollection[Document] = db[TIMELINE]
         self.dossiers: AsyncCollection[Document] = db[DOSSIERS]
+        # A dossier's chain: its last entry (sequence, head) and the ids of its entries, so that its timeline is
+        # read by `_id` (FerretDB v1 reads the whole collection for anything else).
         self.chains: AsyncCollection[Document] = db[CHAINS]
+        # Dossier code -> dossier id, written before a dossier's first entry.
+        self.codes: AsyncCollection[Document] = db[CODES]
         self.archives = VersionedStore(db[ARCHIVES])
         self.packages: AsyncCollection[Document] = db[PACKAGES]
 
@@ -72,20 +81,33 @@ class RecordsRepository:
         found = await find_by_ids(self.chains, dossier_ids)
         return {doc_id: (doc["sequence"], doc["head"]) for doc_id, doc in found.items()}
 
-    async def advance_heads(self, heads: dict[str, tuple[int, str]]) -> None:
-        """`advance_head` for several dossiers in one round trip (a duplicate key: that head is already there)."""
+    async def remember_codes(self, codes: dict[str, str]) -> None:
+        """Note the dossier id of each code (code -> id); one noted already is left as it is."""
+        await write_many(self.codes, "insert", [{"_id": c, "dossier_id": d} for c, d in codes.items()], ordered=False)
+
+    async def dossier_id_of(self, code: str) -> str | None:
+        found = await self.codes.find_one({"_id": code})
+        if found is not None:
+            return str(found["dossier_id"])
+        # A dossier recorded before codes were noted.
+        summary = await self.dossiers.find_one({"code": code}, projection={"_id": 1})
+        return str(summary["_id"]) if summary is not None else None
+
+    async def advance_heads(self, heads: dict[str, tuple[int, str, list[str]]]) -> None:
+        """`advance_head` for several dossiers in one round trip: (sequence, hash, ids of the entries up to it that
+        are new); a duplicate key means that head is already there."""
         if id_lookups_only():
             # FerretDB v1: compare with the heads read by `_id`, write by `_id` (see hoso.mongo.update_if).
             stored = await find_by_ids(self.chains, heads, projection={"sequence": 1})
             moves = [
-                {"q": {"_id": d}, "u": {"$set": {"sequence": seq, "head": h}}, "upsert": True}
-                for d, (seq, h) in heads.items()
+                {"q": {"_id": d}, "u": _head_update(seq, h, ids), "upsert": True}
+                for d, (seq, h, ids) in heads.items()
                 if d not in stored or stored[d]["sequence"] < seq
             ]
         else:
             moves = [
-                {"q": {"_id": d, "sequence": {"$lt": seq}}, "u": {"$set": {"sequence": seq, "head": h}}, "upsert": True}
-                for d, (seq, h) in heads.items()
+                {"q": {"_id": d, "sequence": {"$lt": seq}}, "u": _head_update(seq, h, ids), "upsert": True}
+                for d, (seq, h, ids) in heads.items()
             ]
         await write_many(self.chains, "update", moves, ordered=False)
 
@@ -94,8 +116,8 @@ class RecordsRepository:
         refused = await write_many(self.timeline, "insert", entries, ordered=True)
         return refused[0] if refused else len(entries)
 
-    async def advance_head(self, dossier_id: str, sequence: int, head: str) -> None:
-        """Move the head forward to `sequence` (never back)."""
+    async def advance_head(self, dossier_id: str, sequence: int, head: str, entry_id: str) -> None:
+        """Move the head forward to `sequence` (never back), the entry `entry_id`."""
         # A duplicate key means the head is already at or past `sequence`.
         with contextlib.suppress(DuplicateKeyError):
             await update_if(
@@ -103,13 +125,15 @@ class RecordsRepository:
                 dossier_id,
                 guard={"sequence": {"$lt": sequence}},
                 holds=lambda doc: doc is None or doc["sequence"] < sequence,
-                update={"$set": {"sequence": sequence, "head": head}},
+                update=_head_update(sequence, head, [entry_id]),
                 upsert=True,
             )
 
-    async def entry_at(self, dossier_id: str, sequence: int) -> ChainEntry | None:
-        doc = await self.timeline.find_one({"dossier_id": dossier_id, "sequence": sequence})
-        return entry_of(doc) if doc else None
+    async def entry(self, entry_id: str) -> Document | None:
+        return await self.timeline.find_one({"_id": entry_id})
+
+    async def entry_at(self, dossier_id: str, sequence: int) -> Document | None:
+        return await self.timeline.find_one({"dossier_id": dossier_id, "sequence": sequence})
 
     async def append(self, entry: Document) -> bool:
         """Append one timeline entry; False when this event is there already, SequenceTaken on a race."""
@@ -122,11 +146,27 @@ class RecordsRepository:
         return True
 
     async def timeline_of(self, dossier_code: str) -> list[Document]:
-        cursor = self.timeline.find({"dossier_code": dossier_code}, sort=[("sequence", 1)])
-        return [doc async for doc in cursor]
+        dossier_id = await self.dossier_id_of(dossier_code)
+        if dossier_id is None:
+            return []
+        return await self.timeline_up_to(dossier_id, None)
+
+    async def timeline_up_to(self, dossier_id: str, sequence: int | None) -> list[Document]:
+        """The dossier's entries in order (up to `sequence`), looked up by `_id` through its chain."""
+        chain = await self.chains.find_one({"_id": dossier_id})
+        ids = (chain or {}).get("entries", [])
+        if chain is not None and len(ids) == chain["sequence"]:
+            found = await find_by_ids(self.timeline, ids)
+            entries = sorted(found.values(), key=lambda e: int(e["sequence"]))
+        else:
+            # A chain begun before it listed its entries.
+            cursor = self.timeline.find({"dossier_id": dossier_id}, sort=[("sequence", 1)])
+            entries = [doc async for doc in cursor]
+        return [e for e in entries if sequence is None or e["sequence"] <= sequence]
 
     async def dossier_by_code(self, code: str) -> Document | None:
-        return await self.dossiers.find_one({"code": code})
+        dossier_id = await self.dossier_id_of(code)
+        return await self.dossier(dossier_id) if dossier_id is not None else None
 
     async def update_summary(self, dossier_id: str, event_id: str, fields: Document, history: Document) -> bool:
         """Set the summary's fields and note the status the event led to, once per event."""
@@ -175,10 +215,6 @@ class RecordsRepository:
         return [doc async for doc in cursor]
 
     # --- archives -------------------------------------------------------------------------------------------------
-
-    async def timeline_up_to(self, dossier_id: str, sequence: int) -> list[Document]:
-        cursor = self.timeline.find({"dossier_id": dossier_id, "sequence": {"$lte": sequence}}, sort=[("sequence", 1)])
-        return [doc async for doc in cursor]
 
     async def due_archives(self, now: datetime) -> list[Document]:
         query: dict[str, Any] = {"state": {"$ne": "exported"}, "next_attempt_at": {"$lte": now}}
