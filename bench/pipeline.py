@@ -16,11 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
+import sys
 import time
 import uuid
 from typing import Any
 
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.through_gateway import run as platform_bench
@@ -121,6 +124,11 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
 
 
 async def main() -> None:
+    # The figures are the output (stdout); the in-process consumer's and relay's logs go to stderr, warnings only.
+    structlog.configure(
+        wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=int(os.environ.get("BENCH_EVENTS", "2000")))
     parser.add_argument("--dossiers", type=int, default=int(os.environ.get("BENCH_DOSSIERS", "200")))

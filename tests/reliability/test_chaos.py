@@ -28,6 +28,8 @@ from tests.reliability.test_poison import dead_letters
 pytestmark = pytest.mark.reliability
 
 DOSSIERS = int(os.environ.get("HOSO_CHAOS_DOSSIERS", "40"))
+# How many dossiers go through their lifecycle at once.
+CONCURRENCY = int(os.environ.get("HOSO_CHAOS_CONCURRENCY", "16"))
 STATES = [
     "awaiting_reception", "received", "in_appraisal", "awaiting_supplement", "in_appraisal_again",
     "awaiting_decision", "decided", "returned",
@@ -167,7 +169,7 @@ def _flaky(what: str) -> bool:
 @pytest.mark.timeout(3600)
 def test_dossiers_survive_killed_processes_and_restarted_infrastructure(platform: Platform, walk: Walkthrough) -> None:
     patiently("preferences", walk.register_preferences)
-    with Chaos(platform) as chaos, ThreadPoolExecutor(max_workers=8) as pool:
+    with Chaos(platform) as chaos, ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
         codes = list(pool.map(lambda n: lifecycle(walk, n), range(DOSSIERS)))
     assert sum(chaos.kills.values()) >= 4, chaos.kills
     assert chaos.restarted == ["kafka", "ferretdb"], chaos.restarted
