@@ -125,7 +125,10 @@ up() {
   "$ROOT/deploy/local/infra.sh" up
   export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:${HOSO_KAFKA_PORT:-9092}}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:${HOSO_FERRETDB_PORT:-27017}/}"
-  "$ROOT/.venv/bin/hoso" keys > /dev/null
+  local keys="$HOSO_STATE_DIR/keys"
+  if [ ! -f "$keys/dev-signing-key.pem" ] || [ ! -f "$keys/jwks.json" ] || [ ! -f "$keys/pin-seal.key" ]; then
+    "$ROOT/.venv/bin/hoso" keys > /dev/null
+  fi
   mailsink_up
   export NOTIFY_SMTP_HOST=127.0.0.1 NOTIFY_SMTP_PORT="$SMTP_PORT"
   for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do start_service "$svc" "$role"; done; done

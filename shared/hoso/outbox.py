@@ -33,6 +33,7 @@ Publisher = Callable[[str, Envelope], Awaitable[None]]
 
 # Appends are looked for again this far back, so writers whose clocks lag a little are not missed.
 _LOOKBACK = timedelta(minutes=5)
+_WATERMARK = "watermark"
 
 
 def progress_collection_name(collection: str) -> str:
@@ -77,6 +78,7 @@ class OutboxRelay:
     ) -> None:
         self._collection = collection
         self._progress: AsyncCollection[Document] = collection.database[progress_collection_name(collection.name)]
+        self._marks: AsyncCollection[Document] = collection.database[f"{collection.name}_outbox_relay"]
         self._publish = publish
         self._service = service
         self._readiness = readiness
@@ -85,7 +87,8 @@ class OutboxRelay:
         self._wakeup = asyncio.Event()
         self._hinted: set[Any] = set()
         self._full = True
-        self._since: datetime | None = None  # None: the first pass looks at every aggregate
+        # Where this relay's last full look began; None at first (then the watermark, or every aggregate).
+        self._since: datetime | None = None
         # How many entries of each recent aggregate are known to be published: a lower bound (progress only grows),
         # so an aggregate whose revision is not above it needs no look at its progress.
         self._known: dict[Any, int] = {}
@@ -136,6 +139,11 @@ class OutboxRelay:
     async def drain(self) -> int:
         """Publish every entry not published yet; returns how many were published."""
         started = datetime.now(UTC)
+        if self._since is None:
+            # Where the last full look of any relay of this collection began: what was appended before that (less
+            # the look-back) has been published, so a relay starting up need not read every aggregate again.
+            mark = await self._marks.find_one({"_id": _WATERMARK})
+            self._since = mark["at"] if mark is not None else None
         query: Document = {"outbox_rev": {"$gt": 0}}
         if self._since is not None:
             query["outbox_at"] = {"$gte": self._since - _LOOKBACK}
@@ -152,6 +160,8 @@ class OutboxRelay:
             batch = pending[start : start + self._batch_size]
             published += await self._relay_batch(batch, await find_by_ids(self._collection, [i for i, _ in batch]))
         self._since = started
+        with contextlib.suppress(DuplicateKeyError):
+            await self._marks.update_one({"_id": _WATERMARK}, {"$max": {"at": started}}, upsert=True)
         return published
 
     async def drain_ids(self, doc_ids: Sequence[Any]) -> int:

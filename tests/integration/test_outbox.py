@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -111,6 +112,25 @@ async def test_a_relay_looks_at_an_aggregates_progress_only_when_it_has_entries_
     assert await relay_for(database, broker).drain() == 0
     records = await read_topic(kafka_bootstrap, topic, expect=2)
     assert [dict(r.headers)["ce_id"].decode() for r in records] == [first.id, late.id]
+
+
+async def test_a_relay_starting_up_looks_only_at_aggregates_written_since_the_last_full_look(
+    logged: tuple[AsyncDatabase[Document], CommandLog], broker: KafkaBroker, topic: str
+) -> None:
+    database, commands = logged
+    old, new = submitted_event(), submitted_event()
+    await insert_aggregate(database, topic, [old])
+    await database["aggregates"].update_one(
+        {"_id": old.partitionkey}, {"$set": {"outbox_at": datetime.now(UTC) - timedelta(hours=1)}}
+    )
+    assert await relay_for(database, broker).drain() == 1  # the very first look: every aggregate
+    await insert_aggregate(database, topic, [new])
+
+    commands.clear()
+    assert await relay_for(database, broker).drain() == 1  # another process, started later
+    assert commands.filters[0][0] == "aggregates_outbox_relay"
+    progress_reads = [f for c, f in commands.filters if c == "aggregates_outbox_progress"]
+    assert progress_reads == [{"_id": new.partitionkey}]
 
 
 class CrashBeforeMark(Exception):

@@ -417,7 +417,8 @@ class Notify:
                 to_name=doc.get("recipient_name", ""),
                 subject=message.subject,
                 body=message.body,
-                attachments=self.attachments(doc, event),
+                # Rendering a form takes CPU for a while: off the event loop.
+                attachments=await asyncio.to_thread(self.attachments, doc, event),
             )
             return await self.email.send(email)
         if self.sms is None:

@@ -174,7 +174,7 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
         if form not in forms:
             raise Problem(404, "Not found", f"dossier {code} has no form {form.value}: no event of it gave one")
         return Response(
-            render_form(forms[form]),
+            await asyncio.to_thread(render_form, forms[form]),
             media_type="application/pdf",
             headers={"Content-Disposition": f'inline; filename="Mau-{form.value}-{code}.pdf"'},
         )

@@ -190,7 +190,8 @@ class Archiver:
         summary = await self.repo.dossier(archive["_id"])
         assert summary is not None
         timeline = await self.repo.timeline_up_to(archive["_id"], archive["up_to_sequence"])
-        content, manifest = build_package(summary, timeline)
+        # Rendering the forms takes CPU for a while: off the event loop, so the consumer keeps being served.
+        content, manifest = await asyncio.to_thread(build_package, summary, timeline)
         document = {
             "_id": archive["_id"],
             "dossier_code": archive["dossier_code"],
