@@ -28,7 +28,10 @@ from hoso.mongo import Document, bson_now, find_by_ids, id_lookups_only, write_m
 from hoso.outbox import outbox_entries
 
 APPLIED_FIELD = "applied_events"
-_RESERVED = frozenset({"_id", "version", "outbox", "outbox_rev", "outbox_at", APPLIED_FIELD})
+# The history records of the document's steps (version, time, record), kept on the document so that showing it reads
+# nothing more; documents begun before it was kept have none and read their steps instead.
+HISTORY_FIELD = "history"
+_RESERVED = frozenset({"_id", "version", "outbox", "outbox_rev", "outbox_at", APPLIED_FIELD, HISTORY_FIELD})
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,9 @@ def step_id(doc_id: str, version: int) -> str:
 def advance(doc: Document | None, step: Document) -> Document:
     """The document after `step` (deterministic: every reader that applies a step writes the same document)."""
     base: Document = (
-        dict(doc) if doc is not None else {"_id": step["doc_id"], "outbox": [], "outbox_rev": 0, APPLIED_FIELD: []}
+        dict(doc)
+        if doc is not None
+        else {"_id": step["doc_id"], "outbox": [], "outbox_rev": 0, APPLIED_FIELD: [], HISTORY_FIELD: []}
     )
     base.update(step["fields"])
     base["version"] = step["version"]
@@ -67,6 +72,9 @@ def advance(doc: Document | None, step: Document) -> Document:
         base["outbox_at"] = step["at"]
     if step.get("applies_event"):
         base[APPLIED_FIELD] = [*base.get(APPLIED_FIELD, []), step["applies_event"]]
+    if step.get("record") and HISTORY_FIELD in base:
+        entry = {"version": step["version"], "at": step["at"], "record": step["record"]}
+        base[HISTORY_FIELD] = [*base[HISTORY_FIELD], entry]
     return base
 
 
@@ -173,8 +181,11 @@ class VersionedStore:
         won = [s for n, s in enumerate(stored) if n not in refused]
         # A document refused here exists already, at this version or a later one.
         await write_many(self.collection, "insert", [advance(None, s) for s in won], ordered=False)
-        for n in sorted(refused):
-            await self.get(stored[n]["doc_id"])
+        taken = [stored[n]["doc_id"] for n in sorted(refused)]
+        cached = await find_by_ids(self.collection, taken, projection={"_id": 1})
+        for doc_id in taken:
+            if doc_id not in cached:
+                await self.get(doc_id)
         if self.on_events is not None:
             for s in won:
                 if s["events"]:
@@ -213,7 +224,10 @@ class VersionedStore:
         raise VersionConflict(f"{doc_id}: {self._attempts} attempts met newer versions")
 
     async def history(self, doc: Document) -> list[Document]:
-        """The steps of `doc` in order (looked up by `_id`, which every MongoDB-compatible server indexes)."""
+        """The steps of `doc` that have a history record, in order: `version`, `at` and `record` of each."""
+        if HISTORY_FIELD in doc:
+            return list(doc[HISTORY_FIELD])
+        # Begun before the document kept its history: its steps, looked up by `_id`.
         ids = [step_id(doc["_id"], v) for v in range(1, doc["version"] + 1)]
-        found = await find_by_ids(self.steps, ids)
-        return [found[i] for i in ids if i in found]
+        found = await find_by_ids(self.steps, ids, projection={"version": 1, "at": 1, "record": 1})
+        return [found[i] for i in ids if i in found and found[i].get("record")]

@@ -12,6 +12,11 @@ from tests.integration.conftest import CommandLog
 from tests.support import submitted_event
 
 
+async def counts_of(store: VersionedStore, doc_id: str) -> list[int]:
+    """The `count` each step of the document set, in order."""
+    return [s["fields"]["count"] async for s in store.steps.find({"doc_id": doc_id}, sort=[("version", 1)])]
+
+
 async def test_concurrent_writers_of_one_document_lose_no_update(
     database: AsyncDatabase[Document], guard_mode: str
 ) -> None:
@@ -25,7 +30,7 @@ async def test_concurrent_writers_of_one_document_lose_no_update(
     assert doc is not None
     assert doc["count"] == 20
     assert doc["version"] == 20
-    assert [s["fields"]["count"] for s in await store.history(doc)] == list(range(1, 21))
+    assert await counts_of(store, "d-1") == list(range(1, 21))
 
 
 async def test_a_step_written_by_a_writer_that_died_before_updating_the_document_is_applied_by_the_next_reader(
@@ -152,7 +157,7 @@ async def test_a_step_decided_on_a_copy_behind_its_steps_is_decided_again_on_the
     assert doc is not None
     assert (doc["version"], doc["count"]) == (3, 3)
     assert seen == [1, 2]
-    assert [s["fields"]["count"] for s in await store.history(doc)] == [1, 2, 3]
+    assert await counts_of(store, "d-5") == [1, 2, 3]
 
 
 async def test_doing_nothing_and_refusing_are_decided_on_the_caught_up_document(
@@ -209,3 +214,28 @@ async def test_creating_many_at_once_leaves_existing_documents_and_brings_a_died
     }
     assert docs["d-9"]["outbox_rev"] == 1
     assert woken == ["d-9"]
+
+
+async def test_a_documents_history_is_kept_on_it_and_one_begun_before_reads_its_steps(
+    logged: tuple[AsyncDatabase[Document], CommandLog],
+) -> None:
+    database, commands = logged
+    store = VersionedStore(database["instances"])
+    for state in ("open", "received", "closed"):
+        await store.transact("d-10", lambda doc, s=state: Step(fields={"state": s}, record={"to": s}))
+    await store.transact("d-10", lambda doc: Step(fields={"note": "x"}))  # no record: not history
+    doc = await store.get("d-10")
+    assert doc is not None
+
+    commands.clear()
+    history = await store.history(doc)
+    assert [(h["version"], h["record"]["to"]) for h in history] == [(1, "open"), (2, "received"), (3, "closed")]
+    assert commands.sent == []
+
+    # A document written before it kept its history.
+    await store.collection.update_one({"_id": "d-10"}, {"$unset": {"history": ""}})
+    legacy = await store.get("d-10")
+    assert legacy is not None
+    from_steps = await store.history(legacy)
+    assert [(h["version"], h["record"]["to"]) for h in from_steps] == [(1, "open"), (2, "received"), (3, "closed")]
+    assert [h["at"] for h in from_steps] == [h["at"] for h in history]
