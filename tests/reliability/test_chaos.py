@@ -54,7 +54,7 @@ def patiently(what: str, action: Callable[[], Any], seconds: float = 240.0) -> A
         except (httpx.HTTPError, Flaky, WalkthroughFailed) as exc:
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what}: {exc}") from exc
-            time.sleep(0.5)
+            time.sleep(1.0)
 
 
 def infra(command: str, part: str) -> None:

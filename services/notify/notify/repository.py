@@ -82,9 +82,9 @@ class NotifyRepository:
     # --- deliveries -----------------------------------------------------------------------------------------------
 
     async def due_deliveries(self, now: datetime, limit: int = 500) -> list[Document]:
-        cursor = self.deliveries.find(
-            {"final": False, "next_attempt_at": {"$lte": now}}, projection={"_id": 1, "version": 1}
-        ).limit(limit)
+        cursor = self.deliveries.find({"final": False, "next_attempt_at": {"$lte": now}}, projection={"_id": 1}).limit(
+            limit
+        )
         return [doc async for doc in cursor]
 
     async def deliveries_of(self, dossier_code: str) -> list[Document]:
