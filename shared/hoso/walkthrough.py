@@ -84,6 +84,7 @@ class Walkthrough:
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.gateway, timeout=30)
         self._bodies: dict[str, dict[str, Any]] = {}
+        self._messages: dict[Path, EmailMessage] = {}  # the sink writes each file once, atomically
         # The agency's desk is the same people in every walkthrough (as in an agency); applicants differ by run.
         suffix = self.agency.lower()
         self.applicant = self._person(
@@ -227,8 +228,11 @@ class Walkthrough:
         """Messages in the local SMTP sink's folder, oldest first, about dossier `code` and to `to`."""
         found = []
         for path in sorted((self.state_dir / "mail").glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            assert isinstance(message, EmailMessage)
+            message = self._messages.get(path)
+            if message is None:
+                parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                assert isinstance(parsed, EmailMessage)
+                message = self._messages[path] = parsed
             if code is not None and message.get("X-Hoso-Dossier") != code:
                 continue
             if to is not None and to not in str(message["To"]):
