@@ -50,7 +50,7 @@ class NotifySettings(ServiceSettings):
     retry_max_seconds: float = Field(default=600.0, gt=0)
     send_lease_seconds: float = Field(default=120.0, gt=0, description="After this, a `sending` attempt is retried")
     retry_interval_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for due work")
-    send_concurrency: int = Field(default=16, ge=1, description="Attempts a worker makes at once")
+    send_concurrency: int = Field(default=4, ge=1, description="Attempts a worker makes at once")
     recipient_per_minute: float = Field(default=20.0, gt=0, description="Messages per recipient address and minute")
     recipient_burst: float = Field(default=10.0, ge=1)
     email_per_second: float = Field(default=50.0, gt=0, description="Per worker process")
