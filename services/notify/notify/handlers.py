@@ -12,7 +12,6 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -31,7 +30,6 @@ from hoso.logs import get_logger
 from hoso.metrics import NOTIFY_DELIVERIES
 from hoso.mongo import Document, bson_now, find_by_ids
 from hoso.pins import unseal_pin
-from hoso.versioned import Decide
 from notify.channels.email import Attachment, Email, EmailChannel
 from notify.channels.sms import Sms, SmsChannel
 from notify.domain.catalog import Channel, NotifyCatalog, RecipientRole, Target
@@ -99,10 +97,6 @@ def dossier_fields(payload: DossierEventData) -> Document:
     return fields
 
 
-def _unless_exists(fields: Document, now: datetime) -> Decide:
-    return lambda doc: None if doc is not None else create(fields, now)
-
-
 class Directory(Protocol):
     """Where recipients are looked up."""
 
@@ -154,19 +148,8 @@ class Notify:
     # --- events in ------------------------------------------------------------------------------------------------
 
     async def on_event(self, event: Envelope) -> None:
-        payload = event.payload()
-        assert isinstance(payload, DossierEventData)
-        await self.repo.remember_dossier(payload.dossier_id, dossier_fields(payload))
-        if not self.catalog.rules.get(event.type):
-            return
-        dossier = await self.repo.dossier(payload.dossier_id) or {}
-        planned = dict(await self.plan(event, payload, dossier, self.repo))
-        created, now = [], bson_now()
-        for did, fields in planned.items():
-            _, made = await self.repo.store.transact(did, _unless_exists(fields, now))
-            if made:
-                created.append(did)
-        self._send_soon(created, planned)
+        """One event (the one-by-one way a failed batch takes): a batch of one."""
+        await self.on_events([event])
 
     async def on_events(self, events: Sequence[Envelope]) -> None:
         """A batch of events (in order per dossier): each dossier remembered in one write, then every delivery the
@@ -210,10 +193,7 @@ class Notify:
                         planned.append(delivery)
         return planned
 
-    async def recipients(
-        self, role: RecipientRole, dossier: Document, directory: Directory | None = None
-    ) -> list[Recipient]:
-        directory = directory or self.repo
+    async def recipients(self, role: RecipientRole, dossier: Document, directory: Directory) -> list[Recipient]:
         if role is RecipientRole.APPLICANT:
             applicant = dossier.get("applicant")
             if not applicant:
