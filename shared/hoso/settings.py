@@ -67,7 +67,7 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str = "hoso"
     log_level: str = "INFO"
     consumer_group: str = ""
-    relay_poll_seconds: float = 5.0
+    relay_poll_seconds: float = 30.0
     consumer_max_attempts: int = 5
     consumer_batch_size: int = Field(default=200, ge=1)
     consumer_concurrency: int = Field(default=8, ge=1)

@@ -42,7 +42,7 @@ async def intake(kafka_bootstrap: str, mongo_url: str, state_dir: Path) -> Async
         consumer_group=unique("intake"),
         local_mode=True,
         state_dir=state_dir,
-        relay_poll_seconds=0.2,
+        relay_poll_seconds=3600,  # only the look at start-up: what a process writes it publishes at once
         max_upload_bytes=64 * 1024,
         payment_secret="test-payment-secret",
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -90,7 +92,8 @@ async def notify(
         consumer_group=f"{prefix}notify",
         local_mode=True,
         state_dir=state_dir,
-        relay_poll_seconds=0.2,
+        # Only the look at start-up: what a process writes it publishes at once.
+        relay_poll_seconds=3600,
         smtp_port=smtp.port,
         smtp_timeout_seconds=2,
         sms_url=sms_provider.url,
@@ -98,7 +101,8 @@ async def notify(
         sms_callback_secret=CALLBACK_SECRET,
         retry_base_seconds=0.3,
         retry_max_seconds=1.0,
-        retry_interval_seconds=0.2,
+        # Only the look at start-up: new deliveries and retries must be attempted without a full look.
+        sweep_interval_seconds=3600,
         max_attempts=30,
         directory_file=directory,
     )
@@ -484,3 +488,41 @@ async def test_a_batch_of_events_creates_each_delivery_once_whatever_was_applied
     # The received e-mail names the dossier's procedure, known from the event before it in the batch.
     receipt = next(d for d in found.values() if d["event_type"] == "dossier.received" and d["channel"] == "email")
     assert receipt["facts"]["procedure_name"] == "Thẩm định báo cáo đánh giá tác động môi trường"
+
+
+async def test_a_worker_finds_the_deliveries_of_a_worker_that_died_at_its_next_full_look(
+    database: AsyncDatabase[Document], mongo_url: str, state_dir: Path, smtp: SmtpServer
+) -> None:
+    directory = state_dir / "directory.yaml"
+    directory.write_text(DIRECTORY, encoding="utf-8")
+    repo = NotifyRepository(database)
+    await ensure_indexes(database, INDEXES)
+    await repo.load_directory(read_directory(directory))
+
+    def worker(sweep: float) -> Notify:
+        settings = NotifySettings(
+            mongodb_url=mongo_url, local_mode=True, state_dir=state_dir, directory_file=directory,
+            smtp_port=smtp.port, smtp_timeout_seconds=2, sweep_interval_seconds=sweep,
+        )  # fmt: skip
+        return Notify(repo, load_catalog(settings.rules_file, settings.templates_dir), settings,
+                      EmailChannel(settings.smtp_relay))  # fmt: skip
+
+    survivor, doomed = worker(sweep=0.5), worker(sweep=3600)
+    sender = asyncio.create_task(survivor.run_sender())
+    try:
+        await asyncio.sleep(0.3)  # the survivor's look at start-up is over
+        sub = submitted(phone=None)
+        await doomed.on_events([sub])  # created; its worker dies before sending them
+        assert len(doomed._created) == 2
+        assert survivor._created == set()
+
+        async def sent() -> bool:
+            docs = [d async for d in repo.store.collection.find({"dossier_code": sub.subject})]
+            return len(docs) == 2 and all(d["status"] == "delivered" for d in docs)
+
+        await eventually(sent, timeout=20, what="the dead worker's deliveries sent by the other")
+        assert len(smtp.to("an@example.vn")) == 1
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender

@@ -171,7 +171,7 @@ def settings(kafka_bootstrap: str, mongo_url: str, state_dir: Path, prefix: str,
         consumer_group=f"{prefix}records",
         local_mode=True,
         state_dir=state_dir,
-        relay_poll_seconds=0.2,
+        relay_poll_seconds=3600,  # only the look at start-up: what a process writes it publishes at once
         archive_exporter="http",
         archive_url=dms.url,
         archive_retry_base_seconds=0.2,

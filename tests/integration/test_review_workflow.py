@@ -47,7 +47,7 @@ def review_settings(
         consumer_group=f"{prefix}review",
         local_mode=True,
         state_dir=state_dir,
-        relay_poll_seconds=0.2,
+        relay_poll_seconds=3600,  # only the look at start-up: what a process writes it publishes at once
         scheduler_interval_seconds=0.3,
     )
 

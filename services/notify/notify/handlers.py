@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -134,6 +135,8 @@ class Notify:
     seal_key: str | None = field(init=False)
     _wake: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     _created: set[str] = field(init=False, default_factory=set)  # new deliveries, sent before the next full look
+    # Deliveries this process knows will be due (a retry's backoff, a lease, a recipient's rate), by when (epoch s).
+    _timed: dict[str, float] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.seal_key = self.settings.seal_key
@@ -278,10 +281,13 @@ class Notify:
         return sum(results)
 
     async def run_sender(self) -> None:
-        """Send new deliveries as they are created; look at every due delivery each `retry_interval_seconds`.
+        """Send new deliveries as they are created and retries when they fall due; look at every due delivery each
+        `sweep_interval_seconds`.
 
-        The full look finds retries, deliveries of other workers whose worker died and those over a rate limit;
-        new deliveries are attempted by `_id` at once (anything else reads the whole collection on FerretDB v1).
+        New deliveries are attempted by `_id` at once and this worker's own retries at the time they fall due (both
+        kept in memory), so the steady state reads no more than the deliveries it works on. The full look (which reads
+        the whole collection on FerretDB v1) finds what this worker was not told of: deliveries of a worker that died,
+        retries a provider's receipt asked for in another process. A worker starting up looks at once.
         """
         next_full = 0.0
         while True:
@@ -290,32 +296,58 @@ class Notify:
                 if time.monotonic() >= next_full:
                     self._created.clear()
                     await self.send_due_once()
-                    next_full = time.monotonic() + self.settings.retry_interval_seconds
-                elif self._created:
-                    created = sorted(self._created)
-                    self._created.clear()
-                    await self.send_due_once(created)
+                    next_full = time.monotonic() + self.settings.sweep_interval_seconds
+                elif ready := self._take_ready():
+                    await self.send_due_once(ready)
             except Exception as exc:
                 if is_transient(exc):
                     log.warning("notify.sender_waiting", error=f"{type(exc).__name__}: {exc}")
                 else:
                     log.exception("notify.sender_failed")
                 next_full = 0.0
-                await asyncio.sleep(self.settings.retry_interval_seconds)
+                await asyncio.sleep(1.0)
                 continue
+            wake_at = min([next_full, *(time.monotonic() + at - time.time() for at in self._timed.values())])
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, next_full - time.monotonic()))
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, wake_at - time.monotonic()))
+
+    def _take_ready(self) -> list[str]:
+        """The deliveries to attempt now: those just created and those whose time has come."""
+        now = time.time()
+        due = [did for did, at in self._timed.items() if at <= now]
+        for did in due:
+            del self._timed[did]
+        ready = sorted(self._created.union(due))
+        self._created.clear()
+        return ready
+
+    def _attempt_at(self, did: str, when: datetime | float | None) -> None:
+        """Remember to attempt `did` at `when` (a datetime or epoch seconds); None: it needs no attempt."""
+        if when is None:
+            self._timed.pop(did, None)
+            return
+        at = when.timestamp() if isinstance(when, datetime) else when
+        self._timed[did] = min(at, self._timed.get(did, at))
+        self._wake.set()
 
     async def attempt(self, did: str) -> bool:
         """Claim and make the delivery's next attempt if it is due; True when an attempt was made."""
         doc = await self.repo.store.collection.find_one({"_id": did})  # a copy behind its steps: the claim says so
-        if doc is None or doc["final"] or doc.get("next_attempt_at") is None or doc["next_attempt_at"] > bson_now():
+        if doc is None or doc["final"] or doc.get("next_attempt_at") is None:
             return False
-        if not self.per_recipient.bucket(f"{doc['channel']}:{doc['address']}").try_take():
-            return False  # over the recipient's rate: stays due, the next pass tries again
+        if doc["next_attempt_at"] > bson_now():
+            self._attempt_at(did, doc["next_attempt_at"])  # a retry's backoff or another sender's lease
+            return False
+        bucket = self.per_recipient.bucket(f"{doc['channel']}:{doc['address']}")
+        if not bucket.try_take():
+            self._attempt_at(did, time.time() + bucket.wait_seconds())  # over the recipient's rate: stays due
+            return False
         claimed_doc, claimed = await self.repo.store.transact(
             did, lambda d: claim(d, bson_now(), self.policy), cached=doc
         )
+        if claimed_doc is not None and not claimed_doc["final"]:
+            # Claimed: attempted again if this attempt never settles; not claimed: when it is due after all.
+            self._attempt_at(did, claimed_doc.get("next_attempt_at"))
         if not claimed or claimed_doc is None:
             return False
         NOTIFY_DELIVERIES.labels(claimed_doc["channel"], Status.SENDING.value).inc()
@@ -330,6 +362,7 @@ class Notify:
         settled, _ = await self.repo.store.transact(
             did, lambda d: settle(d, attempt, outcome, bson_now(), self.policy), cached=claimed_doc
         )
+        self._attempt_at(did, None if settled is None or settled["final"] else settled.get("next_attempt_at"))
         log.info(
             "notify.attempt",
             delivery_id=did,
@@ -412,5 +445,5 @@ class Notify:
         if changed and doc is not None:
             NOTIFY_DELIVERIES.labels(doc["channel"], outcome.status.value).inc()
         if changed and doc is not None and not doc["final"]:
-            self._wake.set()
+            self._attempt_at(did, doc.get("next_attempt_at"))
         return doc

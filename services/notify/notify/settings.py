@@ -49,7 +49,12 @@ class NotifySettings(ServiceSettings):
     retry_base_seconds: float = Field(default=5.0, gt=0)
     retry_max_seconds: float = Field(default=600.0, gt=0)
     send_lease_seconds: float = Field(default=120.0, gt=0, description="After this, a `sending` attempt is retried")
-    retry_interval_seconds: float = Field(default=2.0, gt=0, description="How often the worker looks for due work")
+    sweep_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="How often a worker looks at every delivery for due work it was not told of (its own new "
+        "deliveries and retries are attempted when they are created or fall due)",
+    )
     send_concurrency: int = Field(default=4, ge=1, description="Attempts a worker makes at once")
     recipient_per_minute: float = Field(default=20.0, gt=0, description="Messages per recipient address and minute")
     recipient_burst: float = Field(default=10.0, ge=1)
