@@ -322,12 +322,12 @@ class Notify:
         return ready
 
     def _attempt_at(self, did: str, when: datetime | float | None) -> None:
-        """Remember to attempt `did` at `when` (a datetime or epoch seconds); None: it needs no attempt."""
+        """Remember to attempt `did` at `when` (a datetime or epoch seconds; what the delivery last said); None: it
+        needs no attempt."""
         if when is None:
             self._timed.pop(did, None)
             return
-        at = when.timestamp() if isinstance(when, datetime) else when
-        self._timed[did] = min(at, self._timed.get(did, at))
+        self._timed[did] = when.timestamp() if isinstance(when, datetime) else when
         self._wake.set()
 
     async def attempt(self, did: str) -> bool:
