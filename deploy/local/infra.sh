@@ -88,14 +88,16 @@ kafka_up() {
 
 # ---------------------------------------------------------------- FerretDB
 
-ferretdb_bin() { echo "$CACHE/ferretdb-$FERRETDB_VERSION/ferretdb"; }
+# The build's name changes with the patch below, so a cached build without it is not reused.
+FERRETDB_BUILD="$FERRETDB_VERSION-id-index"
+ferretdb_bin() { echo "$CACHE/ferretdb-$FERRETDB_BUILD/ferretdb"; }
 
 ferretdb_install() {
   local bin build
   bin=$(ferretdb_bin)
   if [ -x "$bin" ]; then return 0; fi
   command -v go >/dev/null || die "go is not installed (FerretDB is built from the Go module proxy)"
-  build="$CACHE/ferretdb-$FERRETDB_VERSION/build"
+  build="$CACHE/ferretdb-$FERRETDB_BUILD/build"
   log "building FerretDB $FERRETDB_VERSION from the Go module proxy (first run only)"
   rm -rf "$build" && mkdir -p "$build"
   # A plain `go install` (or a build from a wrapper module) panics at start: FerretDB reads its version from an
@@ -108,6 +110,14 @@ ferretdb_install() {
     [ -d "$src" ] || { echo "module source not found in download.json" >&2; exit 1; }
     cp -r "$src" src && chmod -R u+w src
     echo "$FERRETDB_VERSION" > src/build/version/version.txt
+    # The SQLite backend looks documents up by `_id` with the expression `_ferretdb_sjson->'$._id'`, while it builds
+    # every collection's `_id` index on `_ferretdb_sjson->"_id"`; SQLite uses an index on an expression only for
+    # that very expression, so every find, update and delete by `_id` read the whole table (and parsed each
+    # document's JSON). Both expressions select the same value: look up with the index's own.
+    meta=src/internal/backends/sqlite/metadata/metadata.go
+    grep -q "IDColumn = DefaultColumn + \"->'\$._id'\"" "$meta" || { echo "unexpected $meta" >&2; exit 1; }
+    sed -i "s|IDColumn = DefaultColumn + \"->'\$._id'\"|IDColumn = DefaultColumn + \"->\\\\\"_id\\\\\"\"|" "$meta"
+    grep -q 'IDColumn = DefaultColumn + "->\\"_id\\""' "$meta" || { echo "patching $meta failed" >&2; exit 1; }
     cd src && CGO_ENABLED=0 go build -trimpath -o "$bin.tmp" ./cmd/ferretdb
   ) > "$build/build.log" 2>&1 || { show_log_tail "$build/build.log"; die "FerretDB build failed"; }
   rm -rf "$build"
@@ -130,7 +140,7 @@ ferretdb_up() {
   # Immediate transactions take SQLite's write lock at BEGIN and wait for it (busy_timeout), instead of failing
   # with SQLITE_BUSY when a read transaction would have to be upgraded under concurrent writers.
   nohup "$bin" --handler=sqlite --sqlite-url="file:$dir/data/?_txlock=immediate" --listen-addr="127.0.0.1:$FERRETDB_PORT" \
-    --state-dir=- --debug-addr=- --telemetry=disable --log-level=warn \
+    --state-dir=- --debug-addr="${HOSO_FERRETDB_DEBUG_ADDR:--}" --telemetry=disable --log-level=warn \
     > "$dir/ferretdb.log" 2>&1 < /dev/null &
   echo $! > "$dir/ferretdb.pid"
   wait_ready mongo "mongodb://127.0.0.1:$FERRETDB_PORT/" "$dir/ferretdb.pid" "$dir/ferretdb.log"
