@@ -27,7 +27,7 @@ from tests.reliability.test_poison import dead_letters
 
 pytestmark = pytest.mark.reliability
 
-DOSSIERS = int(os.environ.get("HOSO_CHAOS_DOSSIERS", "100"))
+DOSSIERS = int(os.environ.get("HOSO_CHAOS_DOSSIERS", "300"))
 # How many dossiers go through their lifecycle at once.
 CONCURRENCY = int(os.environ.get("HOSO_CHAOS_CONCURRENCY", "16"))
 STATES = [
