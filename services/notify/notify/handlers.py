@@ -12,7 +12,7 @@ import contextlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -321,13 +321,12 @@ class Notify:
         self._created.clear()
         return ready
 
-    def _attempt_at(self, did: str, when: datetime | float | None) -> None:
-        """Remember to attempt `did` at `when` (a datetime or epoch seconds; what the delivery last said); None: it
-        needs no attempt."""
+    def _attempt_at(self, did: str, when: datetime | None) -> None:
+        """Remember to attempt `did` at `when` (what the delivery last said); None: it needs no attempt."""
         if when is None:
             self._timed.pop(did, None)
             return
-        self._timed[did] = when.timestamp() if isinstance(when, datetime) else when
+        self._timed[did] = when.timestamp()
         self._wake.set()
 
     async def attempt(self, did: str) -> bool:
@@ -340,7 +339,7 @@ class Notify:
             return False
         bucket = self.per_recipient.bucket(f"{doc['channel']}:{doc['address']}")
         if not bucket.try_take():
-            self._attempt_at(did, time.time() + bucket.wait_seconds())  # over the recipient's rate: stays due
+            self._attempt_at(did, bson_now() + timedelta(seconds=bucket.wait_seconds()))  # over the rate: stays due
             return False
         claimed_doc, claimed = await self.repo.store.transact(
             did, lambda d: claim(d, bson_now(), self.policy), cached=doc
