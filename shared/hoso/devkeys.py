@@ -8,6 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
+import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -15,6 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hoso.auth import Role
 
 KEY_FILE = "dev-signing-key.pem"
+# The password of the local realm's demo accounts (deploy/keycloak/hoso-realm.json); never a production account's.
+DEMO_PASSWORD = "hoso-demo"  # noqa: S105
 JWKS_FILE = "jwks.json"
 
 
@@ -78,3 +81,19 @@ def mint_token(
         claims["phone"] = phone
     key = (folder / KEY_FILE).read_bytes()
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
+
+
+def password_token(
+    issuer: str, username: str, password: str, *, client_id: str = "hoso-scripts", timeout: float = 15.0
+) -> str:
+    """An access token from the identity provider for a local account (the local realm's scripts client, which
+    alone allows the password grant): for scripts and the test suites, never for people."""
+    answer = httpx.post(
+        f"{issuer.rstrip('/')}/protocol/openid-connect/token",
+        data={"grant_type": "password", "client_id": client_id, "username": username, "password": password},
+        timeout=timeout,
+    )
+    if answer.status_code != 200:
+        raise RuntimeError(f"the identity provider refused {username}: {answer.status_code} {answer.text[:200]}")
+    token: str = answer.json()["access_token"]
+    return token

@@ -142,12 +142,8 @@ class Runtime:
         self._background.append(loop)
 
     def token_verifier(self) -> TokenVerifier | None:
-        s = self.settings
-        if s.jwks_file is None and not s.jwt_jwks_url:
-            return None
-        return TokenVerifier(
-            issuer=s.jwt_issuer, audience=s.jwt_audience, jwks_file=s.jwks_file, jwks_url=s.jwt_jwks_url
-        )
+        trusted = self.settings.trusted_issuers
+        return TokenVerifier(audience=self.settings.jwt_audience, trusted=trusted) if trusted else None
 
     async def start(self) -> None:
         await _retry_while_transient("mongodb server", lambda: detect_server(self.mongo))

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from hoso.auth import DEV_ISSUER, TrustedIssuer
 from hoso.pins import local_seal_key
 
 # Variables the whole platform shares; `<PREFIX>_<NAME>` overrides `<NAME>` for one service.
@@ -63,7 +64,7 @@ class ServiceSettings(BaseSettings):
     state_dir: Path | None = None
     jwt_jwks_file: Path | None = None
     jwt_jwks_url: str | None = None
-    jwt_issuer: str = "hoso-local"
+    jwt_issuer: str = DEV_ISSUER
     jwt_audience: str = "hoso"
     log_level: str = "INFO"
     consumer_group: str = ""
@@ -94,13 +95,15 @@ class ServiceSettings(BaseSettings):
         return self.state_dir or repo_state_dir()
 
     @property
-    def jwks_file(self) -> Path | None:
-        """The JWKS to verify tokens with; in local mode the development key's JWKS under the state folder."""
-        if self.jwt_jwks_file is not None:
-            return self.jwt_jwks_file
-        if self.local_mode and not self.jwt_jwks_url:
-            return self.state_path / "keys" / "jwks.json"
-        return None
+    def trusted_issuers(self) -> list[TrustedIssuer]:
+        """The issuers whose tokens this service accepts: the identity provider (HOSO_JWT_ISSUER with its JWKS URL
+        or file) and, in local mode only, the development key of `hoso token` (issuer `hoso-local`)."""
+        trusted = []
+        if self.jwt_jwks_url or self.jwt_jwks_file is not None:
+            trusted.append(TrustedIssuer(self.jwt_issuer, jwks_file=self.jwt_jwks_file, jwks_url=self.jwt_jwks_url))
+        if self.local_mode and all(t.issuer != DEV_ISSUER for t in trusted):
+            trusted.append(TrustedIssuer(DEV_ISSUER, jwks_file=self.state_path / "keys" / "jwks.json"))
+        return trusted
 
     @property
     def seal_key(self) -> str | None:

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hoso.auth import InvalidToken, Role, TokenVerifier
+from hoso.auth import InvalidToken, Role, TokenVerifier, TrustedIssuer
 from hoso.devkeys import KEY_FILE, ensure_dev_keys, mint_token
 
 ISSUER, AUDIENCE = "hoso-test", "hoso"
@@ -27,7 +27,7 @@ def state(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def verifier(state: Path) -> TokenVerifier:
-    return TokenVerifier(issuer=ISSUER, audience=AUDIENCE, jwks_file=state / "keys" / "jwks.json")
+    return TokenVerifier(audience=AUDIENCE, trusted=[TrustedIssuer(ISSUER, jwks_file=state / "keys" / "jwks.json")])
 
 
 def claims(**overrides: Any) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from pydantic_settings import SettingsConfigDict
 
+from hoso.auth import TrustedIssuer
 from hoso.settings import ServiceSettings
 
 
@@ -33,9 +35,26 @@ def test_local_mode_verifies_with_the_development_jwks(monkeypatch: pytest.Monke
     monkeypatch.setenv("HOSO_STATE_DIR", str(tmp_path))
     s = DemoSettings()
     assert s.local_mode
-    assert str(s.jwks_file) == f"{tmp_path}/keys/jwks.json"
+    assert s.trusted_issuers == [TrustedIssuer("hoso-local", jwks_file=Path(f"{tmp_path}/keys/jwks.json"))]
 
 
-def test_outside_local_mode_no_jwks_is_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_local_mode_trusts_the_identity_provider_and_the_development_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    monkeypatch.setenv("HOSO_LOCAL_MODE", "1")
+    monkeypatch.setenv("HOSO_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv("HOSO_JWT_ISSUER", "http://127.0.0.1:8180/realms/hoso")
+    monkeypatch.setenv("HOSO_JWT_JWKS_URL", "http://127.0.0.1:8180/realms/hoso/protocol/openid-connect/certs")
+    assert [t.issuer for t in DemoSettings().trusted_issuers] == ["http://127.0.0.1:8180/realms/hoso", "hoso-local"]
+
+
+def test_outside_local_mode_only_the_identity_provider_is_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOSO_LOCAL_MODE", raising=False)
-    assert DemoSettings().jwks_file is None
+    monkeypatch.setenv("HOSO_JWT_ISSUER", "https://id.example.gov.vn/realms/hoso")
+    monkeypatch.setenv("HOSO_JWT_JWKS_URL", "https://id.example.gov.vn/realms/hoso/protocol/openid-connect/certs")
+    assert [t.issuer for t in DemoSettings().trusted_issuers] == ["https://id.example.gov.vn/realms/hoso"]
+
+
+def test_outside_local_mode_no_key_is_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOSO_LOCAL_MODE", raising=False)
+    assert DemoSettings().trusted_issuers == []
