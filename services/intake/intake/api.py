@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Resp
 from fastapi.responses import StreamingResponse
 
 from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal, require_roles
-from hoso.mongo import bson_now
+from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay
 from hoso.problems import Problem
 from hoso.retry import retry_transient
 from intake import handlers, payments
 from intake.catalog_store import CatalogStore, VersionExists
 from intake.domain.catalog import (
+    FeeUndetermined,
     NoVersionInForce,
     OverlappingVersions,
     ProcedureVersion,
@@ -25,13 +26,18 @@ from intake.domain.catalog import (
 )
 from intake.domain.codes import service_day
 from intake.domain.content import UnrecognisedContent
+from intake.drafts import DraftNotFound, DraftStore
 from intake.files import FileStore
 from intake.repository import DossierRepository
 from intake.schemas import (
     CallbackAnswer,
     DossierOut,
     DossierPage,
+    DraftList,
+    DraftOut,
+    FeeQuote,
     FileOut,
+    FindingOut,
     PaymentOut,
     ProcedureOut,
     ProcedureSummary,
@@ -46,6 +52,7 @@ Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Anyone = Annotated[Principal, Depends(current_principal)]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
+DraftId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -65,6 +72,7 @@ class IntakeContext:
     files: FileStore
     relay: OutboxRelay
     settings: IntakeSettings
+    drafts: DraftStore
 
 
 def procedures_router(ctx: IntakeContext) -> APIRouter:
@@ -97,6 +105,41 @@ def procedures_router(ctx: IntakeContext) -> APIRouter:
             ],
         )
 
+    @router.get("/{code}/fee", response_model=FeeQuote, summary="The fee for a project, by the catalog's rule (public)")
+    async def fee_quote(
+        code: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")],
+        request: Request,
+        on: Annotated[date | None, Query()] = None,
+    ) -> FeeQuote:
+        day = on or service_day(bson_now(), ctx.settings.timezone)
+        try:
+            version = version_in_force(await ctx.catalog.versions_of(code), code, day)
+        except (UnknownProcedure, NoVersionInForce) as exc:
+            raise Problem(404, "Not found", str(exc)) from exc
+        fields: dict[str, object] = {}
+        for spec in version.fields:
+            raw = request.query_params.get(spec.name)
+            if raw is None or raw == "":
+                continue
+            if spec.type == "integer":
+                if not raw.isdigit() or len(raw) > 20:
+                    raise _fee_problem(spec.name, "a whole number, zero or more")
+                fields[spec.name] = int(raw)
+            else:
+                fields[spec.name] = raw[: spec.max_length]
+        try:
+            amount = version.fee.amount_for(fields)
+        except FeeUndetermined as exc:
+            raise _fee_problem(exc.field, str(exc)) from exc
+        return FeeQuote(
+            procedure_code=version.procedure_code,
+            version=version.version,
+            amount_vnd=amount,
+            legal_basis=version.fee.legal_basis,
+            uncertain=version.fee.uncertain,
+            note=version.fee.note,
+        )
+
     @router.post("", status_code=201, response_model=ProcedureVersion, summary="Publish a new version (admin)")
     async def publish(body: ProcedureVersion, admin: Admin) -> ProcedureVersion:
         today = service_day(bson_now(), ctx.settings.timezone)
@@ -117,6 +160,10 @@ def procedures_router(ctx: IntakeContext) -> APIRouter:
         return body
 
     return router
+
+
+def _fee_problem(field: str, message: str) -> Problem:
+    return Problem(422, "Fee undetermined", message, errors=[{"field": field, "in": "query", "message": message}])
 
 
 def files_router(ctx: IntakeContext) -> APIRouter:
@@ -160,6 +207,7 @@ def files_router(ctx: IntakeContext) -> APIRouter:
 
 def dossiers_router(ctx: IntakeContext) -> APIRouter:
     router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
+    seal_key = ctx.settings.seal_key  # opens the receipt's tracking PIN for its owner
 
     @router.post(
         "",
@@ -200,11 +248,12 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> DossierPage:
         docs, total = await ctx.repo.list_for_applicant(applicant.subject, status=status_code, skip=offset, limit=limit)
-        return DossierPage(items=[DossierOut.of(d) for d in docs], offset=offset, limit=limit, total=total)
+        items = [DossierOut.of(d, seal_key=seal_key) for d in docs]
+        return DossierPage(items=items, offset=offset, limit=limit, total=total)
 
     @router.get("/{code}", response_model=DossierOut, summary="One of my dossiers")
     async def get_one(code: Code, applicant: Applicant) -> DossierOut:
-        return DossierOut.of(await handlers.own_dossier(ctx.repo, code, applicant))
+        return DossierOut.of(await handlers.own_dossier(ctx.repo, code, applicant), seal_key=seal_key)
 
     @router.post("/{code}/supplements", response_model=DossierOut, summary="Supplement a dossier (status 5)")
     async def supplement(code: Code, body: SupplementIn, applicant: Applicant, request: Request) -> DossierOut:
@@ -258,5 +307,67 @@ def payments_router(ctx: IntakeContext) -> APIRouter:
         params = {k: v for k, v in request.query_params.items() if len(k) <= 64 and len(v) <= 512}
         message = await payments.confirm_payment(ctx.repo, ctx.relay, ctx.settings, params=params)
         return CallbackAnswer(RspCode="02" if "already" in message else "00", Message=message)
+
+    return router
+
+
+def drafts_router(ctx: IntakeContext) -> APIRouter:
+    """Drafts: a dossier being prepared, its author's alone; no code, no event, deleted after the retention."""
+    router = APIRouter(prefix="/api/v1/drafts", tags=["drafts"])
+
+    async def answer(applicant: Principal, doc: Document) -> DraftOut:
+        missing = await handlers.missing_in_draft(
+            ctx.catalog, ctx.files, owner=applicant, draft=doc, timezone=ctx.settings.timezone
+        )
+        ids = [i for c in doc["components"] for i in c["file_ids"]]
+        stored = await ctx.files.get_many(ids)
+        files = [FileOut.of(stored[i]) for i in ids if i in stored]
+        return DraftOut.of(doc, files, [FindingOut(field=f.field, message=f.message) for f in missing])
+
+    async def own(applicant: Principal, draft_id: str) -> Document:
+        try:
+            return await ctx.drafts.get(applicant.subject, draft_id)
+        except DraftNotFound as exc:
+            raise Problem(404, "Not found", str(exc)) from exc
+
+    @router.post("", status_code=201, response_model=DraftOut, summary="Start a draft")
+    async def create(body: SubmitDossier, applicant: Applicant) -> DraftOut:
+        content, _ = await handlers.draft_content(
+            ctx.catalog, ctx.files, owner=applicant, command=body, timezone=ctx.settings.timezone
+        )
+        return await answer(applicant, await ctx.drafts.create(applicant.subject, content))
+
+    @router.get("", response_model=DraftList, summary="My drafts, the latest changed first")
+    async def list_mine(applicant: Applicant) -> DraftList:
+        docs = await ctx.drafts.list_for(applicant.subject)
+        return DraftList(items=[await answer(applicant, d) for d in docs])
+
+    @router.get("/{draft_id}", response_model=DraftOut, summary="One of my drafts")
+    async def get_one(draft_id: DraftId, applicant: Applicant) -> DraftOut:
+        return await answer(applicant, await own(applicant, draft_id))
+
+    @router.put("/{draft_id}", response_model=DraftOut, summary="Replace a draft's content")
+    async def replace(draft_id: DraftId, body: SubmitDossier, applicant: Applicant) -> DraftOut:
+        if body.procedure_code != (await own(applicant, draft_id))["procedure_code"]:
+            detail = "a draft stays with the procedure it was started for"
+            raise Problem(
+                422, "Invalid draft", detail, errors=[{"field": "procedure_code", "in": "body", "message": detail}]
+            )
+        content, _ = await handlers.draft_content(
+            ctx.catalog, ctx.files, owner=applicant, command=body, timezone=ctx.settings.timezone
+        )
+        try:
+            doc = await ctx.drafts.replace(applicant.subject, draft_id, content)
+        except DraftNotFound as exc:
+            raise Problem(404, "Not found", str(exc)) from exc
+        return await answer(applicant, doc)
+
+    @router.delete("/{draft_id}", status_code=204, summary="Delete a draft")
+    async def delete(draft_id: DraftId, applicant: Applicant) -> Response:
+        try:
+            await ctx.drafts.delete(applicant.subject, draft_id)
+        except DraftNotFound as exc:
+            raise Problem(404, "Not found", str(exc)) from exc
+        return Response(status_code=204)
 
     return router

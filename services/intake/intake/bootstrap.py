@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 
@@ -10,10 +11,18 @@ from hoso.logs import get_logger
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS
-from intake.api import IntakeContext, dossiers_router, files_router, payments_router, procedures_router
+from intake.api import (
+    IntakeContext,
+    dossiers_router,
+    drafts_router,
+    files_router,
+    payments_router,
+    procedures_router,
+)
 from intake.catalog.seed import load_seed
 from intake.catalog_store import CATALOG_INDEXES, CatalogStore
 from intake.consumers import event_handlers
+from intake.drafts import DRAFT_INDEXES, DraftStore
 from intake.files import FILE_INDEXES, FileStore
 from intake.repository import INDEXES, DossierRepository
 from intake.settings import IntakeSettings
@@ -27,7 +36,9 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
         repo = DossierRepository(runtime.db)
         catalog = CatalogStore(runtime.db)
-        runtime.add_indexes([*INDEXES, *CATALOG_INDEXES, *FILE_INDEXES])
+        runtime.add_indexes([*INDEXES, *CATALOG_INDEXES, *FILE_INDEXES, *DRAFT_INDEXES])
+        drafts = DraftStore(runtime.db, retention=timedelta(days=settings.draft_retention_days))
+        runtime.add_background(lambda: drafts.sweep_forever(settings.draft_sweep_seconds))
         relay = runtime.add_outbox(repo.collection)
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
         if settings.seed_catalog:
@@ -38,8 +49,11 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
                 log.info("catalog.seeded", added=added, versions=len(seed))
 
             runtime.on_start(seed_catalog)
-        ctx = IntakeContext(repo=repo, catalog=catalog, files=FileStore(runtime.db), relay=relay, settings=settings)
-        return [procedures_router(ctx), files_router(ctx), dossiers_router(ctx), payments_router(ctx)]
+        ctx = IntakeContext(
+            repo=repo, catalog=catalog, files=FileStore(runtime.db), relay=relay, settings=settings, drafts=drafts
+        )
+        routers = (procedures_router, files_router, dossiers_router, drafts_router, payments_router)
+        return [router(ctx) for router in routers]
 
     return build_service_app(
         settings,

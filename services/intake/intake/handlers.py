@@ -19,11 +19,16 @@ from hoso.events.catalog import (
     Applicant,
     ComponentFiles,
     DeadlineTerms,
+    DossierApproved,
     DossierDeadlineExtended,
     DossierEventData,
     DossierFeeRequested,
     DossierProcessingResumed,
     DossierReceived,
+    DossierRefused,
+    DossierRejected,
+    DossierResultReturned,
+    DossierStopped,
     DossierSubmitted,
     DossierSupplemented,
     DossierSupplementRequested,
@@ -270,6 +275,10 @@ def _dossier_document(
         "procedure_version": version.version,
         "applicant_id": applicant.subject,
         "applicant_kind": command.applicant_kind,
+        # The identifiers the identity provider vouched for (VNeID): a citizen's number or an enterprise's tax code.
+        "applicant_identifiers": {
+            k: v for k, v in {"personal_id": applicant.personal_id, "tax_code": applicant.tax_code}.items() if v
+        },
         "submitted_at": now,
         "status_code": int(PublicStatus.NEW),
         "status_updated_at": now,
@@ -395,10 +404,20 @@ def view_update(event: Envelope) -> Document:
     fields: Document = {"status_code": int(payload.status_code), "status_updated_at": event.time}
     if isinstance(payload, DossierReceived):
         fields.update(
-            due_at=payload.due_at, appointment_at=payload.appointment_at, receipt_number=payload.receipt_number
+            due_at=payload.due_at,
+            appointment_at=payload.appointment_at,
+            receipt_number=payload.receipt_number,
+            received_at=payload.received_at,
+            # Sealed as it came (HOSO_PIN_SEAL_KEY): shown to the applicant alone, as on their receipt.
+            tracking_pin_sealed=payload.tracking_pin_sealed,
         )
     elif isinstance(payload, DossierSupplementRequested):
-        fields["supplement_request"] = {"items": payload.items, "due_at": payload.supplement_due_at}
+        fields["supplement_request"] = {
+            "items": payload.items,
+            "due_at": payload.supplement_due_at,
+            "reason": payload.reason,
+            "requested_at": event.time,
+        }
     elif isinstance(payload, DossierFeeRequested):
         fields["fee"] = {
             "amount_vnd": int(payload.amount),
@@ -411,9 +430,61 @@ def view_update(event: Envelope) -> Document:
         fields["due_at"] = payload.due_at
     elif isinstance(payload, DossierDeadlineExtended):
         fields["due_at"] = payload.new_due_at
+        fields["extension"] = {"reason": payload.reason, "new_due_at": payload.new_due_at, "at": event.time}
+    elif isinstance(payload, DossierApproved):
+        fields["decision"] = {"outcome": "approved", "decision_number": payload.decision_number, "at": event.time}
+    elif isinstance(payload, DossierRejected | DossierRefused | DossierStopped):
+        outcome = {DossierRejected: "rejected", DossierRefused: "refused", DossierStopped: "stopped"}[type(payload)]
+        fields["decision"] = {"outcome": outcome, "reason": payload.reason, "at": event.time}
+    elif isinstance(payload, DossierResultReturned):
+        fields["result_returned_at"] = payload.returned_at
     return {"$set": fields}
 
 
 async def record_review_event(repo: DossierRepository, event: Envelope) -> None:
     """Keep intake's view of the dossier (status, due date, requested supplements, fee) from review's events."""
     await repo.apply_event(event.partitionkey, event.id, view_update(event))
+
+
+async def draft_content(
+    catalog: CatalogStore, files: FileStore, *, owner: Principal, command: SubmitDossier, timezone: str
+) -> tuple[Document, list[Finding]]:
+    """A draft's content once checked like a submission, but incomplete: what is given must be right (a known
+    component, a file of the author's of an accepted type and size, a field of the procedure with a valid value);
+    what is missing is returned as findings and refused only at submission."""
+    version = await procedure_in_force(catalog, command.procedure_code, service_day(bson_now(), timezone))
+    components = {c.code: c.file_ids for c in command.components}
+    stored = facts_of(await files.get_many([f for ids in components.values() for f in ids]))
+    wrong = check_components(version, components, stored, applicant_id=owner.subject, complete=False)
+    wrong += check_fields(version, command.fields, complete=False)
+    if len(components) != len(command.components):
+        wrong.append(Finding("components", "a component code is given twice"))
+    if wrong:
+        raise InvalidDossier(wrong)
+    missing = check_components(version, components, stored, applicant_id=owner.subject)
+    missing += check_fields(version, command.fields)
+    content: Document = {
+        "procedure_code": version.procedure_code,
+        "applicant_kind": command.applicant_kind,
+        "components": [c.model_dump() for c in command.components],
+        # Field names come from users: stored as name/value objects so no key holds a dot or a dollar.
+        "fields": [{"name": name, "value": value} for name, value in command.fields.items()],
+    }
+    return content, missing
+
+
+async def missing_in_draft(
+    catalog: CatalogStore, files: FileStore, *, owner: Principal, draft: Document, timezone: str
+) -> list[Finding]:
+    """What a submission of this draft would still refuse (an empty list: it is ready)."""
+    command = SubmitDossier(
+        procedure_code=draft["procedure_code"],
+        applicant_kind=draft["applicant_kind"],
+        components=[ComponentIn(**c) for c in draft["components"]],
+        fields={f["name"]: f["value"] for f in draft["fields"]},
+    )
+    try:
+        _, missing = await draft_content(catalog, files, owner=owner, command=command, timezone=timezone)
+    except InvalidDossier as exc:  # the catalog or a file changed since the draft was saved
+        return [Finding(str(e["field"]), str(e["message"])) for e in exc.errors or []]
+    return missing

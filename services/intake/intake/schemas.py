@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from hoso.events import PublicStatus, status_label
 from hoso.mongo import Document
+from hoso.pins import PinSealError, unseal_pin
 from intake.domain.catalog import ProcedureVersion
 from intake.domain.lifecycle import ApplicantAction, allowed_actions
 from intake.files import StoredFile
@@ -35,6 +36,45 @@ class SubmitDossier(BaseModel):
     applicant_kind: Literal["citizen", "organisation"] = "citizen"
     components: list[ComponentIn] = Field(default_factory=list, max_length=50)
     fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=100)
+
+
+class FindingOut(BaseModel):
+    field: str
+    message: str
+
+
+class DraftOut(BaseModel):
+    """A dossier being prepared: what its author has given so far, and what a submission would still refuse."""
+
+    id: str
+    procedure_code: str
+    applicant_kind: Literal["citizen", "organisation"]
+    components: list[ComponentIn]
+    fields: dict[str, FieldValue]
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime
+    files: list[FileOut]
+    missing: list[FindingOut]
+
+    @classmethod
+    def of(cls, doc: Document, files: list[FileOut], missing: list[FindingOut]) -> DraftOut:
+        return cls(
+            id=doc["_id"],
+            procedure_code=doc["procedure_code"],
+            applicant_kind=doc["applicant_kind"],
+            components=[ComponentIn(**c) for c in doc["components"]],
+            fields={f["name"]: f["value"] for f in doc["fields"]},
+            created_at=doc["created_at"],
+            updated_at=doc["updated_at"],
+            expires_at=doc["expires_at"],
+            files=files,
+            missing=missing,
+        )
+
+
+class DraftList(BaseModel):
+    items: list[DraftOut]
 
 
 class SupplementIn(BaseModel):
@@ -64,6 +104,23 @@ class StatusOut(BaseModel):
 class SupplementRequestOut(BaseModel):
     items: list[str]
     due_at: datetime | None
+    reason: str = ""
+    requested_at: datetime | None = None
+
+
+class ExtensionOut(BaseModel):
+    """The latest extension of the deadline, with the apology's reason (Form 04)."""
+
+    reason: str
+    new_due_at: datetime
+    at: datetime
+
+
+class DecisionOut(BaseModel):
+    outcome: Literal["approved", "rejected", "refused", "stopped"]
+    reason: str = ""
+    decision_number: str = ""
+    at: datetime
 
 
 class FeeOut(BaseModel):
@@ -80,15 +137,22 @@ class DossierOut(BaseModel):
     agency_code: str
     submitted_at: datetime
     status: StatusOut
+    status_since: datetime | None = None
+    receipt_number: str | None = None
+    received_at: datetime | None = None
+    tracking_pin: str | None = Field(default=None, description="The receipt's tracking PIN (its owner alone sees it)")
     due_at: datetime | None = None
     appointment_at: datetime | None = None
     supplement_request: SupplementRequestOut | None = None
     fee: FeeOut | None = None
+    extension: ExtensionOut | None = None
+    decision: DecisionOut | None = None
+    result_returned_at: datetime | None = None
     components: list[ComponentIn]
     allowed_actions: list[ApplicantAction]
 
     @classmethod
-    def of(cls, doc: Document) -> DossierOut:
+    def of(cls, doc: Document, *, seal_key: str | None = None) -> DossierOut:
         status = PublicStatus(doc["status_code"])
         supplement = doc.get("supplement_request")
         fee = doc.get("fee")
@@ -100,13 +164,29 @@ class DossierOut(BaseModel):
             agency_code=doc["agency_code"],
             submitted_at=doc["submitted_at"],
             status=StatusOut.of(status),
+            status_since=doc.get("status_updated_at"),
+            receipt_number=doc.get("receipt_number"),
+            received_at=doc.get("received_at"),
+            tracking_pin=_unsealed(doc.get("tracking_pin_sealed"), seal_key),
             due_at=doc.get("due_at"),
             appointment_at=doc.get("appointment_at"),
             supplement_request=SupplementRequestOut(**supplement) if supplement else None,
             fee=FeeOut(**fee) if fee else None,
+            extension=ExtensionOut(**doc["extension"]) if doc.get("extension") else None,
+            decision=DecisionOut(**doc["decision"]) if doc.get("decision") else None,
+            result_returned_at=doc.get("result_returned_at"),
             components=[ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in doc.get("components", [])],
             allowed_actions=allowed_actions(status),
         )
+
+
+def _unsealed(sealed: str | None, key: str | None) -> str | None:
+    if not sealed or not key:
+        return None
+    try:
+        return unseal_pin(sealed, key)
+    except PinSealError:  # sealed with another key (rotated): the receipt still carries it
+        return None
 
 
 class DossierPage(BaseModel):
@@ -160,6 +240,15 @@ class ProcedureSummary(BaseModel):
 class ProcedureOut(BaseModel):
     in_force: ProcedureVersion
     versions: list[VersionSummary]
+
+
+class FeeQuote(BaseModel):
+    procedure_code: str
+    version: str
+    amount_vnd: int
+    legal_basis: str
+    uncertain: bool
+    note: str
 
 
 class PaymentOut(BaseModel):

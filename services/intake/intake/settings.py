@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from hoso.settings import ServiceSettings
@@ -19,6 +19,8 @@ class IntakeSettings(ServiceSettings):
     timezone: str = "Asia/Ho_Chi_Minh"
     max_upload_bytes: int = 100 * 1024 * 1024
     seed_catalog: bool = True
+    draft_retention_days: float = Field(default=30, gt=0, le=365)
+    draft_sweep_seconds: float = Field(default=3600, gt=0)
     payment_provider: str = "vnpay"
     payment_gateway_url: str = "https://sandbox.vnpayment.vn/paymentv2/vpcpay.html"
     payment_merchant_code: str = "HOSO0001"

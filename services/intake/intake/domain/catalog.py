@@ -62,7 +62,9 @@ class FeeTier(Strict):
 
 
 class FeeUndetermined(ValueError):
-    pass
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Fee(Strict):
@@ -100,11 +102,11 @@ class Fee(Strict):
         assert self.investment_field is not None
         assert self.column_field is not None
         investment, column = fields.get(self.investment_field), str(fields.get(self.column_field))
-        if not isinstance(investment, int):
-            raise FeeUndetermined(f"the fee depends on {self.investment_field}")
+        if not isinstance(investment, int) or isinstance(investment, bool):
+            raise FeeUndetermined(self.investment_field, f"the fee depends on {self.investment_field}")
         tier = next(t for t in self.tiers if t.up_to_vnd is None or investment <= t.up_to_vnd)
         if column not in tier.amounts_vnd:
-            raise FeeUndetermined(f"no fee for {self.column_field}={column!r}")
+            raise FeeUndetermined(self.column_field, f"no fee for {self.column_field}={column!r}")
         return tier.amounts_vnd[column]
 
 
@@ -137,12 +139,18 @@ class ExtraField(Strict):
     type: Literal["string", "integer", "boolean", "choice"]
     required: bool = False
     choices: list[str] = Field(default_factory=list)
+    choice_labels_vi: dict[str, str] = Field(default_factory=dict, description="What people read for each choice")
+    choice_labels_en: dict[str, str] = Field(default_factory=dict)
     max_length: int = Field(default=500, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _choices(self) -> ExtraField:
         if (self.type == "choice") != bool(self.choices):
             raise ValueError("choices are given exactly for fields of type choice")
+        for labels in (self.choice_labels_vi, self.choice_labels_en):
+            unknown = sorted(set(labels) - set(self.choices))
+            if unknown:
+                raise ValueError(f"labels for choices that do not exist: {unknown}")
         return self
 
 

@@ -90,7 +90,10 @@ def _check_file(
     return findings
 
 
-def check_fields(version: ProcedureVersion, fields: Mapping[str, FieldValue]) -> list[Finding]:
+def check_fields(
+    version: ProcedureVersion, fields: Mapping[str, FieldValue], *, complete: bool = True
+) -> list[Finding]:
+    """Findings about the fields; `complete` demands the required ones and a competent agency."""
     findings: list[Finding] = []
     known = {f.name: f for f in version.fields}
     for name in fields:
@@ -100,7 +103,7 @@ def check_fields(version: ProcedureVersion, fields: Mapping[str, FieldValue]) ->
         value = fields.get(spec.name)
         where = f"fields.{spec.name}"
         if value is None or value == "":
-            if spec.required:
+            if spec.required and complete:
                 findings.append(Finding(where, f"required: {spec.label_en}"))
             continue
         if spec.type == "string" and (not isinstance(value, str) or len(value) > spec.max_length):
@@ -111,7 +114,7 @@ def check_fields(version: ProcedureVersion, fields: Mapping[str, FieldValue]) ->
             findings.append(Finding(where, "true or false"))
         elif spec.type == "choice" and str(value) not in spec.choices:
             findings.append(Finding(where, f"one of {', '.join(spec.choices)}"))
-    if not findings and version.competent_agency(fields) is None:
+    if complete and not findings and version.competent_agency(fields) is None:
         rule_fields = sorted({r.field for r in version.competence.rules})
         findings.append(Finding(f"fields.{rule_fields[0]}", "no competent agency for this value"))
     return findings
