@@ -46,7 +46,7 @@ status: ## What is running
 lint: sync ## ruff check, ruff format --check, mypy --strict
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy -p hoso -p intake -p review -p notify -p records
+	@$(UV) run --frozen mypy -p hoso -p intake -p review -p notify -p records -p portal
 
 .PHONY: test
 test: deps sync ## Lint, then every test against a real Kafka and FerretDB started for the run

@@ -104,6 +104,8 @@ def start_platform(
         # One applicant files every dossier of a suite: no per-recipient throttling of their e-mails here.
         NOTIFY_RECIPIENT_PER_MINUTE="6000",
         NOTIFY_RECIPIENT_BURST="1000",
+        PORTAL_HTTP_PORT="18005",
+        PORTAL_MONGODB_DATABASE=f"e2e_{run_id}_portal",
     )
     for n, service in enumerate(SERVICES, start=1):
         prefix = service.upper()

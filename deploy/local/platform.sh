@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole platform on one machine, without Docker: Kafka and FerretDB (deploy/local/infra.sh), the four
-# services as separate api and worker processes, and the nginx gateway.
+# The whole platform on one machine, without Docker: Kafka, FerretDB and Keycloak (deploy/local/infra.sh), the four
+# services as separate api and worker processes, the portal, and the nginx gateway.
 #
 #   deploy/local/platform.sh up|down|status
 #
 # Ports (overridable): gateway HOSO_GATEWAY_PORT=8080; apis INTAKE_HTTP_PORT=8001, REVIEW_HTTP_PORT=8002,
-# NOTIFY_HTTP_PORT=8003, RECORDS_HTTP_PORT=8004; workers <SERVICE>_WORKER_HTTP_PORT=9001..9004.
+# NOTIFY_HTTP_PORT=8003, RECORDS_HTTP_PORT=8004; workers <SERVICE>_WORKER_HTTP_PORT=9001..9004; the portal
+# PORTAL_HTTP_PORT=8005; Keycloak HOSO_KEYCLOAK_PORT=8180 (management 8181).
 # Logs and pid files live under $HOSO_STATE (default <repo>/.local).
 set -euo pipefail
 
@@ -18,6 +19,12 @@ ROLES=(api worker)
 export HOSO_STATE_DIR="${HOSO_STATE_DIR:-$STATE}"
 export HOSO_LOCAL_MODE="${HOSO_LOCAL_MODE:-1}"
 GATEWAY_PORT="${HOSO_GATEWAY_PORT:-8080}"
+PORTAL_PORT="${PORTAL_HTTP_PORT:-8005}"
+KEYCLOAK_PORT="${HOSO_KEYCLOAK_PORT:-8180}"
+# The identity provider: the local Keycloak unless HOSO_OIDC_ISSUER names another (the ministry's).
+export HOSO_OIDC_ISSUER_URL="${HOSO_OIDC_ISSUER:-http://127.0.0.1:$KEYCLOAK_PORT/realms/hoso}"
+export HOSO_JWT_ISSUER="${HOSO_JWT_ISSUER:-$HOSO_OIDC_ISSUER_URL}"
+export HOSO_JWT_JWKS_URL="${HOSO_JWT_JWKS_URL:-$HOSO_OIDC_ISSUER_URL/protocol/openid-connect/certs}"
 
 # shellcheck source=deploy/local/processes.sh
 source "$ROOT/deploy/local/processes.sh"
@@ -75,6 +82,8 @@ render_gateway() {
       -e "s#\${REVIEW_UPSTREAM}#127.0.0.1:$(port_of review api)#g" \
       -e "s#\${NOTIFY_UPSTREAM}#127.0.0.1:$(port_of notify api)#g" \
       -e "s#\${RECORDS_UPSTREAM}#127.0.0.1:$(port_of records api)#g" \
+      -e "s#\${PORTAL_UPSTREAM}#127.0.0.1:$PORTAL_PORT#g" \
+      -e "s#\${PORTAL_ADDRESSES}#127.0.0.1#g" \
       -e "s#\${GATEWAY_MAX_BODY}#${GATEWAY_MAX_BODY:-110m}#g" \
       -e "s#\${GATEWAY_ACCESS_LOG}#$dir/access.log#g" \
       "$ROOT/deploy/gateway/hoso.conf.template" > "$dir/hoso.conf"
@@ -108,6 +117,22 @@ mailsink_up() {
     || die "the mail sink did not start (see $STATE/logs/mailsink.log)"
 }
 
+portal_up() {
+  local pidfile="$STATE/run/portal-api.pid" logfile="$STATE/logs/portal-api.log"
+  if pid_alive "$pidfile"; then log "portal already running (pid $(cat "$pidfile"))"; return 0; fi
+  port_busy "$PORTAL_PORT" && die "port $PORTAL_PORT (portal) is taken by another process"
+  PORTAL_HTTP_PORT="$PORTAL_PORT" PORTAL_API_URL="http://127.0.0.1:$GATEWAY_PORT" \
+    PORTAL_OIDC_CLIENT_SECRET_FILE="${PORTAL_OIDC_CLIENT_SECRET_FILE:-$STATE/keycloak/portal-client-secret}" \
+    PORTAL_PUBLIC_URL="${HOSO_PORTAL_URL:-http://127.0.0.1:$GATEWAY_PORT}" PORTAL_OIDC_ISSUER="$HOSO_OIDC_ISSUER_URL" \
+    nohup "$PY" -m portal api >> "$logfile" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+  if ! "$PY" "$ROOT/deploy/local/probe.py" http "http://127.0.0.1:$PORTAL_PORT/health/ready" --pidfile "$pidfile" \
+      --timeout 60; then
+    tail -n 30 "$logfile" >&2 || true
+    die "the portal did not become ready on port $PORTAL_PORT"
+  fi
+}
+
 gateway_up() {
   local dir="$STATE/gateway" nginx_bin
   nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
@@ -135,11 +160,13 @@ up() {
   for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do wait_service "$svc" "$role"; done; done
   log "services ready (logs: $STATE/logs/)"
   gateway_up
+  portal_up
   summary
 }
 
 down() {
   stop_pid "$STATE/gateway/nginx.pid"
+  stop_pid "$STATE/run/portal-api.pid"
   for svc in "${SERVICES[@]}"; do for role in "${ROLES[@]}"; do stop_pid "$STATE/run/$svc-$role.pid"; done; done
   stop_pid "$STATE/run/mailsink.pid"
   log "services, mail sink and gateway stopped"
@@ -156,6 +183,7 @@ status() {
     done
   done
   if pid_alive "$STATE/run/mailsink.pid"; then echo "mail sink: running on :$SMTP_PORT ($STATE/mail)"; else echo "mail sink: stopped"; fi
+  if pid_alive "$STATE/run/portal-api.pid"; then echo "portal: running on :$PORTAL_PORT"; else echo "portal: stopped"; fi
   if pid_alive "$STATE/gateway/nginx.pid"; then echo "gateway: running on :$GATEWAY_PORT"; else echo "gateway: stopped"; fi
 }
 
@@ -163,7 +191,10 @@ summary() {
   cat <<TXT
 
   Hoso is running.
+    portal      http://127.0.0.1:$GATEWAY_PORT/          (applicants, the public; sign in with an account below)
     gateway     http://127.0.0.1:$GATEWAY_PORT/api/v1/...
+    keycloak    $HOSO_OIDC_ISSUER_URL   (admin console http://127.0.0.1:$KEYCLOAK_PORT/admin/, user admin,
+                password in $STATE/keycloak/admin-password)
     intake      http://127.0.0.1:$(port_of intake api)   (worker :$(port_of intake worker))
     review      http://127.0.0.1:$(port_of review api)   (worker :$(port_of review worker))
     notify      http://127.0.0.1:$(port_of notify api)   (worker :$(port_of notify worker))
@@ -173,10 +204,14 @@ summary() {
     mail        smtp://127.0.0.1:$SMTP_PORT, every message kept in $STATE/mail/
     logs        $STATE/logs/
 
-  Tokens (local development key):
-    export HOSO_LOCAL_MODE=1
-    .venv/bin/hoso token --role applicant --sub citizen-1
-    .venv/bin/hoso token --role reception_officer --sub officer-1 --agency BNNMT
+  Demo accounts (password hoso-demo):
+    applicants  congty.demo (a company, tax code 0101234567), canhan.demo (a citizen)
+    BNNMT       tiepnhan.bnnmt (reception), chuyenvien.bnnmt (specialist), lanhdao.bnnmt (leader),
+                quantri.bnnmt (admin), vanhanh.bnnmt (ops)
+    UBND.HN     tiepnhan.hn, chuyenvien.hn, lanhdao.hn, quantri.hn, vanhanh.hn
+
+  Tokens for scripts: .venv/bin/hoso login tiepnhan.bnnmt   (Keycloak)
+                      HOSO_LOCAL_MODE=1 .venv/bin/hoso token --role applicant --sub citizen-1   (development key)
 
   Stop everything: make down      Status: make status
 TXT

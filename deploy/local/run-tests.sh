@@ -10,7 +10,7 @@ UV="$(command -v uv 2>/dev/null || echo "$HOME/.local/bin/uv")"
 echo "== lint: ruff check, ruff format --check, mypy --strict"
 "$UV" run --frozen ruff check .
 "$UV" run --frozen ruff format --check .
-"$UV" run --frozen mypy -p hoso -p intake -p review -p notify -p records
+"$UV" run --frozen mypy -p hoso -p intake -p review -p notify -p records -p portal
 "$UV" run --frozen hoso schemas check
 echo "== docs: docs/asyncapi.json and docs/openapi/*.json are what the code generates"
 "$UV" run --frozen hoso docs check
@@ -22,6 +22,10 @@ export HOSO_KAFKA_PORT="${HOSO_TEST_KAFKA_PORT:-19092}"
 export HOSO_KAFKA_CONTROLLER_PORT="${HOSO_TEST_KAFKA_CONTROLLER_PORT:-19093}"
 export HOSO_FERRETDB_PORT="${HOSO_TEST_FERRETDB_PORT:-27018}"
 export HOSO_KAFKA_PARTITIONS=3
+export HOSO_KEYCLOAK_PORT="${HOSO_TEST_KEYCLOAK_PORT:-18180}"
+export HOSO_KEYCLOAK_MANAGEMENT_PORT="${HOSO_TEST_KEYCLOAK_MANAGEMENT_PORT:-18181}"
+# The test platform's gateway (tests/platform.py): the realm lets the portal there sign people in.
+export HOSO_PORTAL_URL="http://127.0.0.1:18080"
 
 cleanup() {
   local code=$?
@@ -35,6 +39,8 @@ rm -rf "$HOSO_STATE"
 "$ROOT/deploy/local/infra.sh" up
 export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$HOSO_KAFKA_PORT}"
 export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:$HOSO_FERRETDB_PORT/}"
+export HOSO_OIDC_ISSUER="${HOSO_OIDC_ISSUER:-http://127.0.0.1:$HOSO_KEYCLOAK_PORT/realms/hoso}"
+export PORTAL_OIDC_CLIENT_SECRET_FILE="${PORTAL_OIDC_CLIENT_SECRET_FILE:-$HOSO_STATE/keycloak/portal-client-secret}"
 
-echo "== tests (Kafka $KAFKA_BOOTSTRAP_SERVERS, MongoDB $MONGODB_URL)"
+echo "== tests (Kafka $KAFKA_BOOTSTRAP_SERVERS, MongoDB $MONGODB_URL, Keycloak $HOSO_OIDC_ISSUER)"
 "$UV" run --frozen pytest -ra "$@"

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import httpx
+import jwt
 from fpdf import FPDF
 
 from hoso.auth import Role
-from hoso.devkeys import mint_token
+from hoso.devkeys import DEMO_PASSWORD, mint_token, password_token
 from hoso.forms.render import FAMILY, FONTS
 
 T = TypeVar("T")
@@ -68,6 +69,21 @@ class Person:
         return {"Authorization": f"Bearer {self.token}"}
 
 
+def identity_person(issuer: str, username: str, password: str = DEMO_PASSWORD) -> Person:
+    """A local account signed in at the identity provider; who they are is read from the token it gave."""
+    token = password_token(issuer, username, password)
+    claims = jwt.decode(token, options={"verify_signature": False})  # the services verify it; this only reads it
+    roles = [r for r in claims.get("roles", []) if r in {x.value for x in Role}]
+    return Person(
+        subject=str(claims["sub"]),
+        role=Role(roles[0]),
+        name=str(claims.get("name", username)),
+        agency=claims.get("agency"),
+        email=claims.get("email"),
+        token=token,
+    )
+
+
 @dataclass
 class Walkthrough:
     """One agency's desk and one applicant, talking to the gateway at `gateway`."""
@@ -102,6 +118,12 @@ class Walkthrough:
             audience=self.audience, name=name, email=person.email,
         )  # fmt: skip
         return person
+
+    def sign_in_at(self, issuer: str, **accounts: str) -> None:
+        """Take the people from the identity provider instead of the development key: `applicant="congty.demo",
+        reception="tiepnhan.bnnmt", ...` (the local realm's demo accounts)."""
+        for attribute, username in accounts.items():
+            setattr(self, attribute, identity_person(issuer, username))
 
     def close(self) -> None:
         self.http.close()

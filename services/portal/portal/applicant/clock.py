@@ -1,0 +1,91 @@
+"""The legal clock as an applicant reads it: time left or overdue in the deadline's own unit, or why it is paused.
+
+Pure: the dossier as intake's API gives it, the deadline's unit from its procedure version, and the work calendar.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from hoso.deadlines import HOURS_PER_WORKING_DAY, DeadlineUnit, WorkCalendar
+
+# Public status codes (the national one-stop systems' list).
+NEW, RECEIVED, NOT_RECEIVED, PROCESSING, SUPPLEMENT, FEE, WITHDRAWAL, STOPPED, PROCESSED, RETURNED = range(1, 11)
+RUNNING_STATUSES = frozenset({RECEIVED, PROCESSING, WITHDRAWAL})
+PAUSED_STATUSES = frozenset({SUPPLEMENT, FEE})
+
+
+class ClockState(StrEnum):
+    NOT_STARTED = "not_started"
+    RUNNING = "running"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+@dataclass(frozen=True)
+class Clock:
+    state: ClockState
+    unit: DeadlineUnit
+    amount: float | None = None
+    """Time left (or past due, when overdue) in `unit`: working days, working hours or calendar days."""
+    due_at: datetime | None = None
+    paused_since: datetime | None = None
+    paused_for: str | None = None
+    """Why it is paused: "supplement" (the agency waits for documents) or "fee" (for the fee)."""
+    reason: str = ""
+
+
+def _datetime(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+def _in_unit(working: float, unit: DeadlineUnit) -> float:
+    if unit is DeadlineUnit.WORKING_HOURS:
+        return working / 3600
+    return working / 3600 / HOURS_PER_WORKING_DAY
+
+
+def legal_clock(dossier: dict[str, Any], unit: DeadlineUnit, *, now: datetime, calendar: WorkCalendar) -> Clock:
+    status = int(dossier["status"]["code"])
+    due = _datetime(dossier.get("due_at"))
+    if status == NEW:
+        return Clock(ClockState.NOT_STARTED, unit)
+    if status in PAUSED_STATUSES:
+        request = dossier.get("supplement_request") or {}
+        return Clock(
+            ClockState.PAUSED,
+            unit,
+            due_at=due,
+            paused_since=_datetime(dossier.get("status_since")),
+            paused_for="supplement" if status == SUPPLEMENT else "fee",
+            reason=str(request.get("reason") or "") if status == SUPPLEMENT else "",
+        )
+    if status not in RUNNING_STATUSES or due is None:
+        return Clock(ClockState.ENDED, unit, due_at=due)
+    if unit is DeadlineUnit.CALENDAR_DAYS:
+        days = (due - now).total_seconds() / 86400
+        left = float(math.ceil(days)) if days >= 0 else float(math.ceil(-days))
+        if days < 0:
+            return Clock(ClockState.OVERDUE, unit, amount=left, due_at=due)
+        return Clock(ClockState.DUE_SOON if days <= 1 else ClockState.RUNNING, unit, amount=left, due_at=due)
+    remaining = calendar.remaining(now, due).total_seconds()
+    amount = _in_unit(abs(remaining), unit)
+    if remaining < 0:
+        return Clock(ClockState.OVERDUE, unit, amount=_rounded(amount, unit), due_at=due)
+    soon = remaining <= HOURS_PER_WORKING_DAY * 3600
+    return Clock(ClockState.DUE_SOON if soon else ClockState.RUNNING, unit, amount=_rounded(amount, unit), due_at=due)
+
+
+def _rounded(amount: float, unit: DeadlineUnit) -> float:
+    """Working days to the half day, hours to the hour: what an appointment slip would say."""
+    if unit is DeadlineUnit.WORKING_HOURS:
+        return float(math.floor(amount)) if amount >= 1 else round(amount, 1)
+    return math.floor(amount * 2) / 2

@@ -1,0 +1,208 @@
+"""An applicant's dossiers: the list, one dossier with its clock and timeline, supplements, withdrawal, payment,
+and the downloads of its files and forms."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+
+from hoso.deadlines import DeadlineUnit
+from hoso.mongo import bson_now
+from portal.api_client import ApiProblem
+from portal.applicant.clock import legal_clock
+from portal.applicant.uploads import upload_all
+from portal.web import FormErrors, Page, SignedInPage, problem_errors
+
+CODE = r"[A-Z0-9.]+-\d{6}-\d{4}"
+# The forms of Circular 01/2018 an applicant receives, and the event that gives each.
+APPLICANT_FORMS = {
+    "vn.gov.hoso.dossier.received.v1": "01",
+    "vn.gov.hoso.dossier.supplement_requested.v1": "02",
+    "vn.gov.hoso.dossier.refused.v1": "03",
+    "vn.gov.hoso.dossier.deadline_extended.v1": "04",
+}
+# Steps of the timeline that are not the applicant's to read (reminders to officers, delivery receipts).
+HIDDEN_STEPS = ("vn.gov.hoso.notification.", "vn.gov.hoso.dossier.due_soon.", "vn.gov.hoso.dossier.archived.")
+
+
+async def dossier_view(page: Page, dossier: dict[str, Any]) -> dict[str, Any]:
+    """What the list and the dossier's page show of one dossier: its procedure's name and its legal clock."""
+    submitted = datetime.fromisoformat(dossier["submitted_at"]) if isinstance(dossier["submitted_at"], str) else None
+    day: date | None = submitted.astimezone(page.portal.calendar_zone).date() if submitted else None
+    version = await page.portal.catalog.version_on(dossier["procedure_code"], day)
+    unit = DeadlineUnit(version["deadline"]["unit"])
+    clock = legal_clock(dossier, unit, now=bson_now(), calendar=page.portal.calendar)
+    name = page.t.pick(version["name_vi"], version["name_en"])
+    return {"dossier": dossier, "version": version, "procedure_name": name, "clock": clock}
+
+
+def dossiers_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/ho-so", response_class=HTMLResponse)
+    async def my_dossiers(page: SignedInPage, trang: int = 1) -> HTMLResponse:
+        token = await page.token()
+        number = max(1, min(trang, 1000))
+        answer = await page.portal.api.my_dossiers(token, offset=(number - 1) * 20, limit=20)
+        views = [await dossier_view(page, d) for d in answer["items"]]
+        drafts = await page.portal.api.drafts(token)
+        for draft in drafts:
+            draft["procedure_name"] = await page.portal.catalog.name(draft["procedure_code"], page.t.language)
+        pages = max(1, -(-answer["total"] // 20))
+        return await page.render(
+            "applicant/dossiers.html",
+            views=views,
+            drafts=drafts,
+            page_number=number,
+            pages=pages,
+            total=answer["total"],
+        )
+
+    @router.get("/ho-so/{code}", response_class=HTMLResponse)
+    async def dossier(page: SignedInPage, code: str) -> HTMLResponse:
+        return await render_dossier(page, code)
+
+    @router.post("/ho-so/{code}/bo-sung", response_class=HTMLResponse, response_model=None)
+    async def supplement(page: SignedInPage, code: str) -> Response:
+        form = await page.form()
+        token = await page.token()
+        current = await page.portal.api.dossier(token, code)
+        request = current.get("supplement_request") or {}
+        items: list[str] = list(request.get("items") or [])
+        errors = FormErrors()
+        uploaded, upload_errors = await upload_all(page, token, form, [f"item.{n}" for n in range(len(items))])
+        errors.by_field.update(upload_errors)
+        by_component: dict[str, list[str]] = {}
+        lines = []
+        for n, item in enumerate(items):
+            files = uploaded.get(f"item.{n}", [])
+            component = str(form.get(f"component.{n}") or "")
+            if files and component:
+                by_component.setdefault(component, []).extend(f["id"] for f in files)
+                lines.append(f"{n + 1}. {item}: {', '.join(f['name'] for f in files)}")
+        note = str(form.get("note") or "").strip()[:1500]
+        if not by_component and not errors:
+            errors.add("item.0", page.t("supplement.nothing"))
+        if errors:
+            return await render_dossier(page, code, errors=errors, status_code=422, typed={"note": note})
+        body = {
+            "components": [{"code": c, "file_ids": ids} for c, ids in by_component.items()],
+            "note": "\n".join([*lines, note] if note else lines)[:2000],
+        }
+        try:
+            await page.portal.api.supplement(token, code, body)
+        except ApiProblem as problem:
+            return await render_dossier(
+                page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed={"note": note}
+            )
+        return page.redirect(f"/ho-so/{code}?da=bo-sung")
+
+    @router.post("/ho-so/{code}/rut", response_class=HTMLResponse, response_model=None)
+    async def withdraw(page: SignedInPage, code: str) -> Response:
+        form = await page.form()
+        token = await page.token()
+        reason = str(form.get("reason") or "").strip()
+        errors = FormErrors()
+        if len(reason) < 3:
+            errors.add("reason", page.t("withdraw.reason_needed"))
+        if form.get("confirm") != "yes":
+            errors.add("confirm", page.t("withdraw.confirm_needed"))
+        if errors:
+            return await render_dossier(page, code, errors=errors, status_code=422, typed={"reason": reason})
+        try:
+            await page.portal.api.withdraw(token, code, reason)
+        except ApiProblem as problem:
+            return await render_dossier(
+                page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed={"reason": reason}
+            )
+        return page.redirect(f"/ho-so/{code}?da=rut")
+
+    @router.get("/ho-so/{code}/thanh-toan", response_model=None)
+    async def pay(page: SignedInPage, code: str) -> Response:
+        token = await page.token()
+        try:
+            link = await page.portal.api.payment(token, code)
+        except ApiProblem as problem:
+            return await render_dossier(page, code, errors=problem_errors(problem, page.t), status_code=problem.status)
+        return page.redirect(link["payment_url"])
+
+    @router.get("/ho-so/{code}/bieu-mau/{form}.pdf", response_model=None)
+    async def form_pdf(page: SignedInPage, code: str, form: str) -> Response:
+        if form not in APPLICANT_FORMS.values() or not re.fullmatch(CODE, code):
+            return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+        return await _download(page, f"/api/v1/records/dossiers/{code}/forms/{form}.pdf")
+
+    @router.get("/tep/{file_id}", response_model=None)
+    async def file_download(page: SignedInPage, file_id: str) -> Response:
+        if not re.fullmatch(r"[0-9a-f]{24}", file_id):
+            return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+        return await _download(page, f"/api/v1/files/{file_id}")
+
+    return router
+
+
+async def render_dossier(
+    page: Page,
+    code: str,
+    *,
+    errors: FormErrors | None = None,
+    status_code: int = 200,
+    typed: dict[str, str] | None = None,
+) -> HTMLResponse:
+    if not re.fullmatch(CODE, code):
+        return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+    token = await page.token()
+    try:
+        dossier = await page.portal.api.dossier(token, code)
+    except ApiProblem as problem:
+        if problem.status in (404, 422):
+            return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+        raise
+    view = await dossier_view(page, dossier)
+    timeline = await _timeline(page, token, code)
+    forms = sorted({APPLICANT_FORMS[e["event_type"]] for e in timeline if e["event_type"] in APPLICANT_FORMS})
+    steps = [e for e in timeline if not e["event_type"].startswith(HIDDEN_STEPS)]
+    typed_before = page.typed_before() or {}
+    values = {k: v[0] for k, v in typed_before.items() if v} | (typed or {})
+    if typed_before:
+        await page.save_session()
+    return await page.render(
+        "applicant/dossier.html",
+        status_code=status_code,
+        errors=errors,
+        steps=steps,
+        forms=forms,
+        values=values,
+        done=page.request.query_params.get("da", ""),
+        **view,
+    )
+
+
+async def _timeline(page: Page, token: str, code: str) -> list[dict[str, Any]]:
+    try:
+        answer = await page.portal.api.timeline(token, code)
+    except ApiProblem as problem:
+        if problem.status == 404:  # records has not heard of the dossier yet: a moment after submission
+            return []
+        raise
+    entries: list[dict[str, Any]] = answer["entries"]
+    return entries
+
+
+async def _download(page: Page, path: str) -> Response:
+    token = await page.token()
+    try:
+        answer, download = await page.portal.api.download(token, path)
+    except ApiProblem:
+        return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+    return StreamingResponse(
+        download.chunks,
+        media_type=download.content_type,
+        headers={**download.headers, "Cache-Control": "private, no-store"},
+        background=BackgroundTask(answer.aclose),
+    )

@@ -1,0 +1,46 @@
+"""The procedure catalog as the portal shows it, read from the public API and kept for a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import date
+from typing import Any
+
+from portal.api_client import PlatformApi
+
+
+class CatalogView:
+    def __init__(self, api: PlatformApi, *, ttl_seconds: float = 60.0) -> None:
+        self._api = api
+        self._ttl = ttl_seconds
+        self._summaries: tuple[float, dict[str, dict[str, Any]]] | None = None
+        self._versions: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._lock = asyncio.Lock()
+
+    async def summaries(self) -> dict[str, dict[str, Any]]:
+        """The procedures in force by code."""
+        async with self._lock:
+            if self._summaries is None or time.monotonic() - self._summaries[0] > self._ttl:
+                items = await self._api.procedures()
+                self._summaries = (time.monotonic(), {p["procedure_code"]: p for p in items})
+            return self._summaries[1]
+
+    async def version_on(self, code: str, day: date | None = None) -> dict[str, Any]:
+        """The version of `code` in force on `day` (a dossier's own version: the one in force when it was filed)."""
+        key = (code, day.isoformat() if day else "")
+        cached = self._versions.get(key)
+        if cached is not None and time.monotonic() - cached[0] <= self._ttl:
+            return cached[1]
+        answer = await self._api.procedure(code, on=day)
+        version: dict[str, Any] = answer["in_force"]
+        self._versions[key] = (time.monotonic(), version)
+        if len(self._versions) > 500:
+            self._versions.pop(next(iter(self._versions)))
+        return version
+
+    async def name(self, code: str, language: str) -> str:
+        summary = (await self.summaries()).get(code)
+        if summary is None:
+            return code
+        return str(summary["name_en"] if language == "en" else summary["name_vi"])
