@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# System packages for local mode: nginx (the gateway) and kcat (a Kafka client that is not ours, for tests).
+# System packages for local mode: nginx (the gateway), kcat (a Kafka client that is not ours, for tests), and
+# Debian's chromium with Noto fonts for the browser suite (Playwright cannot download its own browsers here).
 # Java 17+, Maven and Go must be on the machine (Kafka and FerretDB are fetched and built with them).
 set -euo pipefail
 missing=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -d /usr/share/fonts/truetype/noto ] || missing+=(fonts-noto-core)
 for tool in java mvn go; do
   command -v "$tool" >/dev/null 2>&1 || { echo "[deps] $tool is required but not installed" >&2; exit 1; }
 done

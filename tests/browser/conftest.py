@@ -1,0 +1,130 @@
+"""The portal in a real browser: Debian's chromium driven by Playwright, people signed in at the real Keycloak.
+
+Every page a test looks at is checked with axe-core (no serious or critical violation) and kept as a screenshot
+under .local/screenshots/<test>/ for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from hoso.walkthrough import Walkthrough
+from tests.platform import Platform, walk_on
+
+ROOT = Path(__file__).resolve().parents[2]
+SHOTS = ROOT / ".local" / "screenshots"
+CHROMIUM = os.environ.get("HOSO_CHROMIUM", "/usr/bin/chromium")
+# As root, without a sandbox; no background connections (this machine's network is closed).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SERIOUS = {"serious", "critical"}
+_axe = Axe()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        pytest.fail(f"chromium is not installed at {CHROMIUM}: `make deps` installs Debian's chromium", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def issuer() -> str:
+    configured = os.environ.get("HOSO_OIDC_ISSUER")
+    if not configured:
+        pytest.fail("Keycloak is not configured: run the tests with `make test` (it starts Keycloak)", pytrace=False)
+    return configured
+
+
+@dataclass
+class Visitor:
+    """One person at the portal, in a browser of their own; `look` checks and keeps the page they see."""
+
+    page: Page
+    context: BrowserContext
+    base: str
+    folder: Path
+    seen: list[str] = field(default_factory=list)
+
+    def go(self, path: str) -> Page:
+        self.page.goto(self.base + path)
+        return self.page
+
+    def look(self, name: str) -> Page:
+        """Check the page with axe-core and keep its screenshot; a serious or critical violation fails the test."""
+        self.page.wait_for_load_state("load")
+        self.seen.append(name)
+        self.page.screenshot(path=str(self.folder / f"{len(self.seen):02d}-{name}.png"), full_page=True)
+        results = _axe.run(self.page)
+        serious = [v for v in results.response["violations"] if v.get("impact") in SERIOUS]
+        summary = [
+            f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in serious
+        ]
+        assert not summary, f"accessibility violations on {name} ({self.page.url}):\n" + "\n".join(summary)
+        return self.page
+
+    def sign_in(self, username: str, password: str = "hoso-demo") -> None:
+        """On the identity provider's page (where the portal sent the browser), sign in."""
+        self.page.wait_for_selector("#username")
+        self.look("sign-in")
+        self.page.fill("#username", username)
+        self.page.fill("#password", password)
+        self.page.click("#kc-login")
+        self.page.wait_for_url(re.compile(re.escape(self.base) + ".*"))
+
+
+def _visitor(chromium: Browser, platform: Platform, request: pytest.FixtureRequest, name: str) -> Iterator[Visitor]:
+    folder = SHOTS / re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)[:80] / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    context = chromium.new_context(locale="vi-VN", viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    yield Visitor(page=page, context=context, base=platform.gateway, folder=folder)
+    context.close()
+
+
+@pytest.fixture
+def visitor(chromium: Browser, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Visitor]:
+    """A person in a fresh browser (no session, no cookies)."""
+    yield from _visitor(chromium, platform, request, "visitor")
+
+
+@pytest.fixture
+def passer_by(chromium: Browser, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Visitor]:
+    """Someone else, in another browser (for what the public sees)."""
+    yield from _visitor(chromium, platform, request, "passer-by")
+
+
+@pytest.fixture
+def desk(platform: Platform, issuer: str) -> Iterator[Walkthrough]:
+    """The company's demo account and BNNMT's officers, signed in at Keycloak, acting through the API."""
+    for walk in walk_on(platform):
+        walk.sign_in_at(
+            issuer,
+            applicant="congty.demo",
+            reception="tiepnhan.bnnmt",
+            specialist="chuyenvien.bnnmt",
+            leader="lanhdao.bnnmt",
+        )
+        yield walk

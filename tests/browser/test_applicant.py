@@ -1,0 +1,245 @@
+"""An applicant's journeys in the browser: sign in at Keycloak, prepare a draft, come back, submit, follow the
+dossier, answer a supplement request, withdraw, read the inbox; an expired session loses nothing typed."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from typing import Any
+
+from playwright.sync_api import Page, expect
+from pypdf import PdfReader
+
+from hoso.walkthrough import DOCX, PDF, Walkthrough, docx_bytes, pdf_bytes
+from tests.browser.conftest import Visitor
+
+
+def pdf_file(name: str, text: str) -> dict[str, Any]:
+    return {"name": name, "mimeType": PDF, "buffer": pdf_bytes(text)}
+
+
+def my_dossier_count(desk: Walkthrough) -> int:
+    answer: dict[str, Any] = desk.call("GET", "/api/v1/dossiers", desk.applicant, params={"limit": 1})
+    return int(answer["total"])
+
+
+def start_draft(visitor: Visitor) -> Page:
+    page = visitor.go("/thu-tuc/MT-DTM-BO")
+    page.click("button:has-text('Nộp hồ sơ trực tuyến')")
+    if "/realms/" in page.url:
+        visitor.sign_in("congty.demo")
+        page.click("button:has-text('Nộp hồ sơ trực tuyến')")
+    page.wait_for_url(re.compile(r".*/ban-nhap/[0-9a-f]{32}$"))
+    return page
+
+
+def test_a_company_saves_a_draft_signs_out_comes_back_and_submits_it(visitor: Visitor, desk: Walkthrough) -> None:
+    project = f"Nhà máy xi măng Sông Đà {uuid.uuid4().hex[:6]}"
+    before = my_dossier_count(desk)
+    page = start_draft(visitor)
+    draft_path = page.url.removeprefix(visitor.base)
+    visitor.look("draft-new")
+    page.fill("#f-field-project_name", project)
+    page.click("button:has-text('Lưu nháp')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã lưu bản nháp")
+    visitor.look("draft-saved")
+
+    page.click("button:has-text('Đăng xuất')")
+    page.wait_for_url(visitor.base + "/")
+    # Signing out ended the provider's session too: the dossiers ask for the password again.
+    visitor.go("/ho-so")
+    visitor.sign_in("congty.demo")
+    page.wait_for_url(re.compile(r".*/ho-so$"))
+    expect(page.locator(".draft-list")).to_contain_text("Thẩm định báo cáo đánh giá tác động môi trường")
+    visitor.look("my-dossiers-with-draft")
+    page.click(f"a[href='{draft_path}']")
+    expect(page.locator("#f-field-project_name")).to_have_value(project)
+
+    page.fill("#f-field-total_investment_vnd", "một trăm hai mươi tỷ")
+    page.set_input_files("#f-file-eia_report", {"name": "ghi-chu.txt", "mimeType": "text/plain", "buffer": b"notes"})
+    page.click("button:has-text('Lưu và tiếp tục')")
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_contain_text("Nhập một số nguyên")
+    expect(page.locator("#f-field-total_investment_vnd-error")).to_contain_text("Nhập một số nguyên")
+    expect(page.locator("#f-file-eia_report-error")).to_contain_text("ghi-chu.txt")
+    # Nothing typed is lost when a request is refused.
+    expect(page.locator("#f-field-total_investment_vnd")).to_have_value("một trăm hai mươi tỷ")
+    expect(page.locator("#f-field-project_name")).to_have_value(project)
+    visitor.look("draft-refused")
+
+    page.fill("#f-field-total_investment_vnd", "120.000.000.000")
+    page.fill("#f-field-project_location", "Xã Tân Lập, tỉnh Phú Thọ")
+    page.select_option("#f-field-project_type", label="Dự án công nghiệp")
+    page.set_input_files("#f-file-request_letter", pdf_file("van-ban-de-nghi.pdf", "Văn bản đề nghị thẩm định"))
+    page.set_input_files("#f-file-eia_report", {"name": "bao-cao-dtm.docx", "mimeType": DOCX, "buffer": docx_bytes()})
+    page.set_input_files("#f-file-feasibility_study", pdf_file("nghien-cuu-kha-thi.pdf", "Báo cáo khả thi"))
+    page.click("button:has-text('Lưu và tiếp tục')")
+    page.wait_for_url(re.compile(r".*/kiem-tra$"))
+    expect(page.locator("main")).to_contain_text(project)
+    expect(page.locator("main")).to_contain_text("bao-cao-dtm.docx")
+    expect(page.locator("main")).to_contain_text("96.000.000 đồng")
+    expect(page.locator("main")).to_contain_text("Dự án công nghiệp")
+    visitor.look("check-answers")
+
+    # Two submissions of the same draft at once (a double click without JavaScript) make one dossier.
+    outcomes = page.evaluate(
+        """async () => {
+            const form = document.querySelector("form[action$='/nop']");
+            const send = () => fetch(form.action, {method: "POST", body: new FormData(form)}).then(r => r.url);
+            return Promise.all([send(), send()]);
+        }"""
+    )
+    codes = {m.group(1) for url in outcomes if (m := re.search(r"/ho-so/([^/]+)/da-nop", url))}
+    assert len(codes) >= 1, outcomes
+    assert my_dossier_count(desk) == before + 1
+    code = codes.pop()
+    visitor.go(f"/ho-so/{code}/da-nop")
+    expect(page.locator(".reference")).to_have_text(code)
+    visitor.look("confirmation")
+    page.click("a:has-text('Theo dõi hồ sơ')")
+    expect(page.locator("h1")).to_contain_text(code)
+    expect(page.locator(".summary-list")).to_contain_text("Thời hạn bắt đầu tính khi cơ quan tiếp nhận hồ sơ")
+    visitor.look("dossier-submitted")
+    visitor.go("/ho-so")
+    expect(page.locator(".dossier-table")).to_contain_text(code)
+    expect(page.locator(".draft-list")).to_have_count(0)
+
+
+def received_dossier(desk: Walkthrough, project: str) -> tuple[str, dict[str, Any]]:
+    code = desk.submit_eia(project)
+    desk.wait_review(code, "awaiting_reception")
+    received = desk.act(desk.reception, code, "receive")
+    desk.wait_status(code, 2)
+    return code, received
+
+
+def test_the_company_answers_a_supplement_request_item_by_item(visitor: Visitor, desk: Walkthrough) -> None:
+    code, _ = received_dossier(desk, f"Khu công nghiệp Bắc Sơn {uuid.uuid4().hex[:6]}")
+    desk.act(desk.leader, code, "assign", assignee_id=desk.specialist.subject)
+    desk.act(
+        desk.specialist,
+        code,
+        "request_supplement",
+        items=["Bản đồ vị trí dự án tỷ lệ 1:10.000", "Báo cáo đánh giá tác động môi trường đã chỉnh sửa"],
+        reason="Hồ sơ thiếu bản đồ vị trí",
+    )
+    desk.wait_status(code, 5)
+
+    page = visitor.go(f"/ho-so/{code}")
+    visitor.sign_in("congty.demo")
+    panel = page.locator("#supplement")
+    expect(panel).to_contain_text("Hồ sơ thiếu bản đồ vị trí")
+    expect(panel).to_contain_text("Bản đồ vị trí dự án tỷ lệ 1:10.000")
+    expect(page.locator(".clock")).to_contain_text("Tạm dừng tính thời hạn")
+    expect(page.locator("main")).to_contain_text("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02)")
+    # The second item names the report: the component it belongs to is chosen for the applicant.
+    expect(page.locator("#f-component-1")).to_have_value("eia_report")
+    visitor.look("supplement-requested")
+
+    page.click("button:has-text('Gửi hồ sơ bổ sung')")
+    expect(page.locator(".error-summary")).to_contain_text("Chọn ít nhất một tệp")
+    visitor.look("supplement-refused")
+
+    page.select_option("#f-component-0", "eia_report")
+    page.set_input_files("#f-item-0", pdf_file("ban-do-vi-tri.pdf", "Bản đồ vị trí dự án tỷ lệ 1:10.000"))
+    page.set_input_files("#f-item-1", pdf_file("bao-cao-sua.pdf", "Báo cáo đã chỉnh sửa"))
+    page.click("button:has-text('Gửi hồ sơ bổ sung')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
+    visitor.look("supplement-sent")
+    desk.wait_review(code, "in_appraisal")
+    assert desk.applicant_view(code)["status"]["code"] == 4
+
+
+def test_public_tracking_with_the_receipt_pin_and_withdrawal(
+    visitor: Visitor, passer_by: Visitor, desk: Walkthrough
+) -> None:
+    code, received = received_dossier(desk, f"Cảng cạn Hòa Bình {uuid.uuid4().hex[:6]}")
+    page = visitor.go(f"/ho-so/{code}")
+    visitor.sign_in("congty.demo")
+    expect(page.locator("main")).to_contain_text("Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01)")
+    visitor.look("dossier-received")
+    receipt = page.request.get(f"{visitor.base}/ho-so/{code}/bieu-mau/01.pdf")
+    assert receipt.status == 200
+    assert receipt.headers["content-type"] == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.body())).pages)
+    assert code in text
+    # The PIN of the receipt, as the applicant reads it on their dossier's page.
+    pin = page.locator(".pin").inner_text()
+    assert pin == str(received["tracking_pin"])
+
+    tracking = passer_by.go("/tra-cuu")
+    passer_by.look("tracking")
+    tracking.fill("#f-code", code)
+    tracking.fill("#f-pin", "00000000" if pin != "00000000" else "11111111")
+    tracking.click("button:has-text('Tra cứu')")
+    not_found = tracking.locator(".error-summary")
+    expect(not_found).to_contain_text("Không tìm thấy hồ sơ")
+    passer_by.look("tracking-wrong-pin")
+    tracking.fill("#f-code", code[:-4] + ("9999" if not code.endswith("9999") else "9998"))
+    tracking.fill("#f-pin", pin)
+    tracking.click("button:has-text('Tra cứu')")
+    expect(tracking.locator(".error-summary")).to_have_text(not_found.inner_text())
+    tracking.fill("#f-code", code)
+    tracking.fill("#f-pin", pin)
+    tracking.click("button:has-text('Tra cứu')")
+    result = tracking.locator(".panel")
+    expect(result).to_contain_text("Đã tiếp nhận")
+    expect(result).to_contain_text("Thẩm định báo cáo đánh giá tác động môi trường")
+    # No personal data: not the company's name, not its e-mail.
+    expect(tracking.locator("main")).not_to_contain_text(desk.applicant.name)
+    expect(tracking.locator("main")).not_to_contain_text(str(desk.applicant.email))
+    passer_by.look("tracking-found")
+
+    page.click("summary:has-text('Rút hồ sơ')")
+    page.fill("#f-reason", "Chủ dự án điều chỉnh quy mô")
+    page.click("button:has-text('Gửi yêu cầu rút hồ sơ')")
+    expect(page.locator(".error-summary")).to_contain_text("Đánh dấu xác nhận")
+    expect(page.locator("#f-reason")).to_have_value("Chủ dự án điều chỉnh quy mô")
+    visitor.look("withdraw-refused")
+    page.check("#f-confirm")
+    page.click("button:has-text('Gửi yêu cầu rút hồ sơ')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi yêu cầu rút hồ sơ")
+    expect(page.locator(".summary-list")).to_contain_text("yêu cầu rút hồ sơ")
+    visitor.look("withdrawal-requested")
+
+
+def test_an_ended_session_brings_the_person_back_with_what_they_typed(visitor: Visitor) -> None:
+    page = start_draft(visitor)
+    draft_path = page.url.removeprefix(visitor.base)
+    page.fill("#f-field-project_name", "Dự án điện mặt trời Tây Ninh")
+    page.fill("#f-field-project_location", "Huyện Tân Châu, tỉnh Tây Ninh")
+    # The portal's session ends (idle too long) while the person is typing; the provider's session lives on.
+    visitor.context.clear_cookies(name="hoso_session")
+    page.click("button:has-text('Lưu nháp')")
+    page.wait_for_url(re.compile(re.escape(draft_path) + "$"))
+    expect(page.locator("#f-field-project_name")).to_have_value("Dự án điện mặt trời Tây Ninh")
+    expect(page.locator("#f-field-project_location")).to_have_value("Huyện Tân Châu, tỉnh Tây Ninh")
+    visitor.look("back-after-sign-in")
+
+
+def test_the_inbox_shows_the_notifications_and_preferences_are_kept(visitor: Visitor, desk: Walkthrough) -> None:
+    code, _ = received_dossier(desk, f"Nhà máy nước Sông Hồng {uuid.uuid4().hex[:6]}")
+    page = visitor.go("/thong-bao")
+    visitor.sign_in("congty.demo")
+    desk.wait(
+        "the receipt in the applicant's inbox",
+        lambda: any(
+            i["dossier_code"] == code for i in desk.call("GET", "/api/v1/notifications", desk.applicant)["items"]
+        ),
+    )
+    page.reload()
+    item = page.locator(".inbox li", has_text=code).first
+    expect(item).to_be_visible()
+    visitor.look("inbox")
+    page.click("a:has-text('Cài đặt nhận thông báo')")
+    page.check("input[name='language'][value='en']")
+    page.uncheck("input[name='channel.sms']")
+    page.click("button:has-text('Lưu cài đặt')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã lưu cài đặt")
+    visitor.look("preferences-saved")
+    saved = desk.call("GET", "/api/v1/notify/preferences", desk.applicant)
+    assert saved["language"] == "en"
+    assert saved["channels"]["sms"] is False
+    desk.call("PUT", "/api/v1/notify/preferences", desk.applicant, json={"language": "vi"})

@@ -1,0 +1,76 @@
+"""The public's pages, without signing in: the procedures in force, a procedure and its fee calculator."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.browser.conftest import Visitor
+
+
+def test_a_visitor_finds_the_eia_procedure_by_words_without_accents(visitor: Visitor) -> None:
+    page = visitor.go("/")
+    visitor.look("home")
+    page.fill("#f-q", "danh gia tac dong")
+    page.click("button:has-text('Tìm kiếm')")
+    page.wait_for_url(re.compile(r".*/thu-tuc\?q=danh"))
+    results = page.locator(".procedure-list")
+    expect(results).to_contain_text("Thẩm định báo cáo đánh giá tác động môi trường")
+    expect(results).not_to_contain_text("Cấp giấy phép môi trường")
+    visitor.look("procedures-found")
+
+
+def test_the_procedure_page_tells_what_to_upload_the_time_limit_and_the_legal_basis(visitor: Visitor) -> None:
+    page = visitor.go("/thu-tuc/MT-DTM-BO")
+    visitor.look("procedure")
+    expect(page.locator("h1")).to_contain_text("đánh giá tác động môi trường")
+    components = page.locator("table")
+    expect(components).to_contain_text("Văn bản đề nghị thẩm định")
+    expect(components).to_contain_text("Báo cáo đánh giá tác động môi trường")
+    expect(components).to_contain_text("100 MB")
+    expect(components).to_contain_text("PDF, Word (DOCX)")
+    expect(page.locator(".summary-list")).to_contain_text("45 ngày kể từ khi nhận đủ hồ sơ hợp lệ")
+    expect(page.locator(".summary-list")).to_contain_text("Bộ Nông nghiệp và Môi trường")
+    expect(page.locator(".summary-list")).to_contain_text("72/2020/QH14")
+
+
+def test_the_fee_calculator_uses_the_catalog_rule_and_names_a_wrong_field(visitor: Visitor) -> None:
+    page = visitor.go("/thu-tuc/MT-DTM-BO")
+    page.fill("#f-total_investment_vnd", "150.000.000.000")
+    page.select_option("#f-project_type", label="Dự án công nghiệp")
+    page.click("button:has-text('Tính phí')")
+    expect(page.locator("#fee-result")).to_contain_text("96.000.000 đồng")
+    visitor.look("fee-computed")
+    page.fill("#f-total_investment_vnd", "9.000.000.000")
+    page.select_option("#f-project_type", label="Dự án xử lý chất thải và các dự án khác")
+    page.click("button:has-text('Tính phí')")
+    expect(page.locator("#fee-result")).to_contain_text("6.000.000 đồng")
+    page.fill("#f-total_investment_vnd", "một trăm tỷ")
+    page.click("button:has-text('Tính phí')")
+    expect(page.locator("#fee-result .field-error")).to_contain_text("Nhập một số nguyên không âm")
+    visitor.look("fee-refused")
+
+
+def test_the_fee_calculator_works_without_javascript(visitor: Visitor) -> None:
+    page = visitor.go("/thu-tuc/MT-DTM-BO?total_investment_vnd=15.000.000.000&project_type=4")
+    expect(page.locator("#fee-result")).to_contain_text("14.000.000 đồng")
+
+
+def test_the_portal_speaks_english_on_request(visitor: Visitor) -> None:
+    page = visitor.go("/thu-tuc/MT-DTM-BO")
+    page.click("a:has-text('English')")
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator("h1")).to_contain_text("environmental impact assessment")
+    expect(page.locator("table")).to_contain_text("EIA report")
+    visitor.look("procedure-en")
+    page.click("a:has-text('Tiếng Việt')")
+    expect(page.locator("html")).to_have_attribute("lang", "vi")
+
+
+def test_pages_send_a_content_security_policy(visitor: Visitor) -> None:
+    answer = visitor.page.request.get(visitor.base + "/")
+    policy = answer.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert answer.headers["x-content-type-options"] == "nosniff"
