@@ -142,8 +142,16 @@ def test_the_company_answers_a_supplement_request_item_by_item(visitor: Visitor,
     expect(page.locator(".error-summary")).to_contain_text("Chọn ít nhất một tệp")
     visitor.look("supplement-refused")
 
-    page.select_option("#f-component-0", "eia_report")
+    # A file for the map, but no part of the dossier chosen for it: refused, and the file is kept.
+    expect(page.locator("#f-component-0")).to_have_value("")
     page.set_input_files("#f-item-0", pdf_file("ban-do-vi-tri.pdf", "Bản đồ vị trí dự án tỷ lệ 1:10.000"))
+    page.fill("#f-note", "Gửi bản đồ vị trí")
+    page.click("button:has-text('Gửi hồ sơ bổ sung')")
+    expect(page.locator("#f-component-0-error")).to_contain_text("Chọn thành phần hồ sơ")
+    expect(page.locator("#supplement")).to_contain_text("Đã tải lên: ban-do-vi-tri.pdf")
+    expect(page.locator("#f-note")).to_have_value("Gửi bản đồ vị trí")
+    visitor.look("supplement-component-missing")
+    page.select_option("#f-component-0", "eia_report")
     page.set_input_files("#f-item-1", pdf_file("bao-cao-sua.pdf", "Báo cáo đã chỉnh sửa"))
     page.click("button:has-text('Gửi hồ sơ bổ sung')")
     expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
@@ -230,9 +238,11 @@ def test_the_inbox_shows_the_notifications_and_preferences_are_kept(visitor: Vis
         ),
     )
     page.reload()
-    item = page.locator(".inbox li", has_text=code).first
+    item = page.locator(".inbox li.unread", has_text=f"Hồ sơ {code} đã được tiếp nhận")
     expect(item).to_be_visible()
     visitor.look("inbox")
+    item.locator("button:has-text('Đánh dấu đã đọc')").click()
+    expect(page.locator(".inbox li.read", has_text=f"Hồ sơ {code} đã được tiếp nhận")).to_be_visible()
     page.click("a:has-text('Cài đặt nhận thông báo')")
     page.check("input[name='language'][value='en']")
     page.uncheck("input[name='channel.sms']")

@@ -253,7 +253,12 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
 
     @router.get("/{code}", response_model=DossierOut, summary="One of my dossiers")
     async def get_one(code: Code, applicant: Applicant) -> DossierOut:
-        return DossierOut.of(await handlers.own_dossier(ctx.repo, code, applicant), seal_key=seal_key)
+        doc = await handlers.own_dossier(ctx.repo, code, applicant)
+        ids = [i for c in doc.get("components", []) for i in c["file_ids"]]
+        ids += [i for s in doc.get("supplements", []) for c in s["components"] for i in c["file_ids"]]
+        stored = await ctx.files.get_many(ids)
+        files = [FileOut.of(stored[i]) for i in dict.fromkeys(ids) if i in stored]
+        return DossierOut.of(doc, seal_key=seal_key, files=files)
 
     @router.post("/{code}/supplements", response_model=DossierOut, summary="Supplement a dossier (status 5)")
     async def supplement(code: Code, body: SupplementIn, applicant: Applicant, request: Request) -> DossierOut:

@@ -149,10 +149,11 @@ class DossierOut(BaseModel):
     decision: DecisionOut | None = None
     result_returned_at: datetime | None = None
     components: list[ComponentIn]
+    files: list[FileOut] = Field(default_factory=list, description="The files' names, sizes and SHA-256 (one dossier)")
     allowed_actions: list[ApplicantAction]
 
     @classmethod
-    def of(cls, doc: Document, *, seal_key: str | None = None) -> DossierOut:
+    def of(cls, doc: Document, *, seal_key: str | None = None, files: list[FileOut] | None = None) -> DossierOut:
         status = PublicStatus(doc["status_code"])
         supplement = doc.get("supplement_request")
         fee = doc.get("fee")
@@ -176,6 +177,7 @@ class DossierOut(BaseModel):
             decision=DecisionOut(**doc["decision"]) if doc.get("decision") else None,
             result_returned_at=doc.get("result_returned_at"),
             components=[ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in doc.get("components", [])],
+            files=files or [],
             allowed_actions=allowed_actions(status),
         )
 

@@ -94,5 +94,7 @@ class Translator:
         return self(key) if key in self._words else name
 
     def size(self, n: int) -> str:
+        if n < 1024:
+            return f"{n} B"
         mb = n / (1024 * 1024)
         return f"{mb:.0f} MB" if mb >= 1 else f"{n / 1024:.0f} KB"

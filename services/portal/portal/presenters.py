@@ -8,16 +8,8 @@ from typing import Any
 from jinja2 import Environment
 
 from portal.i18n import Translator
+from portal.problems import FILE_KINDS, readable
 from portal.public.routes import folded
-
-FILE_KINDS = {
-    "application/pdf": "PDF",
-    "image/jpeg": "JPEG",
-    "image/png": "PNG",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word (DOCX)",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel (XLSX)",
-    "application/zip": "ZIP",
-}
 
 
 def file_kind(content_type: str, t: Translator) -> str:
@@ -41,14 +33,18 @@ def component_name(component: Any, t: Translator, code: str) -> str:
 
 
 def best_component(item: str, components: list[dict[str, Any]]) -> str:
-    """The component a requested supplement most likely belongs to: the one sharing the most words with it."""
+    """The component a requested supplement plainly belongs to (it shares at least three words with its name, as
+    "Báo cáo đánh giá tác động môi trường đã chỉnh sửa" does with the EIA report); else none, and the person
+    chooses."""
     words = set(folded(item).split())
 
     def shared(component: dict[str, Any]) -> int:
-        return len(words & set(folded(f"{component['name_vi']} {component['name_en']}").split()))
+        return len(words & set(folded(component["name_vi"]).split()))
 
-    best = max(components, key=shared, default=None)
-    return str(best["code"]) if best is not None and shared(best) > 0 else ""
+    ranked = sorted(components, key=shared, reverse=True)
+    if not ranked or shared(ranked[0]) < 3 or (len(ranked) > 1 and shared(ranked[1]) == shared(ranked[0])):
+        return ""
+    return str(ranked[0]["code"])
 
 
 def grouped(value: Any, t: Translator) -> str:
@@ -79,15 +75,15 @@ def finding(item: dict[str, Any], version: dict[str, Any], t: Translator) -> str
         name = component_name(component, t, code)
         if message.startswith("required"):
             return t("check.missing_component", name=name)
-        return f"{name}: {message}"
+        return f"{name}: {readable(message, t)}"
     if where.startswith("fields."):
         name = where.removeprefix("fields.")
         spec = next((s for s in version["fields"] if s["name"] == name), None)
         label = t.pick(spec["label_vi"], spec["label_en"]) if spec else name
         if message.startswith("required"):
             return t("check.missing_field", label=label)
-        return f"{label}: {message}"
-    return message
+        return f"{label}: {readable(message, t)}"
+    return readable(message, t)
 
 
 def install(env: Environment) -> None:

@@ -26,6 +26,7 @@ from portal.api_client import ApiProblem, FieldError, PlatformApi
 from portal.catalog import CatalogView
 from portal.i18n import LANGUAGE_COOKIE, Translator, language_of
 from portal.oidc import OidcClient, SignInFailed
+from portal.problems import readable
 from portal.sessions import COOKIE, PendingForm, Session, SessionStore
 from portal.settings import PortalSettings
 
@@ -243,8 +244,7 @@ def problem_errors(problem: ApiProblem, t: Translator, *, fields: Mapping[str, s
 
 
 def translate_problem(error: FieldError, t: Translator) -> str:
-    key = f"api.{error.message}"
-    return t(key) if t.has(key) else error.message
+    return readable(error.message, t)
 
 
 def problem_message(problem: ApiProblem, t: Translator) -> str:

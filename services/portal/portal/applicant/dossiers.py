@@ -19,6 +19,7 @@ from portal.applicant.uploads import upload_all
 from portal.web import FormErrors, Page, SignedInPage, problem_errors
 
 CODE = r"[A-Z0-9.]+-\d{6}-\d{4}"
+FILE_ID = re.compile(r"[0-9a-f]{24}")
 # The forms of Circular 01/2018 an applicant receives, and the event that gives each.
 APPLICANT_FORMS = {
     "vn.gov.hoso.dossier.received.v1": "01",
@@ -79,17 +80,29 @@ def dossiers_router() -> APIRouter:
         errors.by_field.update(upload_errors)
         by_component: dict[str, list[str]] = {}
         lines = []
+        kept: dict[int, list[dict[str, str]]] = {}
         for n, item in enumerate(items):
-            files = uploaded.get(f"item.{n}", [])
+            # Files sent before a refusal come back as kept.<n>, so nobody uploads them twice.
+            earlier = [
+                {"id": i, "name": name}
+                for i, name in zip(form.getlist(f"kept.{n}"), form.getlist(f"kept_name.{n}"), strict=False)
+                if isinstance(i, str) and FILE_ID.fullmatch(i) and isinstance(name, str)
+            ]
+            files = earlier + [{"id": f["id"], "name": f["name"]} for f in uploaded.get(f"item.{n}", [])]
+            kept[n] = files
             component = str(form.get(f"component.{n}") or "")
-            if files and component:
+            if files and not component:
+                errors.add(f"component.{n}", page.t("supplement.component_needed", n=n + 1))
+            elif files:
                 by_component.setdefault(component, []).extend(f["id"] for f in files)
                 lines.append(f"{n + 1}. {item}: {', '.join(f['name'] for f in files)}")
         note = str(form.get("note") or "").strip()[:1500]
-        if not by_component and not errors:
+        chosen = {f"component.{n}": str(form.get(f"component.{n}") or "") for n in range(len(items))}
+        typed = {"note": note, **chosen}
+        if not any(kept.values()) and not errors:
             errors.add("item.0", page.t("supplement.nothing"))
         if errors:
-            return await render_dossier(page, code, errors=errors, status_code=422, typed={"note": note})
+            return await render_dossier(page, code, errors=errors, status_code=422, typed=typed, kept=kept)
         body = {
             "components": [{"code": c, "file_ids": ids} for c, ids in by_component.items()],
             "note": "\n".join([*lines, note] if note else lines)[:2000],
@@ -98,7 +111,7 @@ def dossiers_router() -> APIRouter:
             await page.portal.api.supplement(token, code, body)
         except ApiProblem as problem:
             return await render_dossier(
-                page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed={"note": note}
+                page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed=typed, kept=kept
             )
         return page.redirect(f"/ho-so/{code}?da=bo-sung")
 
@@ -139,7 +152,7 @@ def dossiers_router() -> APIRouter:
 
     @router.get("/tep/{file_id}", response_model=None)
     async def file_download(page: SignedInPage, file_id: str) -> Response:
-        if not re.fullmatch(r"[0-9a-f]{24}", file_id):
+        if not FILE_ID.fullmatch(file_id):
             return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
         return await _download(page, f"/api/v1/files/{file_id}")
 
@@ -153,6 +166,7 @@ async def render_dossier(
     errors: FormErrors | None = None,
     status_code: int = 200,
     typed: dict[str, str] | None = None,
+    kept: dict[int, list[dict[str, str]]] | None = None,
 ) -> HTMLResponse:
     if not re.fullmatch(CODE, code):
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
@@ -178,6 +192,7 @@ async def render_dossier(
         steps=steps,
         forms=forms,
         values=values,
+        kept=kept or {},
         done=page.request.query_params.get("da", ""),
         **view,
     )
