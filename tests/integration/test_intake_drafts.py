@@ -1,0 +1,207 @@
+"""Intake's drafts and fee quotes through its HTTP API, against the real broker and database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pymongo import AsyncMongoClient
+
+from hoso.mongo import Document, bson_now
+from hoso.runtime import ProcessRole
+from hoso.walkthrough import docx_bytes, pdf_bytes
+from intake.bootstrap import build_app
+from intake.drafts import DraftStore
+from intake.settings import IntakeSettings
+from tests.integration.test_intake_submission import Client, Token, auth, token, upload
+from tests.support import unique
+
+__all__ = ["token"]
+EIA = "MT-DTM-BO"
+
+
+@pytest.fixture
+def database_name() -> str:
+    return unique("test_drafts").replace("-", "_")
+
+
+@pytest.fixture
+async def client(kafka_bootstrap: str, mongo_url: str, state_dir: Path, database_name: str) -> AsyncIterator[Client]:
+    settings = IntakeSettings(
+        mongodb_url=mongo_url,
+        mongodb_database=database_name,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        consumer_group=unique("intake"),
+        local_mode=True,
+        state_dir=state_dir,
+        relay_poll_seconds=3600,
+        max_upload_bytes=64 * 1024,
+    )
+    app: FastAPI = build_app(ProcessRole.API, settings)
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://intake") as c:
+        yield c
+
+
+def eia_fields(**overrides: Any) -> dict[str, Any]:
+    return {
+        "project_name": "Nhà máy xi măng Sông Đà",
+        "project_location": "Tỉnh Phú Thọ",
+        "total_investment_vnd": 150_000_000_000,
+        "project_type": "5",
+        **overrides,
+    }
+
+
+async def new_draft(client: Client, tok: str, **body: Any) -> httpx.Response:
+    payload = {"procedure_code": EIA, "applicant_kind": "organisation", **body}
+    return await client.post("/api/v1/drafts", json=payload, headers=auth(tok))
+
+
+async def test_a_draft_keeps_what_is_given_and_names_what_is_still_missing(client: Client, token: Token) -> None:
+    letter = await upload(client, token(), pdf_bytes("Văn bản đề nghị"))
+    created = await new_draft(
+        client,
+        token(),
+        fields={"project_name": "Nhà máy xi măng Sông Đà"},
+        components=[{"code": "request_letter", "file_ids": [letter]}],
+    )
+    assert created.status_code == 201, created.text
+    draft = created.json()
+    assert "code" not in draft
+    assert draft["fields"] == {"project_name": "Nhà máy xi măng Sông Đà"}
+    assert [f["id"] for f in draft["files"]] == [letter]
+    missing = {m["field"] for m in draft["missing"]}
+    assert {"components.eia_report", "components.feasibility_study", "fields.project_location"} <= missing
+    assert "components.request_letter" not in missing
+    again = await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))
+    assert again.json() == draft
+    mine = await client.get("/api/v1/drafts", headers=auth(token()))
+    assert [d["id"] for d in mine.json()["items"]] == [draft["id"]]
+    # A draft is no dossier: nothing was filed.
+    dossiers = await client.get("/api/v1/dossiers", headers=auth(token()))
+    assert dossiers.json()["total"] == 0
+
+
+async def test_a_complete_draft_has_nothing_missing_and_submits_once_by_its_key(client: Client, token: Token) -> None:
+    components = [
+        {"code": "request_letter", "file_ids": [await upload(client, token(), pdf_bytes("Đề nghị"))]},
+        {"code": "eia_report", "file_ids": [await upload(client, token(), docx_bytes(), "dtm.docx")]},
+        {"code": "feasibility_study", "file_ids": [await upload(client, token(), pdf_bytes("Khả thi"))]},
+    ]
+    draft = (await new_draft(client, token(), fields=eia_fields(), components=components)).json()
+    assert draft["missing"] == []
+    body = {k: draft[k] for k in ("procedure_code", "applicant_kind", "components", "fields")}
+    key = f"draft-{draft['id']}"
+    first = await client.post("/api/v1/dossiers", json=body, headers={**auth(token()), "Idempotency-Key": key})
+    second = await client.post("/api/v1/dossiers", json=body, headers={**auth(token()), "Idempotency-Key": key})
+    assert first.status_code == 201, first.text
+    assert second.status_code == 200
+    assert second.json()["code"] == first.json()["code"]
+    assert (await client.get("/api/v1/dossiers", headers=auth(token()))).json()["total"] == 1
+
+
+async def test_a_draft_belongs_to_its_author_alone(client: Client, token: Token) -> None:
+    draft = (await new_draft(client, token("author"), fields={"project_name": "Dự án A"})).json()
+    other = auth(token("someone-else"))
+    path = f"/api/v1/drafts/{draft['id']}"
+    assert (await client.get(path, headers=other)).status_code == 404
+    put = await client.put(path, json={"procedure_code": EIA, "fields": {}}, headers=other)
+    assert put.status_code == 404
+    assert (await client.delete(path, headers=other)).status_code == 404
+    assert (await client.get("/api/v1/drafts", headers=other)).json()["items"] == []
+    assert (await client.get(path, headers=auth(token("author")))).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"components": [{"code": "site_map", "file_ids": []}]}, "components.site_map"),
+        ({"fields": {"budget": "nhiều"}}, "fields.budget"),
+        ({"fields": {"total_investment_vnd": "một trăm tỷ"}}, "fields.total_investment_vnd"),
+        ({"fields": {"project_type": "9"}}, "fields.project_type"),
+        ({"procedure_code": "MT-KHONG-CO"}, "procedure_code"),
+    ],
+)
+async def test_a_draft_refuses_what_is_wrong_naming_the_field(
+    client: Client, token: Token, body: dict[str, Any], field: str
+) -> None:
+    answer = await new_draft(client, token(), **body)
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert field in [e["field"] for e in answer.json()["errors"]]
+
+
+async def test_a_draft_refuses_a_file_of_someone_else_and_a_file_of_the_wrong_type(
+    client: Client, token: Token
+) -> None:
+    theirs = await upload(client, token("someone-else"), pdf_bytes("Không phải của tôi"))
+    answer = await new_draft(client, token(), components=[{"code": "request_letter", "file_ids": [theirs]}])
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == f"components.request_letter.{theirs}"
+    report = await upload(client, token(), docx_bytes(), "don.docx")
+    answer = await new_draft(client, token(), components=[{"code": "request_letter", "file_ids": [report]}])
+    assert answer.status_code == 422
+    assert "accepted: application/pdf" in answer.json()["errors"][0]["message"]
+
+
+async def test_a_draft_is_replaced_whole_and_stays_with_its_procedure(client: Client, token: Token) -> None:
+    draft = (await new_draft(client, token(), fields={"project_name": "Tên cũ"})).json()
+    path = f"/api/v1/drafts/{draft['id']}"
+    put = await client.put(
+        path, json={"procedure_code": EIA, "fields": {"project_location": "Huế"}}, headers=auth(token())
+    )
+    assert put.status_code == 200, put.text
+    assert put.json()["fields"] == {"project_location": "Huế"}
+    moved = await client.put(path, json={"procedure_code": "MT-GPMT-TINH", "fields": {}}, headers=auth(token()))
+    assert moved.status_code == 422
+    assert moved.json()["errors"][0]["field"] == "procedure_code"
+    assert (await client.delete(path, headers=auth(token()))).status_code == 204
+    assert (await client.get(path, headers=auth(token()))).status_code == 404
+
+
+async def test_an_expired_draft_is_swept_and_gone(
+    client: Client, token: Token, mongo: AsyncMongoClient[Document], database_name: str
+) -> None:
+    draft = (await new_draft(client, token(), fields={"project_name": "Sắp hết hạn"})).json()
+    store = DraftStore(mongo[database_name], retention=timedelta(days=30))
+    assert await store.sweep(now=bson_now() + timedelta(days=29)) == 0
+    assert await store.sweep(now=bson_now() + timedelta(days=31)) == 1
+    assert (await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))).status_code == 404
+
+
+async def test_the_fee_quote_follows_the_catalog_rule(client: Client) -> None:
+    answer = await client.get(
+        f"/api/v1/procedures/{EIA}/fee", params={"total_investment_vnd": "150000000000", "project_type": "5"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["amount_vnd"] == 96_000_000
+    small = await client.get(
+        f"/api/v1/procedures/{EIA}/fee", params={"total_investment_vnd": "10000000000", "project_type": "6"}
+    )
+    assert small.json()["amount_vnd"] == 6_000_000
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"total_investment_vnd": "abc", "project_type": "5"}, "total_investment_vnd"),
+        ({"project_type": "5"}, "total_investment_vnd"),
+        ({"total_investment_vnd": "1000"}, "project_type"),
+    ],
+)
+async def test_a_fee_that_cannot_be_computed_names_the_field(
+    client: Client, params: dict[str, str], field: str
+) -> None:
+    answer = await client.get(f"/api/v1/procedures/{EIA}/fee", params=params)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == field
+
+
+async def test_the_fee_of_an_unknown_procedure_is_not_found(client: Client) -> None:
+    assert (await client.get("/api/v1/procedures/MT-KHONG-CO/fee")).status_code == 404
