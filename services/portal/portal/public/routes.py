@@ -27,6 +27,14 @@ def matches(procedure: dict[str, Any], query: str) -> bool:
     return all(word in haystack for word in folded(query).split())
 
 
+def client_address(request: Request) -> str | None:
+    """Who is at the page: the address the gateway saw (the last of X-Forwarded-For, which the gateway appends;
+    what a client wrote before it is not believed), else the connection's."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last or (request.client.host if request.client else None)
+
+
 def public_router() -> APIRouter:
     router = APIRouter()
 
@@ -74,9 +82,8 @@ def public_router() -> APIRouter:
         values = {"code": code}
         if errors:
             return await page.render("public/tracking.html", status_code=422, errors=errors, result=None, values=values)
-        client = request.client.host if request.client else None
         try:
-            result = await page.portal.api.tracking(code, pin, client_address=client)
+            result = await page.portal.api.tracking(code, pin, client_address=client_address(request))
         except ApiProblem as problem:
             if problem.status == 404:
                 # The same answer for an unknown code and a wrong PIN: nothing tells which one it was.
