@@ -11,6 +11,7 @@ import yaml
 from hoso.settings import PLATFORM_VARIABLES, ServiceSettings
 from intake.settings import IntakeSettings
 from notify.settings import NotifySettings
+from portal.settings import PortalSettings
 from records.settings import RecordsSettings
 from review.settings import ReviewSettings
 
@@ -31,8 +32,22 @@ def compose() -> dict[str, Any]:
 def test_every_service_runs_as_api_and_worker_beside_kafka_mongodb_the_mail_sink_and_the_gateway(
     compose: dict[str, Any],
 ) -> None:
-    expected = {"kafka", "mongodb", "gateway", "mailsink"} | {f"{s}-{r}" for s in SETTINGS for r in ("api", "worker")}
+    expected = {"kafka", "mongodb", "keycloak", "gateway", "portal", "mailsink"}
+    expected |= {f"{s}-{r}" for s in SETTINGS for r in ("api", "worker")}
     assert set(compose["services"]) == expected
+
+
+def test_the_portal_uses_only_variables_it_reads_and_keycloak_imports_the_realm(compose: dict[str, Any]) -> None:
+    portal = compose["services"]["portal"]
+    prefix = str(PortalSettings.model_config.get("env_prefix", ""))
+    known = set(PLATFORM_VARIABLES) | {prefix + name.upper() for name in PortalSettings.model_fields}
+    assert set(portal["environment"]) - known == set()
+    assert portal["read_only"] is True
+    keycloak = compose["services"]["keycloak"]
+    assert "--import-realm" in keycloak["command"]
+    assert "./deploy/keycloak:/opt/keycloak/data/import:ro" in keycloak["volumes"]
+    gateway = compose["services"]["gateway"]["environment"]
+    assert gateway["PORTAL_ADDRESSES"] == portal["networks"]["default"]["ipv4_address"]
 
 
 def test_every_container_has_a_health_check(compose: dict[str, Any]) -> None:
@@ -71,7 +86,7 @@ def test_the_gateway_uses_the_local_mode_template(compose: dict[str, Any]) -> No
         assert "${" + variable + "}" in text
 
 
-@pytest.mark.parametrize("service", sorted(SETTINGS))
+@pytest.mark.parametrize("service", [*sorted(SETTINGS), "portal"])
 def test_images_run_as_a_non_root_user_from_a_multi_stage_build(service: str) -> None:
     dockerfile = (ROOT / "services" / service / "Dockerfile").read_text()
     assert dockerfile.count("FROM ") >= 2

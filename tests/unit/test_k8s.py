@@ -38,7 +38,7 @@ def of_kind(manifests: list[dict[str, Any]], kind: str) -> dict[str, dict[str, A
 
 def test_every_deployment_has_probes_limits_and_runs_non_root_read_only(manifests: list[dict[str, Any]]) -> None:
     deployments = of_kind(manifests, "Deployment")
-    assert set(deployments) == {"gateway"} | {f"{s}-{r}" for s in SERVICES for r in ("api", "worker")}
+    assert set(deployments) == {"gateway", "portal"} | {f"{s}-{r}" for s in SERVICES for r in ("api", "worker")}
     for name, deployment in deployments.items():
         pod = deployment["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, name
@@ -60,7 +60,7 @@ def test_every_worker_scales_on_its_consumer_lag_and_every_api_on_cpu(manifests:
         assert {t["metadata"]["consumerGroup"] for t in triggers} == {service}
         assert all(t["metadata"]["bootstrapServers"].endswith(".svc:9092") for t in triggers)
         assert f"{service}-api" in hpas
-    assert "gateway" in hpas
+    assert {"gateway", "portal"} <= hpas
 
 
 def test_every_deployment_has_a_disruption_budget_selecting_it(manifests: list[dict[str, Any]]) -> None:
@@ -79,6 +79,31 @@ def test_only_the_gateway_reaches_the_apis(manifests: list[dict[str, Any]]) -> N
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         if name.endswith("-api"):
             assert all(labels.get(k) == v for k, v in policy["spec"]["podSelector"]["matchLabels"].items()), name
+
+
+def test_only_the_gateway_reaches_the_portal_and_the_gateway_routes_to_it(manifests: list[dict[str, Any]]) -> None:
+    policy = of_kind(manifests, "NetworkPolicy")["portal-from-gateway-only"]
+    pods = [
+        p["podSelector"]["matchLabels"]
+        for rule in policy["spec"]["ingress"]
+        for p in rule["from"]
+        if "podSelector" in p
+    ]
+    assert pods == [{"app.kubernetes.io/part-of": "hoso", "app.kubernetes.io/component": "gateway"}]
+    portal = of_kind(manifests, "Deployment")["portal"]["spec"]["template"]
+    assert all(
+        portal["metadata"]["labels"].get(k) == v for k, v in policy["spec"]["podSelector"]["matchLabels"].items()
+    )
+    gateway = of_kind(manifests, "Deployment")["gateway"]["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "PORTAL_UPSTREAM", "value": "portal:80"} in gateway["env"]
+
+
+def test_keycloak_runs_through_its_operator_with_the_hoso_realm(manifests: list[dict[str, Any]]) -> None:
+    keycloak = of_kind(manifests, "Keycloak")["hoso-keycloak"]
+    assert keycloak["spec"]["hostname"]["hostname"].startswith("https://")
+    realm = of_kind(manifests, "KeycloakRealmImport")["hoso-realm"]["spec"]
+    assert realm["keycloakCRName"] == "hoso-keycloak"
+    assert "users" not in realm["realm"]
 
 
 def test_kafka_topics_and_the_service_configuration(manifests: list[dict[str, Any]]) -> None:

@@ -62,6 +62,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         scope=settings.oidc_scope,
         audience=settings.jwt_audience,
         http=idp_http,
+        metadata_url=settings.oidc_metadata_url,
     )
     templates = Jinja2Templates(directory=str(TEMPLATES))
     templates.env.globals["static"] = lambda name: f"/static/{name}"

@@ -38,8 +38,10 @@ class OidcClient:
         scope: str,
         audience: str,
         http: httpx.AsyncClient,
+        metadata_url: str | None = None,
     ) -> None:
         self._issuer = issuer.rstrip("/")
+        self._metadata_url = metadata_url or f"{self._issuer}/.well-known/openid-configuration"
         self._client_id = client_id
         self._client_secret = client_secret
         self._redirect_uri = redirect_uri
@@ -54,7 +56,7 @@ class OidcClient:
     async def metadata(self) -> dict[str, Any]:
         async with self._lock:
             if self._metadata is None:
-                answer = await self._http.get(f"{self._issuer}/.well-known/openid-configuration")
+                answer = await self._http.get(self._metadata_url)
                 answer.raise_for_status()
                 metadata: dict[str, Any] = answer.json()
                 self._metadata = metadata

@@ -23,6 +23,9 @@ class PortalSettings(ServiceSettings):
     api_url: str = "http://127.0.0.1:8080"
     public_url: str = "http://127.0.0.1:8080"
     oidc_issuer: str = "http://127.0.0.1:8180/realms/hoso"
+    oidc_metadata_url: str | None = Field(
+        default=None, description="Where the portal reads the provider's discovery document, when not under the issuer"
+    )
     oidc_client_id: str = "hoso-portal"
     oidc_client_secret: SecretStr | None = None
     oidc_client_secret_file: Path | None = None
