@@ -134,14 +134,14 @@ def test_the_gateway_keeps_health_and_metrics_private_and_answers_problems(platf
 
 
 def test_every_process_reports_ready_with_its_metrics(platform: Platform) -> None:
-    for name, port in (("intake", 18001), ("records", 18004), ("review", 18102), ("notify", 18103)):
+    for name, port in (("intake", 18001), ("records", 18004), ("review", 18102), ("notify", 18103), ("portal", 18005)):
         assert httpx.get(f"http://127.0.0.1:{port}/health/ready").json()["status"] == "ok", name
         assert "hoso_http_request_duration_seconds" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
 
 
 def test_running_up_again_starts_no_second_copy(platform: Platform) -> None:
     before = platform.pids()
-    assert len(before) == 9  # four services' api and worker, and the mail sink
+    assert len(before) == 10  # four services' api and worker, the portal and the mail sink
     again = platform.run("up")
     assert again.returncode == 0, again.stderr
     assert platform.pids() == before

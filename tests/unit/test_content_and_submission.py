@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import tempfile
 import zipfile
 from datetime import date
 
@@ -120,3 +121,11 @@ def test_fields_are_checked_by_type_choice_and_presence() -> None:
 )
 def test_what_an_applicant_may_do_depends_on_the_status(status: PublicStatus, actions: list[ApplicantAction]) -> None:
     assert allowed_actions(status) == actions
+
+
+def test_the_type_of_a_spooled_upload_is_read_from_its_first_bytes_and_the_file_is_left_at_its_start() -> None:
+    for content, expected in ((docx_bytes(), DOCX), (pdf_bytes("Báo cáo") + b"x" * 100_000, PDF)):
+        with tempfile.SpooledTemporaryFile(max_size=1024) as upload:
+            upload.write(content)
+            assert detect_content_type(upload) == expected
+            assert upload.tell() == 0

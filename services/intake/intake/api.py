@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Response, UploadFile, status
 from fastapi.responses import StreamingResponse
@@ -162,6 +163,13 @@ def procedures_router(ctx: IntakeContext) -> APIRouter:
     return router
 
 
+def _size_of(source: BinaryIO) -> int:
+    source.seek(0, 2)
+    size = source.tell()
+    source.seek(0)
+    return size
+
+
 def _fee_problem(field: str, message: str) -> Problem:
     return Problem(422, "Fee undetermined", message, errors=[{"field": field, "in": "query", "message": message}])
 
@@ -171,20 +179,21 @@ def files_router(ctx: IntakeContext) -> APIRouter:
 
     @router.post("", status_code=201, response_model=FileOut, summary="Upload one file")
     async def upload(applicant: Applicant, file: Annotated[UploadFile, File(description="One file")]) -> FileOut:
-        data = await file.read(ctx.settings.max_upload_bytes + 1)
-        if len(data) > ctx.settings.max_upload_bytes:
+        # The request's file is spooled to disk as it arrives; it is read from there in chunks, never whole.
+        size = file.size if file.size is not None else await asyncio.to_thread(_size_of, file.file)
+        if size > ctx.settings.max_upload_bytes:
             raise Problem(
                 413,
                 "Too large",
                 f"a file may have at most {ctx.settings.max_upload_bytes} bytes",
                 errors=[{"field": "file", "in": "body", "message": "too large"}],
             )
-        if not data:
+        if size == 0:
             raise Problem(
                 422, "Empty file", "the file is empty", errors=[{"field": "file", "in": "body", "message": "empty"}]
             )
         try:
-            stored = await ctx.files.store(owner=applicant.subject, name=file.filename, data=data)
+            stored = await ctx.files.store(owner=applicant.subject, name=file.filename, data=file.file)
         except UnrecognisedContent as exc:
             raise Problem(
                 415, "Unsupported file type", str(exc), errors=[{"field": "file", "in": "body", "message": str(exc)}]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from bson import ObjectId
 from bson.errors import InvalidId
@@ -58,6 +59,16 @@ def display_name(name: str | None) -> str:
     return cleaned[:120] or "file"
 
 
+def _inspect(source: BinaryIO) -> tuple[str, str]:
+    """The content type and the SHA-256 of a file, read in chunks; the file is left at its start."""
+    content_type = detect_content_type(source)
+    digest = hashlib.sha256()
+    while chunk := source.read(1024 * 1024):
+        digest.update(chunk)
+    source.seek(0)
+    return content_type, digest.hexdigest()
+
+
 def _object_id(file_id: str) -> ObjectId | None:
     try:
         return ObjectId(file_id)
@@ -71,16 +82,13 @@ class FileStore:
         self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
         self._files = db[f"{BUCKET}.files"]
 
-    async def store(self, *, owner: str, name: str | None, data: bytes) -> StoredFile:
-        """Store one upload; UnrecognisedContent when its bytes are not an accepted type."""
-        content_type = detect_content_type(data)
-        metadata = {
-            "owner": owner,
-            "content_type": content_type,
-            "sha256": hashlib.sha256(data).hexdigest(),
-            "uploaded_at": bson_now(),
-        }
-        file_id = await self._bucket.upload_from_stream(display_name(name), data, metadata=metadata)
+    async def store(self, *, owner: str, name: str | None, data: bytes | BinaryIO) -> StoredFile:
+        """Store one upload (bytes, or a seekable file such as the spooled temporary file of a request, read in
+        chunks, never whole); UnrecognisedContent when its bytes are not an accepted type."""
+        source = io.BytesIO(data) if isinstance(data, bytes) else data
+        content_type, sha256 = await asyncio.to_thread(_inspect, source)
+        metadata = {"owner": owner, "content_type": content_type, "sha256": sha256, "uploaded_at": bson_now()}
+        file_id = await self._bucket.upload_from_stream(display_name(name), source, metadata=metadata)
         stored = await self.get(str(file_id))
         assert stored is not None
         return stored

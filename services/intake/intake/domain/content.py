@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from typing import BinaryIO
 
 import puremagic
 
@@ -23,12 +24,20 @@ class UnrecognisedContent(ValueError):
     """The bytes are not one of the file types the platform accepts."""
 
 
-def detect_content_type(data: bytes) -> str:
-    """The MIME type of `data` among PDF, JPEG, PNG, DOCX, XLSX and ZIP; UnrecognisedContent otherwise."""
-    if data.startswith(b"PK\x03\x04"):
-        return _zip_kind(data)
+HEAD_BYTES = 64 * 1024
+
+
+def detect_content_type(data: bytes | BinaryIO) -> str:
+    """The MIME type of `data` (bytes, or a seekable file read from its start and left there) among PDF, JPEG, PNG,
+    DOCX, XLSX and ZIP; UnrecognisedContent otherwise. Only the first bytes are read, and a ZIP's directory."""
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    source.seek(0)
+    head = source.read(HEAD_BYTES)
+    source.seek(0)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_kind(source)
     try:
-        candidates = puremagic.magic_string(data)
+        candidates = puremagic.magic_string(head)
     except puremagic.PureError as exc:
         raise UnrecognisedContent("the file type could not be recognised from its content") from exc
     for candidate in candidates:
@@ -37,12 +46,14 @@ def detect_content_type(data: bytes) -> str:
     raise UnrecognisedContent("the file is not a PDF, JPEG, PNG, DOCX, XLSX or ZIP file")
 
 
-def _zip_kind(data: bytes) -> str:
+def _zip_kind(source: BinaryIO) -> str:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(source) as archive:
             names = set(archive.namelist())
     except zipfile.BadZipFile as exc:
         raise UnrecognisedContent("the file looks like a ZIP archive but cannot be read") from exc
+    finally:
+        source.seek(0)
     for marker, mime in _OOXML_MARKERS:
         if marker in names and "[Content_Types].xml" in names:
             return mime
