@@ -104,6 +104,7 @@ def test_guessing_pins_through_the_portal_is_limited_per_person_however_they_for
             "/tra-cuu", data={"code": "BNNMT-261201-0001", "pin": f"{n:08d}", "csrf_token": token}, headers=forged
         )
         statuses.append(answer.status_code)
-    assert set(statuses[:5]) == {404}
-    assert 429 in statuses
+    # Were the forged addresses believed, each would have a limit of its own and none would be refused.
+    assert statuses.count(429) >= 30
+    assert set(statuses) <= {404, 429}
     assert "quá nhiều lần" in answer.text
