@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -93,11 +94,13 @@ class Visitor:
         self.page.wait_for_url(re.compile(re.escape(self.base) + ".*"))
 
 
-def _visitor(chromium: Browser, platform: Platform, request: pytest.FixtureRequest, name: str) -> Iterator[Visitor]:
+def _visitor(
+    chromium: Browser, platform: Platform, request: pytest.FixtureRequest, name: str, **options: Any
+) -> Iterator[Visitor]:
     folder = SHOTS / re.sub(r"[^A-Za-z0-9_]+", "_", request.node.name)[:80] / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
-    context = chromium.new_context(locale="vi-VN", viewport={"width": 1200, "height": 900})
+    context = chromium.new_context(locale="vi-VN", **({"viewport": {"width": 1200, "height": 900}} | options))
     context.set_default_timeout(30_000)
     page = context.new_page()
     yield Visitor(page=page, context=context, base=platform.gateway, folder=folder)
@@ -108,6 +111,21 @@ def _visitor(chromium: Browser, platform: Platform, request: pytest.FixtureReque
 def visitor(chromium: Browser, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Visitor]:
     """A person in a fresh browser (no session, no cookies)."""
     yield from _visitor(chromium, platform, request, "visitor")
+
+
+@pytest.fixture
+def phone_user(chromium: Browser, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Visitor]:
+    """A person on a phone: a narrow screen, touch, a phone's pixel ratio."""
+    yield from _visitor(
+        chromium, platform, request, "phone", viewport={"width": 390, "height": 844}, device_scale_factor=2,
+        is_mobile=True, has_touch=True,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def no_script_user(chromium: Browser, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Visitor]:
+    """A person whose browser runs no JavaScript: every step must still work."""
+    yield from _visitor(chromium, platform, request, "no-javascript", java_script_enabled=False)
 
 
 @pytest.fixture

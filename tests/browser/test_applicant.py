@@ -213,18 +213,45 @@ def test_public_tracking_with_the_receipt_pin_and_withdrawal(
     visitor.look("withdrawal-requested")
 
 
-def test_an_ended_session_brings_the_person_back_with_what_they_typed(visitor: Visitor) -> None:
+def test_without_javascript_a_draft_is_saved_with_its_upload_and_checked(no_script_user: Visitor) -> None:
+    page = start_draft(no_script_user)
+    page.fill("#f-field-project_name", "Trạm xử lý nước thải Phú Mỹ")
+    page.set_input_files("#f-file-request_letter", pdf_file("de-nghi.pdf", "Văn bản đề nghị thẩm định"))
+    page.click("button:has-text('Lưu và tiếp tục')")
+    page.wait_for_url(re.compile(r".*/kiem-tra$"))
+    expect(page.locator("main")).to_contain_text("de-nghi.pdf")
+    expect(page.locator(".error-summary")).to_contain_text("Chưa đính kèm: Báo cáo đánh giá tác động môi trường")
+    expect(page.locator(".error-summary")).to_contain_text("Chưa nhập: Địa điểm thực hiện dự án")
+    no_script_user.look("check-answers-without-javascript")
+
+
+def come_back_after_the_session_ends(visitor: Visitor) -> None:
     page = start_draft(visitor)
     draft_path = page.url.removeprefix(visitor.base)
     page.fill("#f-field-project_name", "Dự án điện mặt trời Tây Ninh")
     page.fill("#f-field-project_location", "Huyện Tân Châu, tỉnh Tây Ninh")
     # The portal's session ends (idle too long) while the person is typing; the provider's session lives on.
+    old = next(c["value"] for c in visitor.context.cookies() if c["name"] == "hoso_session")
     visitor.context.clear_cookies(name="hoso_session")
+    page.evaluate("document.body.dataset.typedBefore = 'yes'")
     page.click("button:has-text('Lưu nháp')")
+    page.wait_for_function("document.body.dataset.typedBefore !== 'yes'")  # a new page, not the one typed on
     page.wait_for_url(re.compile(re.escape(draft_path) + "$"))
+    new = next(c["value"] for c in visitor.context.cookies() if c["name"] == "hoso_session")
+    assert new != old
     expect(page.locator("#f-field-project_name")).to_have_value("Dự án điện mặt trời Tây Ninh")
     expect(page.locator("#f-field-project_location")).to_have_value("Huyện Tân Châu, tỉnh Tây Ninh")
     visitor.look("back-after-sign-in")
+
+
+def test_an_ended_session_brings_the_person_back_with_what_they_typed(visitor: Visitor) -> None:
+    come_back_after_the_session_ends(visitor)
+
+
+def test_an_ended_session_brings_the_person_back_with_what_they_typed_without_javascript(
+    no_script_user: Visitor,
+) -> None:
+    come_back_after_the_session_ends(no_script_user)
 
 
 def test_the_inbox_shows_the_notifications_and_preferences_are_kept(visitor: Visitor, desk: Walkthrough) -> None:

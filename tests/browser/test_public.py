@@ -57,6 +57,29 @@ def test_the_fee_calculator_works_without_javascript(visitor: Visitor) -> None:
     expect(page.locator("#fee-result")).to_contain_text("14.000.000 đồng")
 
 
+def test_the_pages_fit_a_phone_screen(phone_user: Visitor) -> None:
+    for path, name in (("/", "home"), ("/thu-tuc/MT-DTM-BO", "procedure"), ("/tra-cuu", "tracking")):
+        page = phone_user.go(path)
+        phone_user.look(f"phone-{name}")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
+
+
+def test_searching_and_tracking_work_without_javascript(no_script_user: Visitor) -> None:
+    page = no_script_user.go("/thu-tuc")
+    page.fill("#f-q", "giay phep moi truong")
+    page.click("button:has-text('Tìm kiếm')")
+    expect(page.locator(".procedure-list")).to_contain_text("Cấp giấy phép môi trường")
+    expect(page.locator(".procedure-list")).not_to_contain_text("đánh giá tác động")
+    no_script_user.look("search-without-javascript")
+    page = no_script_user.go("/tra-cuu")
+    page.fill("#f-code", "không phải mã")
+    page.click("button:has-text('Tra cứu')")
+    expect(page.locator(".error-summary")).to_contain_text("Nhập mã hồ sơ đúng dạng")
+    expect(page.locator("#f-code-error")).to_be_visible()
+    no_script_user.look("tracking-refused-without-javascript")
+
+
 def test_the_portal_speaks_english_on_request(visitor: Visitor) -> None:
     page = visitor.go("/thu-tuc/MT-DTM-BO")
     page.click("a:has-text('English')")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -44,3 +45,12 @@ class CatalogView:
         if summary is None:
             return code
         return str(summary["name_en"] if language == "en" else summary["name_vi"])
+
+
+def fee_inputs(version: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str] | None:
+    """The fields a fee by investment depends on, from `values` (a form's, a draft's) as text; None when the
+    procedure's fee depends on no field."""
+    fee = version["fee"]
+    if fee["kind"] != "by_investment":
+        return None
+    return {name: str(values.get(name) or "").strip() for name in (fee["investment_field"], fee["column_field"])}

@@ -17,6 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from hoso.mongo import Document, bson_now
 
 COOKIE = "hoso_session"
+TOUCH_AFTER = timedelta(minutes=1)
 
 
 class SignedInUser(BaseModel):
@@ -44,11 +45,24 @@ class PendingLogin(BaseModel):
     next: str
 
 
+class TypedValue(BaseModel):
+    name: str
+    value: str
+
+
 class PendingForm(BaseModel):
-    """What a person had typed when their session ended mid-way; given back on the same page after signing in."""
+    """What a person had typed when their session ended mid-way; given back on the same page after signing in.
+
+    Kept as name/value objects: form names such as `field.project_name` cannot be keys of a stored document."""
 
     path: str
-    fields: dict[str, list[str]]
+    fields: list[TypedValue]
+
+    def values(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for typed in self.fields:
+            found.setdefault(typed.name, []).append(typed.value)
+        return found
 
 
 class Session(BaseModel):
@@ -91,6 +105,8 @@ class SessionStore:
         if now - session.seen_at > self._idle or now - session.created_at > self._max_age:
             await self.delete(session)
             return None
+        if now - session.seen_at > TOUCH_AFTER:
+            await self.save(session)  # the idle time counts from the last request, noted at most once a minute
         return session
 
     async def save(self, session: Session) -> None:

@@ -27,7 +27,7 @@ from portal.catalog import CatalogView
 from portal.i18n import LANGUAGE_COOKIE, Translator, language_of
 from portal.oidc import OidcClient, SignInFailed
 from portal.problems import readable
-from portal.sessions import COOKIE, PendingForm, Session, SessionStore
+from portal.sessions import COOKIE, PendingForm, Session, SessionStore, TypedValue
 from portal.settings import PortalSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -165,10 +165,7 @@ class Page:
 
     async def keep_typed_text(self, form: FormData) -> None:
         target = safe_next(str(form.get("return_to") or urlsplit(self.request.headers.get("referer", "/")).path))
-        fields: dict[str, list[str]] = {}
-        for name, value in form.multi_items():
-            if isinstance(value, str) and name != CSRF_FIELD:
-                fields.setdefault(name, []).append(value)
+        fields = [TypedValue(name=n, value=v) for n, v in form.multi_items() if isinstance(v, str) and n != CSRF_FIELD]
         session = await self.ensure_session()
         session.pending_form = PendingForm(path=target, fields=fields)
         await self.portal.sessions.save(session)
@@ -180,7 +177,7 @@ class Page:
             return None
         if self.session.pending_form.path != self.request.url.path:
             return None
-        fields = self.session.pending_form.fields
+        fields = self.session.pending_form.values()
         self.session.pending_form = None
         return fields
 

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from portal.api_client import ApiProblem
 from portal.applicant.uploads import upload_all
+from portal.catalog import fee_inputs
 from portal.web import FormErrors, Page, SignedInPage, problem_errors
 
 DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -219,7 +220,7 @@ async def _render_form(
 ) -> HTMLResponse:
     version = await page.portal.catalog.version_on(draft["procedure_code"])
     values = typed if typed is not None else {k: "" if v is None else str(v) for k, v in draft["fields"].items()}
-    files = await _file_names(page, draft)
+    files = _file_names(draft)
     return await page.render(
         "applicant/draft.html",
         status_code=status_code,
@@ -236,16 +237,13 @@ async def _render_check(
     page: Page, draft: dict[str, Any], *, errors: FormErrors | None = None, status_code: int = 200
 ) -> HTMLResponse:
     version = await page.portal.catalog.version_on(draft["procedure_code"])
-    files = await _file_names(page, draft)
+    files = _file_names(draft)
     fee: dict[str, Any] | None = None
-    if version["fee"]["kind"] == "by_investment":
-        asked = {
-            k: str(draft["fields"].get(k, ""))
-            for k in (version["fee"]["investment_field"], version["fee"]["column_field"])
-        }
+    asked = fee_inputs(version, draft["fields"])
+    if asked is not None:
         try:
             fee = await page.portal.api.fee_quote(draft["procedure_code"], asked)
-        except ApiProblem:
+        except ApiProblem:  # not yet computable (a field is missing): the check page says what is missing
             fee = None
     return await page.render(
         "applicant/check.html",
@@ -258,6 +256,6 @@ async def _render_check(
     )
 
 
-async def _file_names(page: Page, draft: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _file_names(draft: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The files of a draft by id, with their names and sizes (from the draft's `files`)."""
     return {f["id"]: f for f in draft.get("files", [])}

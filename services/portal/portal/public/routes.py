@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from portal.api_client import ApiProblem
+from portal.catalog import fee_inputs
 from portal.web import CurrentPage, FormErrors, problem_errors
 
 TRACKING_CODE = re.compile(r"^[A-Z0-9.]+-\d{6}-\d{4}$")
@@ -106,11 +107,9 @@ def public_router() -> APIRouter:
 async def _fee_quote(
     page: Any, code: str, version: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, FormErrors, dict[str, str]]:
-    fee = version["fee"]
-    if fee["kind"] != "by_investment":
+    asked = fee_inputs(version, page.request.query_params)
+    if asked is None:
         return None, FormErrors(), {}
-    names = (fee["investment_field"], fee["column_field"])
-    asked = {n: page.request.query_params.get(n, "").strip() for n in names}
     if not any(asked.values()):
         return None, FormErrors(), asked
     cleaned = {n: v.replace(".", "").replace(",", "").replace(" ", "") for n, v in asked.items()}
