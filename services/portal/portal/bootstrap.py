@@ -35,7 +35,7 @@ from portal.oidc import OidcClient
 from portal.public.routes import public_router
 from portal.sessions import SessionStore
 from portal.settings import PortalSettings
-from portal.web import TEMPLATES, CsrfRefused, Portal, SignInRequired, login_url
+from portal.web import TEMPLATES, CsrfRefused, Portal, SignInRequired, login_url, set_session_cookie
 
 log = get_logger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -131,9 +131,14 @@ def _install_page_errors(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
         target = login_url(exc.next_path)
+        answer: Response
         if request.headers.get("HX-Request"):
-            return Response(status_code=204, headers={"HX-Redirect": target})
-        return RedirectResponse(target, status_code=303)
+            answer = Response(status_code=204, headers={"HX-Redirect": target})
+        else:
+            answer = RedirectResponse(target, status_code=303)
+        if exc.session_token is not None:
+            set_session_cookie(answer, exc.session_token, request.app.state.portal.settings)
+        return answer
 
     @app.exception_handler(Unauthorised)
     async def unauthorised(request: Request, _: Unauthorised) -> Response:

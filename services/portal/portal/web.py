@@ -49,9 +49,13 @@ class Portal:
 
 
 class SignInRequired(Exception):
-    def __init__(self, next_path: str) -> None:
+    """Sign in first, then come back to `next_path`; `session_token` is a session made on the way (holding what the
+    person had typed), which the answer must give the browser."""
+
+    def __init__(self, next_path: str, session_token: str | None = None) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.session_token = session_token
 
 
 class CsrfRefused(Exception):
@@ -169,7 +173,7 @@ class Page:
         session = await self.ensure_session()
         session.pending_form = PendingForm(path=target, fields=fields)
         await self.portal.sessions.save(session)
-        raise SignInRequired(target)
+        raise SignInRequired(target, session.token if self._new_session else None)
 
     def typed_before(self) -> dict[str, list[str]] | None:
         """What this person typed on this page before their session ended, once."""
