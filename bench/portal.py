@@ -41,7 +41,10 @@ async def sign_in(http: httpx.AsyncClient, username: str) -> None:
     if form is None:
         raise RuntimeError(f"no login form at {answer.url}")
     action = html.unescape(form.group(1))
-    done = await http.post(action, data={"username": username, "password": DEMO_PASSWORD}, follow_redirects=True)
+    # Keycloak marks its cookies Secure; a browser sends them to http://127.0.0.1 (a secure context), httpx does not.
+    cookies = "; ".join(f"{c.name}={c.value}" for c in http.cookies.jar)
+    login = await http.post(action, data={"username": username, "password": DEMO_PASSWORD}, headers={"Cookie": cookies})
+    done = await http.get(login.headers["location"], follow_redirects=True) if login.is_redirect else login
     if done.url.path != "/ho-so" or done.status_code != 200:
         raise RuntimeError(f"signing in ended at {done.url} ({done.status_code})")
 

@@ -73,6 +73,7 @@ def start_platform() -> BenchPlatform:
         HOSO_LOG_LEVEL="WARNING",
         # One applicant files every dossier here: no per-recipient throttling of their e-mails.
         NOTIFY_RECIPIENT_PER_MINUTE="60000", NOTIFY_RECIPIENT_BURST="10000",
+        PORTAL_HTTP_PORT="28005", PORTAL_MONGODB_DATABASE=f"bench_{run_id}_portal",
     )  # fmt: skip
     for n, service in enumerate(SERVICES, start=1):
         env[f"{service.upper()}_HTTP_PORT"] = str(28000 + n)

@@ -329,14 +329,26 @@ def drafts_router(ctx: IntakeContext) -> APIRouter:
     """Drafts: a dossier being prepared, its author's alone; no code, no event, deleted after the retention."""
     router = APIRouter(prefix="/api/v1/drafts", tags=["drafts"])
 
+    async def answers(applicant: Principal, docs: list[Document]) -> list[DraftOut]:
+        """The drafts with their files and what each still misses: one look-up of the files, one of each procedure."""
+        day = service_day(bson_now(), ctx.settings.timezone)
+        versions: dict[str, ProcedureVersion | None] = {}
+        for code in {d["procedure_code"] for d in docs}:
+            try:
+                versions[code] = version_in_force(await ctx.catalog.versions_of(code), code, day)
+            except (UnknownProcedure, NoVersionInForce):
+                versions[code] = None
+        stored = await ctx.files.get_many([i for d in docs for c in d["components"] for i in c["file_ids"]])
+        out = []
+        for doc in docs:
+            mine = {i: stored[i] for c in doc["components"] for i in c["file_ids"] if i in stored}
+            missing = handlers.missing_in_draft(versions[doc["procedure_code"]], doc, mine, owner=applicant)
+            files = [FileOut.of(f) for f in mine.values()]
+            out.append(DraftOut.of(doc, files, [FindingOut(field=f.field, message=f.message) for f in missing]))
+        return out
+
     async def answer(applicant: Principal, doc: Document) -> DraftOut:
-        missing = await handlers.missing_in_draft(
-            ctx.catalog, ctx.files, owner=applicant, draft=doc, timezone=ctx.settings.timezone
-        )
-        ids = [i for c in doc["components"] for i in c["file_ids"]]
-        stored = await ctx.files.get_many(ids)
-        files = [FileOut.of(stored[i]) for i in ids if i in stored]
-        return DraftOut.of(doc, files, [FindingOut(field=f.field, message=f.message) for f in missing])
+        return (await answers(applicant, [doc]))[0]
 
     async def own(applicant: Principal, draft_id: str) -> Document:
         try:
@@ -353,8 +365,7 @@ def drafts_router(ctx: IntakeContext) -> APIRouter:
 
     @router.get("", response_model=DraftList, summary="My drafts, the latest changed first")
     async def list_mine(applicant: Applicant) -> DraftList:
-        docs = await ctx.drafts.list_for(applicant.subject)
-        return DraftList(items=[await answer(applicant, d) for d in docs])
+        return DraftList(items=await answers(applicant, await ctx.drafts.list_for(applicant.subject)))
 
     @router.get("/{draft_id}", response_model=DraftOut, summary="One of my drafts")
     async def get_one(draft_id: DraftId, applicant: Applicant) -> DraftOut:

@@ -446,22 +446,18 @@ async def record_review_event(repo: DossierRepository, event: Envelope) -> None:
     await repo.apply_event(event.partitionkey, event.id, view_update(event))
 
 
-async def draft_content(
-    catalog: CatalogStore, files: FileStore, *, owner: Principal, command: SubmitDossier, timezone: str
-) -> tuple[Document, list[Finding]]:
-    """A draft's content once checked like a submission, but incomplete: what is given must be right (a known
-    component, a file of the author's of an accepted type and size, a field of the procedure with a valid value);
-    what is missing is returned as findings and refused only at submission."""
-    version = await procedure_in_force(catalog, command.procedure_code, service_day(bson_now(), timezone))
+def check_draft(
+    version: ProcedureVersion, command: SubmitDossier, stored: dict[str, StoredFile], *, owner: Principal
+) -> tuple[Document, list[Finding], list[Finding]]:
+    """A draft's content, what is wrong in it (a component not of the procedure, a file not the author's or of a type
+    or size refused, a field not of the procedure or of a wrong value) and what a submission would still miss."""
     components = {c.code: c.file_ids for c in command.components}
-    stored = facts_of(await files.get_many([f for ids in components.values() for f in ids]))
-    wrong = check_components(version, components, stored, applicant_id=owner.subject, complete=False)
+    facts = facts_of(stored)
+    wrong = check_components(version, components, facts, applicant_id=owner.subject, complete=False)
     wrong += check_fields(version, command.fields, complete=False)
     if len(components) != len(command.components):
         wrong.append(Finding("components", "a component code is given twice"))
-    if wrong:
-        raise InvalidDossier(wrong)
-    missing = check_components(version, components, stored, applicant_id=owner.subject)
+    missing = check_components(version, components, facts, applicant_id=owner.subject)
     missing += check_fields(version, command.fields)
     content: Document = {
         "procedure_code": version.procedure_code,
@@ -470,21 +466,38 @@ async def draft_content(
         # Field names come from users: stored as name/value objects so no key holds a dot or a dollar.
         "fields": [{"name": name, "value": value} for name, value in command.fields.items()],
     }
+    return content, wrong, missing
+
+
+async def draft_content(
+    catalog: CatalogStore, files: FileStore, *, owner: Principal, command: SubmitDossier, timezone: str
+) -> tuple[Document, list[Finding]]:
+    """A draft's content once checked like a submission, but incomplete: what is given must be right (InvalidDossier
+    names what is not); what is missing is returned, and refused only at submission."""
+    version = await procedure_in_force(catalog, command.procedure_code, service_day(bson_now(), timezone))
+    stored = await files.get_many([f for c in command.components for f in c.file_ids])
+    content, wrong, missing = check_draft(version, command, stored, owner=owner)
+    if wrong:
+        raise InvalidDossier(wrong)
     return content, missing
 
 
-async def missing_in_draft(
-    catalog: CatalogStore, files: FileStore, *, owner: Principal, draft: Document, timezone: str
-) -> list[Finding]:
-    """What a submission of this draft would still refuse (an empty list: it is ready)."""
-    command = SubmitDossier(
+def draft_command(draft: Document) -> SubmitDossier:
+    """A stored draft as the submission it would make."""
+    return SubmitDossier(
         procedure_code=draft["procedure_code"],
         applicant_kind=draft["applicant_kind"],
         components=[ComponentIn(**c) for c in draft["components"]],
         fields={f["name"]: f["value"] for f in draft["fields"]},
     )
-    try:
-        _, missing = await draft_content(catalog, files, owner=owner, command=command, timezone=timezone)
-    except InvalidDossier as exc:  # the catalog or a file changed since the draft was saved
-        return [Finding(str(e["field"]), str(e["message"])) for e in exc.errors or []]
-    return missing
+
+
+def missing_in_draft(
+    version: ProcedureVersion | None, draft: Document, stored: dict[str, StoredFile], *, owner: Principal
+) -> list[Finding]:
+    """What a submission of this draft would still refuse (an empty list: it is ready); `version` is the one in force
+    (None: the procedure is no longer in force)."""
+    if version is None:
+        return [Finding("procedure_code", f"{draft['procedure_code']} is not in force today")]
+    _, wrong, missing = check_draft(version, draft_command(draft), stored, owner=owner)
+    return wrong + missing  # wrong: the catalog or a file changed since the draft was saved

@@ -27,17 +27,21 @@ class CatalogView:
                 self._summaries = (time.monotonic(), {p["procedure_code"]: p for p in items})
             return self._summaries[1]
 
-    async def version_on(self, code: str, day: date | None = None) -> dict[str, Any]:
-        """The version of `code` in force on `day` (a dossier's own version: the one in force when it was filed)."""
+    async def procedure(self, code: str, day: date | None = None) -> dict[str, Any]:
+        """The API's answer for `code` on `day`: the version in force then and the list of versions."""
         key = (code, day.isoformat() if day else "")
         cached = self._versions.get(key)
         if cached is not None and time.monotonic() - cached[0] <= self._ttl:
             return cached[1]
-        answer = await self._api.procedure(code, on=day)
-        version: dict[str, Any] = answer["in_force"]
-        self._versions[key] = (time.monotonic(), version)
+        answer: dict[str, Any] = await self._api.procedure(code, on=day)
+        self._versions[key] = (time.monotonic(), answer)
         if len(self._versions) > 500:
             self._versions.pop(next(iter(self._versions)))
+        return answer
+
+    async def version_on(self, code: str, day: date | None = None) -> dict[str, Any]:
+        """The version of `code` in force on `day` (a dossier's own version: the one in force when it was filed)."""
+        version: dict[str, Any] = (await self.procedure(code, day))["in_force"]
         return version
 
     async def name(self, code: str, language: str) -> str:

@@ -41,20 +41,20 @@ def public_router() -> APIRouter:
 
     @router.get("/", response_class=HTMLResponse)
     async def home(page: CurrentPage) -> HTMLResponse:
-        procedures = await page.portal.api.procedures()
+        procedures = list((await page.portal.catalog.summaries()).values())
         return await page.render("public/home.html", procedures=procedures)
 
     @router.get("/thu-tuc", response_class=HTMLResponse)
     async def procedures(page: CurrentPage, q: str = "") -> HTMLResponse:
         query = q.strip()[:200]
-        found = [p for p in await page.portal.api.procedures() if not query or matches(p, query)]
+        found = [p for p in (await page.portal.catalog.summaries()).values() if not query or matches(p, query)]
         template = "public/procedure_list.html" if page.request.headers.get("HX-Request") else "public/procedures.html"
         return await page.render(template, procedures=found, query=query)
 
     @router.get("/thu-tuc/{code}", response_class=HTMLResponse)
     async def procedure(page: CurrentPage, code: str) -> HTMLResponse:
         try:
-            answer = await page.portal.api.procedure(code)
+            answer = await page.portal.catalog.procedure(code)
         except ApiProblem as problem:
             if problem.status in (404, 422):
                 return await page.render("error.html", status_code=404, message=page.t("procedure.not_found"))
