@@ -159,15 +159,23 @@ class Page:
 
     async def form(self) -> FormData:
         """The POSTed form, its CSRF token checked; with no session (it ended), sign in first, keeping the text."""
-        form = await self.request.form(max_part_size=self.portal.settings.max_upload_bytes)
+        # Files are spooled to disk as they arrive; a text field may have at most Starlette's 1 MB.
+        form = await self.request.form()
         if self.session is None:
             await self.keep_typed_text(form)
+        self._check_csrf(form)
+        return form
+
+    def _check_csrf(self, form: FormData) -> None:
         given = form.get(CSRF_FIELD)
         if self.session is None or not isinstance(given, str) or not secrets.compare_digest(given, self.session.csrf):
             raise CsrfRefused()
-        return form
 
     async def keep_typed_text(self, form: FormData) -> None:
+        """Keep what was typed and send the person to sign in. With a session still there (signed out meanwhile)
+        the form must be its own; with none (it ended) there is nothing to check it against."""
+        if self.session is not None:
+            self._check_csrf(form)
         target = safe_next(str(form.get("return_to") or urlsplit(self.request.headers.get("referer", "/")).path))
         fields = [TypedValue(name=n, value=v) for n, v in form.multi_items() if isinstance(v, str) and n != CSRF_FIELD]
         session = await self.ensure_session()
