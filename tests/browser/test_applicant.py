@@ -7,12 +7,15 @@ import io
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from hoso.walkthrough import DOCX, PDF, Walkthrough, docx_bytes, pdf_bytes
+from intake.domain.payment import sign
 from tests.browser.conftest import Visitor
+from tests.platform import PAYMENT_SECRET
 
 
 def pdf_file(name: str, text: str) -> dict[str, Any]:
@@ -279,3 +282,45 @@ def test_the_inbox_shows_the_notifications_and_preferences_are_kept(visitor: Vis
     assert saved["language"] == "en"
     assert saved["channels"]["sms"] is False
     desk.call("PUT", "/api/v1/notify/preferences", desk.applicant, json={"language": "vi"})
+
+
+def test_the_fee_is_paid_through_the_payment_link_and_the_result_is_shown_when_returned(
+    visitor: Visitor, desk: Walkthrough
+) -> None:
+    code, _ = received_dossier(desk, f"Nhà máy gạch Tuynel {uuid.uuid4().hex[:6]}")
+    desk.act(desk.leader, code, "assign", assignee_id=desk.specialist.subject)
+    desk.act(desk.specialist, code, "request_fee", amount_vnd=96_000_000)
+    desk.wait_status(code, 6)
+    page = visitor.go(f"/ho-so/{code}")
+    visitor.sign_in("congty.demo")
+    expect(page.locator("#fee")).to_contain_text("96.000.000 đồng")
+    expect(page.locator(".clock")).to_contain_text("chờ bạn nộp phí")
+    visitor.look("fee-requested")
+    # The link leads to the payment provider (outside this machine): where it points, signed, with the amount.
+    answer = page.request.get(f"{visitor.base}/ho-so/{code}/thanh-toan", max_redirects=0)
+    assert answer.status == 303
+    target = answer.headers["location"]
+    assert target.startswith("https://sandbox.vnpayment.vn/")
+    query = dict(parse_qsl(urlsplit(target).query))
+    assert query["vnp_Amount"] == "9600000000"
+    # The provider confirms the payment (its signed callback), as after the applicant paid there.
+    params = {
+        "vnp_Amount": "9600000000", "vnp_TxnRef": query["vnp_TxnRef"], "vnp_ResponseCode": "00",
+        "vnp_TransactionStatus": "00", "vnp_TransactionNo": "14123457", "vnp_TmnCode": query["vnp_TmnCode"],
+    }  # fmt: skip
+    paid = desk.call(
+        "GET", "/api/v1/payments/callbacks/vnpay", params={**params, "vnp_SecureHash": sign(params, PAYMENT_SECRET)}
+    )
+    assert paid["RspCode"] == "00"
+    desk.wait_review(code, "in_appraisal")
+    desk.act(desk.specialist, code, "propose_decision", proposal="approve", reason="Báo cáo đạt yêu cầu")
+    desk.act(desk.leader, code, "approve", decision_number="123/QĐ-BNNMT")
+    desk.act(desk.reception, code, "return_result")
+    desk.wait_status(code, 10)
+    page.reload()
+    result = page.locator(".panel.result")
+    expect(result).to_contain_text("Đã phê duyệt")
+    expect(result).to_contain_text("Quyết định số 123/QĐ-BNNMT")
+    expect(result).to_contain_text("Đã trả kết quả lúc")
+    expect(page.locator(".clock")).to_contain_text("Đã kết thúc")
+    visitor.look("result-returned")
