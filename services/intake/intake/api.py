@@ -358,7 +358,7 @@ def drafts_router(ctx: IntakeContext) -> APIRouter:
 
     @router.post("", status_code=201, response_model=DraftOut, summary="Start a draft")
     async def create(body: SubmitDossier, applicant: Applicant) -> DraftOut:
-        content, _ = await handlers.draft_content(
+        content = await handlers.draft_content(
             ctx.catalog, ctx.files, owner=applicant, command=body, timezone=ctx.settings.timezone
         )
         return await answer(applicant, await ctx.drafts.create(applicant.subject, content))
@@ -378,7 +378,7 @@ def drafts_router(ctx: IntakeContext) -> APIRouter:
             raise Problem(
                 422, "Invalid draft", detail, errors=[{"field": "procedure_code", "in": "body", "message": detail}]
             )
-        content, _ = await handlers.draft_content(
+        content = await handlers.draft_content(
             ctx.catalog, ctx.files, owner=applicant, command=body, timezone=ctx.settings.timezone
         )
         try:

@@ -471,15 +471,15 @@ def check_draft(
 
 async def draft_content(
     catalog: CatalogStore, files: FileStore, *, owner: Principal, command: SubmitDossier, timezone: str
-) -> tuple[Document, list[Finding]]:
+) -> Document:
     """A draft's content once checked like a submission, but incomplete: what is given must be right (InvalidDossier
-    names what is not); what is missing is returned, and refused only at submission."""
+    names what is not); what is missing is refused only at submission."""
     version = await procedure_in_force(catalog, command.procedure_code, service_day(bson_now(), timezone))
     stored = await files.get_many([f for c in command.components for f in c.file_ids])
-    content, wrong, missing = check_draft(version, command, stored, owner=owner)
+    content, wrong, _ = check_draft(version, command, stored, owner=owner)
     if wrong:
         raise InvalidDossier(wrong)
-    return content, missing
+    return content
 
 
 def draft_command(draft: Document) -> SubmitDossier:

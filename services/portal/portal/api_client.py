@@ -29,7 +29,6 @@ class ApiProblem(Exception):
     title: str
     detail: str
     errors: list[FieldError] = field(default_factory=list)
-    body: dict[str, Any] = field(default_factory=dict)
 
     def __str__(self) -> str:
         return f"{self.status} {self.title}: {self.detail}"
@@ -51,7 +50,6 @@ class ApiProblem(Exception):
             title=str(body.get("title", answer.reason_phrase)),
             detail=str(body.get("detail", "")),
             errors=errors,
-            body=body,
         )
 
 

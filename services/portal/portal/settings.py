@@ -35,7 +35,6 @@ class PortalSettings(ServiceSettings):
     refresh_margin_seconds: int = Field(default=60, ge=0, le=600)
     api_timeout_seconds: float = Field(default=30.0, gt=0)
     upload_timeout_seconds: float = Field(default=600.0, gt=0)
-    max_upload_bytes: int = 100 * 1024 * 1024
     timezone: str = "Asia/Ho_Chi_Minh"
     days_off: list[date] = Field(default_factory=list, description="Extra days off (as review's REVIEW_DAYS_OFF)")
     makeup_working_days: list[date] = Field(default_factory=list, description="As REVIEW_MAKEUP_WORKING_DAYS")

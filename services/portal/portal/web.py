@@ -8,7 +8,6 @@ session ended mid-form is sent to sign in and brought back to the same page with
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -241,12 +240,11 @@ def login_url(next_path: str) -> str:
     return f"/dang-nhap?next={quote(safe_next(next_path), safe='/')}"
 
 
-def problem_errors(problem: ApiProblem, t: Translator, *, fields: Mapping[str, str] | None = None) -> FormErrors:
+def problem_errors(problem: ApiProblem, t: Translator) -> FormErrors:
     """The API's problem+json as form errors: each named field's message in the person's language."""
     errors = FormErrors()
     for error in problem.errors:
-        name = (fields or {}).get(error.field, error.field)
-        errors.add(name, translate_problem(error, t))
+        errors.add(error.field, translate_problem(error, t))
     if not errors:
         errors.general.append(problem_message(problem, t))
     return errors
