@@ -37,6 +37,47 @@ def start_draft(visitor: Visitor) -> Page:
     return page
 
 
+PERCENTS_SEEN = """() => {
+    window.percentsSeen = [];
+    const observer = new MutationObserver(() => {
+        for (const e of document.querySelectorAll(".upload-percent")) {
+            if (e.textContent) { window.percentsSeen.push(e.textContent); }
+        }
+    });
+    observer.observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def uploads_sent_at_once(visitor: Visitor, project: str) -> None:
+    """With JavaScript a file is sent as soon as it is chosen, with its progress, and intake's rules apply to it
+    there and then: the refusal is shown beside the component, the rest of the form is left as typed."""
+    page = visitor.page
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "/tep/" in r.url else None)
+    page.evaluate(PERCENTS_SEEN)
+    # Larger than the request letter's 20 MB: refused in the browser, nothing is sent.
+    page.set_input_files(
+        "#f-file-request_letter", {"name": "qua-lon.pdf", "mimeType": PDF, "buffer": b"%PDF-1.7" + b"0" * 21 * 2**20}
+    )
+    expect(page.locator("#component-request_letter .field-error")).to_contain_text("qua-lon.pdf")
+    expect(page.locator("#component-request_letter .field-error")).to_contain_text("20 MB")
+    assert sent == []
+    # Not a document: sent, and refused by intake with its reason, beside the field.
+    page.set_input_files("#f-file-eia_report", {"name": "ghi-chu.txt", "mimeType": "text/plain", "buffer": b"notes"})
+    expect(page.locator("#f-file-eia_report-error")).to_contain_text("ghi-chu.txt")
+    assert len(sent) == 1
+    visitor.look("upload-refused-at-once")
+    # A report: sent at once, its progress shown, and listed with its size and digest before the form is saved.
+    page.set_input_files("#f-file-eia_report", {"name": "bao-cao-dtm.docx", "mimeType": DOCX, "buffer": docx_bytes()})
+    expect(page.locator("#component-eia_report .files")).to_contain_text("bao-cao-dtm.docx")
+    expect(page.locator("#component-eia_report .field-added")).to_contain_text("bao-cao-dtm.docx")
+    expect(page.locator("#component-eia_report .field-error")).to_have_count(0)
+    assert "100%" in page.evaluate("window.percentsSeen")
+    expect(page.locator("#f-field-project_name")).to_have_value(project)
+    expect(page.locator("#f-field-total_investment_vnd")).to_have_value("một trăm hai mươi tỷ")
+    visitor.look("upload-added-at-once")
+
+
 def test_a_company_saves_a_draft_signs_out_comes_back_and_submits_it(visitor: Visitor, desk: Walkthrough) -> None:
     project = f"Nhà máy xi măng Sông Đà {uuid.uuid4().hex[:6]}"
     before = my_dossier_count(desk)
@@ -60,13 +101,12 @@ def test_a_company_saves_a_draft_signs_out_comes_back_and_submits_it(visitor: Vi
     expect(page.locator("#f-field-project_name")).to_have_value(project)
 
     page.fill("#f-field-total_investment_vnd", "một trăm hai mươi tỷ")
-    page.set_input_files("#f-file-eia_report", {"name": "ghi-chu.txt", "mimeType": "text/plain", "buffer": b"notes"})
+    uploads_sent_at_once(visitor, project)
     page.click("button:has-text('Lưu và tiếp tục')")
     summary = page.locator(".error-summary")
     expect(summary).to_be_visible()
     expect(summary).to_contain_text("Nhập một số nguyên")
     expect(page.locator("#f-field-total_investment_vnd-error")).to_contain_text("Nhập một số nguyên")
-    expect(page.locator("#f-file-eia_report-error")).to_contain_text("ghi-chu.txt")
     # Nothing typed is lost when a request is refused.
     expect(page.locator("#f-field-total_investment_vnd")).to_have_value("một trăm hai mươi tỷ")
     expect(page.locator("#f-field-project_name")).to_have_value(project)
@@ -76,7 +116,6 @@ def test_a_company_saves_a_draft_signs_out_comes_back_and_submits_it(visitor: Vi
     page.fill("#f-field-project_location", "Xã Tân Lập, tỉnh Phú Thọ")
     page.select_option("#f-field-project_type", label="Dự án công nghiệp")
     page.set_input_files("#f-file-request_letter", pdf_file("van-ban-de-nghi.pdf", "Văn bản đề nghị thẩm định"))
-    page.set_input_files("#f-file-eia_report", {"name": "bao-cao-dtm.docx", "mimeType": DOCX, "buffer": docx_bytes()})
     page.set_input_files("#f-file-feasibility_study", pdf_file("nghien-cuu-kha-thi.pdf", "Báo cáo khả thi"))
     page.click("button:has-text('Lưu và tiếp tục')")
     page.wait_for_url(re.compile(r".*/kiem-tra$"))

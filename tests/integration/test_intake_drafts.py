@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from fastapi import FastAPI
 from pymongo import AsyncMongoClient
 
+from hoso.auth import Role
 from hoso.mongo import Document, bson_now
 from hoso.runtime import ProcessRole
 from hoso.walkthrough import docx_bytes, pdf_bytes
@@ -163,6 +165,84 @@ async def test_a_draft_is_replaced_whole_and_stays_with_its_procedure(client: Cl
     assert moved.json()["errors"][0]["field"] == "procedure_code"
     assert (await client.delete(path, headers=auth(token()))).status_code == 204
     assert (await client.get(path, headers=auth(token()))).status_code == 404
+
+
+async def add_file(
+    client: Client, tok: str, draft_id: str, component: str, data: bytes, name: str = "tep.pdf"
+) -> httpx.Response:
+    return await client.post(
+        f"/api/v1/drafts/{draft_id}/components/{component}/files",
+        files={"file": (name, data, "application/octet-stream")},
+        headers=auth(tok),
+    )
+
+
+async def test_a_file_sent_to_a_component_is_checked_as_it_arrives_and_kept_in_the_draft(
+    client: Client, token: Token
+) -> None:
+    draft = (await new_draft(client, token(), fields={"project_name": "Nhà máy xi măng Sông Đà"})).json()
+    # The request letter takes one PDF: a Word file is refused at once, naming the file field.
+    wrong_type = await add_file(client, token(), draft["id"], "request_letter", docx_bytes(), "don.docx")
+    assert wrong_type.status_code == 422
+    assert wrong_type.json()["errors"][0]["field"] == "file"
+    assert "accepted: application/pdf" in wrong_type.json()["errors"][0]["message"]
+    added = await add_file(client, token(), draft["id"], "request_letter", pdf_bytes("Văn bản đề nghị"), "don.pdf")
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert body["fields"] == {"project_name": "Nhà máy xi măng Sông Đà"}  # the rest of the draft is kept
+    [letter] = body["files"]
+    assert letter["name"] == "don.pdf"
+    assert body["components"] == [{"code": "request_letter", "file_ids": [letter["id"]]}]
+    assert "components.request_letter" not in {m["field"] for m in body["missing"]}
+    second = await add_file(client, token(), draft["id"], "request_letter", pdf_bytes("Bản thứ hai"))
+    assert second.status_code == 422
+    assert second.json()["errors"] == [{"field": "file", "in": "body", "message": "at most 1 file(s)"}]
+    word = await add_file(client, token(), draft["id"], "eia_report", docx_bytes())
+    assert word.status_code == 201, word.text
+    kept = (await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))).json()
+    assert {c["code"]: len(c["file_ids"]) for c in kept["components"]} == {"request_letter": 1, "eia_report": 1}
+
+
+async def test_files_sent_at_once_to_one_draft_are_all_kept(client: Client, token: Token) -> None:
+    draft = (await new_draft(client, token())).json()
+    sent = await asyncio.gather(
+        *(add_file(client, token(), draft["id"], "eia_report", pdf_bytes(f"Chương {n}")) for n in range(3)),
+        add_file(client, token(), draft["id"], "feasibility_study", pdf_bytes("Khả thi")),
+    )
+    assert [a.status_code for a in sent] == [201] * 4, [a.text for a in sent]
+    kept = (await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))).json()
+    assert {c["code"]: len(c["file_ids"]) for c in kept["components"]} == {"eia_report": 3, "feasibility_study": 1}
+
+
+@pytest.mark.parametrize(
+    ("component", "data", "status", "field"),
+    [
+        ("not_a_component", pdf_bytes(), 404, None),
+        ("request_letter", b"", 422, "file"),
+        ("request_letter", b"plain text, not a document", 415, "file"),
+        ("request_letter", pdf_bytes() + b"x" * (64 * 1024), 413, "file"),
+    ],
+)
+async def test_a_file_a_draft_cannot_take_is_refused_with_its_reason(
+    client: Client, token: Token, component: str, data: bytes, status: int, field: str | None
+) -> None:
+    draft = (await new_draft(client, token())).json()
+    answer = await add_file(client, token(), draft["id"], component, data)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    if field is not None:
+        assert answer.json()["errors"][0]["field"] == field
+    assert (await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))).json()["components"] == []
+
+
+async def test_only_its_author_adds_files_to_a_draft(client: Client, token: Token) -> None:
+    draft = (await new_draft(client, token())).json()
+    other = await add_file(client, token("someone-else"), draft["id"], "request_letter", pdf_bytes())
+    assert other.status_code == 404
+    officer = await add_file(
+        client, token("officer-1", Role.RECEPTION_OFFICER, "BNNMT"), draft["id"], "request_letter", pdf_bytes()
+    )
+    assert officer.status_code == 403
 
 
 async def test_an_expired_draft_is_swept_and_gone(

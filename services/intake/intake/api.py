@@ -28,7 +28,7 @@ from intake.domain.catalog import (
 from intake.domain.codes import service_day
 from intake.domain.content import UnrecognisedContent
 from intake.drafts import DraftNotFound, DraftStore
-from intake.files import FileStore
+from intake.files import FileStore, StoredFile
 from intake.repository import DossierRepository
 from intake.schemas import (
     CallbackAnswer,
@@ -54,6 +54,8 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Anyone = Annotated[Principal, Depends(current_principal)]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
 DraftId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+ComponentCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
+DRAFT_WRITE_ATTEMPTS = 5
 IdempotencyKey = Annotated[
     str,
     Header(
@@ -174,31 +176,36 @@ def _fee_problem(field: str, message: str) -> Problem:
     return Problem(422, "Fee undetermined", message, errors=[{"field": field, "in": "query", "message": message}])
 
 
+async def store_upload(ctx: IntakeContext, owner: Principal, file: UploadFile) -> StoredFile:
+    """Keep an uploaded file for its owner after the checks every upload gets (size, not empty, a known type).
+
+    The request's file is spooled to disk as it arrives; it is read from there in chunks, never whole."""
+    size = file.size if file.size is not None else await asyncio.to_thread(_size_of, file.file)
+    if size > ctx.settings.max_upload_bytes:
+        raise Problem(
+            413,
+            "Too large",
+            f"a file may have at most {ctx.settings.max_upload_bytes} bytes",
+            errors=[{"field": "file", "in": "body", "message": "too large"}],
+        )
+    if size == 0:
+        raise Problem(
+            422, "Empty file", "the file is empty", errors=[{"field": "file", "in": "body", "message": "empty"}]
+        )
+    try:
+        return await ctx.files.store(owner=owner.subject, name=file.filename, data=file.file)
+    except UnrecognisedContent as exc:
+        raise Problem(
+            415, "Unsupported file type", str(exc), errors=[{"field": "file", "in": "body", "message": str(exc)}]
+        ) from exc
+
+
 def files_router(ctx: IntakeContext) -> APIRouter:
     router = APIRouter(prefix="/api/v1/files", tags=["files"])
 
     @router.post("", status_code=201, response_model=FileOut, summary="Upload one file")
     async def upload(applicant: Applicant, file: Annotated[UploadFile, File(description="One file")]) -> FileOut:
-        # The request's file is spooled to disk as it arrives; it is read from there in chunks, never whole.
-        size = file.size if file.size is not None else await asyncio.to_thread(_size_of, file.file)
-        if size > ctx.settings.max_upload_bytes:
-            raise Problem(
-                413,
-                "Too large",
-                f"a file may have at most {ctx.settings.max_upload_bytes} bytes",
-                errors=[{"field": "file", "in": "body", "message": "too large"}],
-            )
-        if size == 0:
-            raise Problem(
-                422, "Empty file", "the file is empty", errors=[{"field": "file", "in": "body", "message": "empty"}]
-            )
-        try:
-            stored = await ctx.files.store(owner=applicant.subject, name=file.filename, data=file.file)
-        except UnrecognisedContent as exc:
-            raise Problem(
-                415, "Unsupported file type", str(exc), errors=[{"field": "file", "in": "body", "message": str(exc)}]
-            ) from exc
-        return FileOut.of(stored)
+        return FileOut.of(await store_upload(ctx, applicant, file))
 
     @router.get("/{file_id}", summary="Download a file (its owner, or officers of the dossier's agency)")
     async def download(
@@ -386,6 +393,32 @@ def drafts_router(ctx: IntakeContext) -> APIRouter:
         except DraftNotFound as exc:
             raise Problem(404, "Not found", str(exc)) from exc
         return await answer(applicant, doc)
+
+    @router.post(
+        "/{draft_id}/components/{component}/files",
+        status_code=201,
+        response_model=DraftOut,
+        summary="Add one file to a component of a draft, checked by the component's rules as it arrives",
+    )
+    async def add_file(
+        draft_id: DraftId,
+        component: ComponentCode,
+        applicant: Applicant,
+        file: Annotated[UploadFile, File(description="One file")],
+    ) -> DraftOut:
+        draft = await own(applicant, draft_id)
+        day = service_day(bson_now(), ctx.settings.timezone)
+        version = await handlers.procedure_in_force(ctx.catalog, draft["procedure_code"], day)
+        if component not in {c.code for c in version.components}:
+            raise Problem(404, "Not found", f"{draft['procedure_code']} has no component {component!r}")
+        stored = await store_upload(ctx, applicant, file)
+        for _ in range(DRAFT_WRITE_ATTEMPTS):
+            content = await handlers.draft_with_file(ctx.files, version, draft, component, stored, owner=applicant)
+            saved = await ctx.drafts.replace_if_unchanged(draft, content)
+            if saved is not None:
+                return await answer(applicant, saved)
+            draft = await own(applicant, draft_id)  # changed meanwhile (another file, a save): add to the new one
+        raise Problem(409, "Conflict", "the draft kept changing meanwhile; send the file again")
 
     @router.delete("/{draft_id}", status_code=204, summary="Delete a draft")
     async def delete(draft_id: DraftId, applicant: Applicant) -> Response:

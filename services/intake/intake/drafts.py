@@ -58,6 +58,14 @@ class DraftStore:
         await self.collection.update_one({"_id": draft_id}, {"$set": changed})
         return {**current, **changed}
 
+    async def replace_if_unchanged(self, draft: Document, content: Document) -> Document | None:
+        """Replace `draft` (as read) with `content` unless it changed since it was read (None then: read it again)."""
+        changed = self._changed(content, bson_now())
+        result = await self.collection.update_one(
+            {"_id": draft["_id"], "updated_at": draft["updated_at"]}, {"$set": changed}
+        )
+        return {**draft, **changed} if result.modified_count == 1 else None
+
     async def delete(self, owner: str, draft_id: str) -> None:
         await self.get(owner, draft_id)
         await self.collection.delete_one({"_id": draft_id})

@@ -482,6 +482,37 @@ async def draft_content(
     return content
 
 
+async def draft_with_file(
+    files: FileStore,
+    version: ProcedureVersion,
+    draft: Document,
+    component: str,
+    added: StoredFile,
+    *,
+    owner: Principal,
+) -> Document:
+    """A draft's content with one more file in a component, refused (422 naming `file`) when the component's rules
+    refuse it: its type, its size, how many files the component takes."""
+    command = draft_command(draft)
+    given = next((c for c in command.components if c.code == component), None)
+    if given is None:
+        given = ComponentIn(code=component, file_ids=[])
+        command.components.append(given)
+    given.file_ids.append(added.id)
+    stored = await files.get_many([f for c in command.components for f in c.file_ids])
+    content, wrong, _ = check_draft(version, command, stored, owner=owner)
+    about = f"components.{component}"
+    refused = [f for f in wrong if f.field == about or f.field.startswith(about + ".")]
+    if refused:
+        raise Problem(
+            422,
+            "File refused",
+            f"{component}: {refused[0].message}",
+            errors=[{"field": "file", "in": "body", "message": f.message} for f in refused],
+        )
+    return content
+
+
 def draft_command(draft: Document) -> SubmitDossier:
     """A stored draft as the submission it would make."""
     return SubmitDossier(

@@ -143,6 +143,21 @@ class PlatformApi:
         )
         return result
 
+    async def add_draft_file(
+        self, token: str, draft_id: str, component: str, *, name: str, content_type: str, data: IO[bytes]
+    ) -> dict[str, Any]:
+        """One file to a draft's component, streamed from `data`; intake checks it by the component's rules and
+        answers with the draft as it now is."""
+        result: dict[str, Any] = await self._call(
+            "POST",
+            f"/api/v1/drafts/{draft_id}/components/{component}/files",
+            token=token,
+            expect=(201,),
+            files={"file": (name, data, content_type)},
+            timeout=self._upload_timeout,
+        )
+        return result
+
     async def submit(
         self, token: str, body: Mapping[str, Any], *, idempotency_key: str, request_id: str | None = None
     ) -> dict[str, Any]:

@@ -11,9 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from portal.api_client import ApiProblem
-from portal.applicant.uploads import upload_all
+from portal.applicant.uploads import refusal, upload_all
 from portal.catalog import fee_inputs
-from portal.web import FormErrors, Page, SignedInPage, problem_errors
+from portal.web import FormErrors, Page, SignedInPage, problem_errors, uploads
 
 DRAFT_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -108,6 +108,52 @@ def drafts_router() -> APIRouter:
         if form.get("action") == "continue":
             return page.redirect(f"/ban-nhap/{draft_id}/kiem-tra")
         return page.redirect(f"/ban-nhap/{draft_id}?da=luu")
+
+    @router.post("/ban-nhap/{draft_id}/tep/{component}", response_class=HTMLResponse, response_model=None)
+    async def add_files(page: SignedInPage, draft_id: str, component: str) -> Response:
+        """Files chosen for one component, sent as soon as they are chosen (the page's script does this, showing
+        each upload's progress); the answer is the component's part of the form, with the files or the refusal."""
+        form = await page.form()
+        token = await page.token()
+        draft = await _draft(page, draft_id)
+        if draft is None:
+            return await page.render("error.html", status_code=404, message=page.t("draft.not_found"))
+        version = await page.portal.catalog.version_on(draft["procedure_code"])
+        spec = next((c for c in version["components"] if c["code"] == component), None)
+        if spec is None:
+            return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+        name = f"file.{component}"
+        errors, added = FormErrors(), []
+        for upload in uploads(form, name):
+            try:
+                draft = await page.portal.api.add_draft_file(
+                    token,
+                    draft_id,
+                    component,
+                    name=upload.filename or "file",
+                    content_type=upload.content_type or "application/octet-stream",
+                    data=upload.file,
+                )
+                added.append(upload.filename or "")
+            except ApiProblem as problem:
+                if problem.status >= 500 or problem.status in (401, 403):
+                    raise
+                errors.add(name, refusal(page, problem, upload.filename))
+            finally:
+                await upload.close()
+        if not page.request.headers.get("HX-Request"):
+            if errors:
+                return await _render_form(page, draft, errors=errors, status_code=422)
+            return page.redirect(f"/ban-nhap/{draft_id}")
+        return await page.render(
+            "applicant/component.html",
+            status_code=422 if errors else 200,
+            c=spec,
+            draft=draft,
+            files=_file_names(draft),
+            errors=errors,
+            added=added,
+        )
 
     @router.get("/ban-nhap/{draft_id}/kiem-tra", response_class=HTMLResponse)
     async def check(page: SignedInPage, draft_id: str) -> HTMLResponse:

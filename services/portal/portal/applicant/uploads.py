@@ -27,12 +27,15 @@ async def upload_all(
                     data=upload.file,
                 )
             except ApiProblem as problem:
-                reason = (
-                    translate_problem(problem.errors[0], page.t) if problem.errors else problem_message(problem, page.t)
-                )
-                refused.setdefault(name, page.t("upload.refused", name=upload.filename or "", reason=reason))
+                refused.setdefault(name, refusal(page, problem, upload.filename))
                 continue
             finally:
                 await upload.close()
             kept.setdefault(name, []).append(stored)
     return kept, refused
+
+
+def refusal(page: Page, problem: ApiProblem, filename: str | None) -> str:
+    """Why intake refused a file, in the person's language, naming the file."""
+    reason = translate_problem(problem.errors[0], page.t) if problem.errors else problem_message(problem, page.t)
+    return page.t("upload.refused", name=filename or "", reason=reason)
