@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from hoso.walkthrough import Walkthrough
+from tests.accounts import IdentityProvider
 from tests.platform import Platform, start_platform, walk_on
 
 
@@ -63,7 +64,15 @@ def platform(tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str, mon
     yield from start_platform(tmp_path_factory, kafka_bootstrap, mongo_url)
 
 
+@pytest.fixture(scope="session")
+def identity() -> IdentityProvider:
+    """The local Keycloak (started by `make test`), where the suites' people sign in."""
+    return IdentityProvider.from_environment()
+
+
 @pytest.fixture
-def walk(platform: Platform) -> Iterator[Walkthrough]:
-    """Applicants and officers of one agency desk, talking to the platform's gateway (fresh people each test)."""
-    yield from walk_on(platform)
+def walk(platform: Platform, identity: IdentityProvider) -> Iterator[Walkthrough]:
+    """A new applicant and the officers of one agency desk, signed in at Keycloak, talking to the gateway."""
+    for walk in walk_on(platform):
+        identity.sign_in(walk)
+        yield walk

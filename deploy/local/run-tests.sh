@@ -41,6 +41,8 @@ export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:$HOSO_KAFKA
 export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:$HOSO_FERRETDB_PORT/}"
 export HOSO_OIDC_ISSUER="${HOSO_OIDC_ISSUER:-http://127.0.0.1:$HOSO_KEYCLOAK_PORT/realms/hoso}"
 export PORTAL_OIDC_CLIENT_SECRET_FILE="${PORTAL_OIDC_CLIENT_SECRET_FILE:-$HOSO_STATE/keycloak/portal-client-secret}"
+# The suites create their applicants through Keycloak's admin API (the master realm's bootstrap admin).
+export HOSO_KEYCLOAK_ADMIN_PASSWORD_FILE="${HOSO_KEYCLOAK_ADMIN_PASSWORD_FILE:-$HOSO_STATE/keycloak/admin-password}"
 
 echo "== tests (Kafka $KAFKA_BOOTSTRAP_SERVERS, MongoDB $MONGODB_URL, Keycloak $HOSO_OIDC_ISSUER)"
 "$UV" run --frozen pytest -ra "$@"

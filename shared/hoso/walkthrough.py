@@ -9,6 +9,7 @@ import email
 import email.policy
 import hashlib
 import io
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -63,17 +64,30 @@ class Person:
     agency: str | None = None
     email: str | None = None
     token: str = ""
+    renew: Callable[[], str] | None = None
+    """Signs in again for a fresh token (people of the identity provider, whose tokens live minutes)."""
+    renew_every: float = 0.0
+    renewed_at: float = field(default_factory=time.monotonic)
+    # One sign-in at a time when threads share the person: Keycloak's brute-force detector can take concurrent
+    # sign-ins of one account for an attack and lock it for a while.
+    _renewing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def headers(self) -> dict[str, str]:
+        if self.renew is not None and time.monotonic() - self.renewed_at >= self.renew_every:
+            with self._renewing:
+                if time.monotonic() - self.renewed_at >= self.renew_every:
+                    self.token, self.renewed_at = self.renew(), time.monotonic()
         return {"Authorization": f"Bearer {self.token}"}
 
 
 def identity_person(issuer: str, username: str, password: str = DEMO_PASSWORD) -> Person:
-    """A local account signed in at the identity provider; who they are is read from the token it gave."""
+    """A local account signed in at the identity provider; who they are is read from the token it gave. The token
+    is renewed (signing in again) when two thirds of its life have passed."""
     token = password_token(issuer, username, password)
     claims = jwt.decode(token, options={"verify_signature": False})  # the services verify it; this only reads it
     roles = [r for r in claims.get("roles", []) if r in {x.value for x in Role}]
+    life = max(float(claims["exp"]) - float(claims.get("iat", claims["exp"] - 60)), 30.0)
     return Person(
         subject=str(claims["sub"]),
         role=Role(roles[0]),
@@ -81,6 +95,8 @@ def identity_person(issuer: str, username: str, password: str = DEMO_PASSWORD) -
         agency=claims.get("agency"),
         email=claims.get("email"),
         token=token,
+        renew=lambda: password_token(issuer, username, password),
+        renew_every=life * 2 / 3,
     )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 
 import httpx
 import pytest
 
 from hoso.auth import Role
-from hoso.walkthrough import docx_bytes, pdf_bytes
+from hoso.walkthrough import docx_bytes, identity_person, pdf_bytes
+from tests.accounts import IdentityProvider
 from tests.platform import Platform
 
 pytestmark = pytest.mark.e2e
@@ -24,9 +26,20 @@ def wait_for(check: object, timeout: float = 60.0) -> None:
     raise AssertionError(f"not within {timeout}s")
 
 
-def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(platform: Platform) -> None:
-    applicant = platform.token("citizen-e2e", Role.APPLICANT, name="Nguyễn Thị Lan", email="lan@example.vn")
-    officer = platform.token("officer-e2e", Role.RECEPTION_OFFICER, agency="UBND.HN")
+def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(
+    platform: Platform, identity: IdentityProvider
+) -> None:
+    # A citizen made for this run and the province's reception officer, both signed in at Keycloak.
+    username = f"congdan.{uuid.uuid4().hex[:8]}"
+    password = identity.new_user(
+        username,
+        role=Role.APPLICANT,
+        full_name="Nguyễn Thị Lan",
+        email=f"{username}@example.vn",
+        attributes={"personal_id": "001190012345"},
+    )
+    applicant = identity_person(identity.issuer, username, password).token
+    officer = identity_person(identity.issuer, "tiepnhan.hn").token
     with httpx.Client(base_url=platform.gateway, timeout=10) as http:
         bearer = {"Authorization": f"Bearer {applicant}"}
         letter = http.post("/api/v1/files", files={"file": ("don.pdf", pdf_bytes(), "application/pdf")}, headers=bearer)
@@ -97,7 +110,7 @@ def test_a_dossier_posted_through_the_gateway_shows_up_in_the_records_timeline(p
 
         # The applicant's e-mails reach the SMTP sink: the submission notice, then the receipt with Form 01.
         def mailed() -> bool:
-            return len([m for m in platform.mail() if "lan@example.vn" in str(m["To"])]) == 2
+            return len([m for m in platform.mail() if f"{username}@example.vn" in str(m["To"])]) == 2
 
         wait_for(mailed)
         receipt = next(m for m in platform.mail() if code in str(m["Subject"]) and "tiếp nhận" in str(m["Subject"]))

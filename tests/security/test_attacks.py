@@ -17,7 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hoso.auth import Role
 from hoso.devkeys import JWKS_FILE, KEY_FILE
-from hoso.walkthrough import PDF, Walkthrough, pdf_bytes
+from hoso.walkthrough import PDF, Walkthrough, identity_person, pdf_bytes
+from tests.accounts import IdentityProvider
 from tests.platform import Platform
 
 pytestmark = pytest.mark.security
@@ -51,10 +52,14 @@ def signed(state: Path, payload: dict[str, Any], *, key: bytes | None = None, ki
     )
 
 
-def test_an_applicant_cannot_read_or_change_another_applicants_dossier_or_file(walk: Walkthrough) -> None:
+def test_an_applicant_cannot_read_or_change_another_applicants_dossier_or_file(
+    walk: Walkthrough, identity: IdentityProvider
+) -> None:
     code = walk.submit_eia("Dự án của người khác")
     file_id = walk.upload("rieng-tu.pdf", pdf_bytes("Tài liệu riêng"), PDF)
-    other = walk._person("applicant-other-" + walk.run, Role.APPLICANT, "Người lạ", None)
+    username = f"nguoila.{walk.run}"
+    password = identity.new_user(username, role=Role.APPLICANT, full_name="Người lạ", email=f"{username}@example.vn")
+    other = identity_person(identity.issuer, username, password)
     h = other.headers
     problem(walk.http.get(f"/api/v1/dossiers/{code}", headers=h), 404)
     problem(walk.http.post(f"/api/v1/dossiers/{code}/withdrawal", json={"reason": "Rút hộ"}, headers=h), 404)
@@ -70,12 +75,12 @@ def test_an_applicant_cannot_read_or_change_another_applicants_dossier_or_file(w
     assert walk.http.get(f"/api/v1/files/{file_id}", headers=walk.applicant.headers).status_code == 200
 
 
-def test_an_officer_of_another_agency_sees_and_does_nothing(walk: Walkthrough) -> None:
+def test_an_officer_of_another_agency_sees_and_does_nothing(walk: Walkthrough, identity: IdentityProvider) -> None:
     walk.register_preferences()
     code = walk.submit_eia("Dự án của Bộ")
     walk.wait_review(code, "awaiting_reception")
-    hanoi = walk._person("officer-hn-" + walk.run, Role.RECEPTION_OFFICER, "Cán bộ Hà Nội", "UBND.HN")
-    leader = walk._person("leader-hn-" + walk.run, Role.LEADER, "Lãnh đạo Hà Nội", "UBND.HN")
+    hanoi = identity_person(identity.issuer, "tiepnhan.hn")
+    leader = identity_person(identity.issuer, "lanhdao.hn")
     problem(walk.http.get(f"/api/v1/review/dossiers/{code}", headers=hanoi.headers), 404)
     problem(
         walk.http.post(f"/api/v1/review/dossiers/{code}/actions", json={"action": "receive"}, headers=hanoi.headers),
