@@ -178,14 +178,16 @@ async def add_file(
 
 
 async def test_a_file_sent_to_a_component_is_checked_as_it_arrives_and_kept_in_the_draft(
-    client: Client, token: Token
+    client: Client, token: Token, mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
+    stored = mongo[database_name]["uploads.files"]
     draft = (await new_draft(client, token(), fields={"project_name": "Nhà máy xi măng Sông Đà"})).json()
     # The request letter takes one PDF: a Word file is refused at once, naming the file field.
     wrong_type = await add_file(client, token(), draft["id"], "request_letter", docx_bytes(), "don.docx")
     assert wrong_type.status_code == 422
     assert wrong_type.json()["errors"][0]["field"] == "file"
     assert "accepted: application/pdf" in wrong_type.json()["errors"][0]["message"]
+    assert await stored.count_documents({}) == 0  # a refused file is not kept
     added = await add_file(client, token(), draft["id"], "request_letter", pdf_bytes("Văn bản đề nghị"), "don.pdf")
     assert added.status_code == 201, added.text
     body = added.json()
@@ -201,6 +203,7 @@ async def test_a_file_sent_to_a_component_is_checked_as_it_arrives_and_kept_in_t
     assert word.status_code == 201, word.text
     kept = (await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))).json()
     assert {c["code"]: len(c["file_ids"]) for c in kept["components"]} == {"request_letter": 1, "eia_report": 1}
+    assert await stored.count_documents({}) == 2
 
 
 async def test_files_sent_at_once_to_one_draft_are_all_kept(client: Client, token: Token) -> None:

@@ -413,7 +413,11 @@ def drafts_router(ctx: IntakeContext) -> APIRouter:
             raise Problem(404, "Not found", f"{draft['procedure_code']} has no component {component!r}")
         stored = await store_upload(ctx, applicant, file)
         for _ in range(DRAFT_WRITE_ATTEMPTS):
-            content = await handlers.draft_with_file(ctx.files, version, draft, component, stored, owner=applicant)
+            try:
+                content = await handlers.draft_with_file(ctx.files, version, draft, component, stored, owner=applicant)
+            except Problem:
+                await ctx.files.discard(stored.id)  # refused here: not kept for anyone
+                raise
             saved = await ctx.drafts.replace_if_unchanged(draft, content)
             if saved is not None:
                 return await answer(applicant, saved)

@@ -121,6 +121,12 @@ class FileStore:
             )
         )
 
+    async def discard(self, file_id: str) -> None:
+        """Delete a file no dossier or draft took (refused where it was sent)."""
+        oid = _object_id(file_id)
+        if oid is not None:
+            await self._bucket.delete(oid)
+
     async def stream(self, file_id: str) -> AsyncIterator[bytes]:
         oid = _object_id(file_id)
         if oid is None:
