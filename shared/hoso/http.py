@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hoso.health import Readiness, health_router
 from hoso.logs import get_logger
@@ -49,38 +51,55 @@ def create_app(
     for router in routers:
         app.include_router(router)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
-        correlation_id = request.headers.get(CORRELATION_ID_HEADER) or request_id
-        request.state.request_id = request_id
-        request.state.correlation_id = correlation_id
+    app.add_middleware(RequestContext, service=service)
+    return app
+
+
+class RequestContext:
+    """Each request's id and correlation id (from its headers, or new), bound to its log lines; its metrics and one
+    log line when it is answered; the id sent back in `X-Request-ID`. A plain ASGI middleware (the response passes
+    through untouched, not re-streamed as `@app.middleware("http")` would)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        request_id = headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        correlation_id = headers.get(CORRELATION_ID_HEADER) or request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["correlation_id"] = correlation_id
         started = time.perf_counter()
         status = 500
+
+        async def answer(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
         with structlog.contextvars.bound_contextvars(
             request_id=request_id, correlation_id=correlation_id, trace_id=current_trace_id()
         ):
             try:
-                response = await call_next(request)
-                status = response.status_code
+                await self.app(scope, receive, answer)
             finally:
                 elapsed = time.perf_counter() - started
-                route = _route_template(request)
-                HTTP_REQUESTS.labels(service, request.method, route, str(status)).observe(elapsed)
+                route = _route_template(scope)
+                method = scope["method"]
+                HTTP_REQUESTS.labels(self.service, method, route, str(status)).observe(elapsed)
                 if not route.startswith(("/health", "/metrics")):
                     log.info(
-                        "http.request",
-                        method=request.method,
-                        route=route,
-                        status=status,
-                        duration_ms=round(elapsed * 1000, 1),
+                        "http.request", method=method, route=route, status=status, duration_ms=round(elapsed * 1000, 1)
                     )
-        response.headers[REQUEST_ID_HEADER] = request_id
-        return response
-
-    return app
 
 
-def _route_template(request: Request) -> str:
-    route: Any = request.scope.get("route")
+def _route_template(scope: Scope) -> str:
+    route: Any = scope.get("route")
     return getattr(route, "path", None) or "unmatched"

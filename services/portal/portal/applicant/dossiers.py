@@ -3,6 +3,7 @@ and the downloads of its files and forms."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, datetime
 from typing import Any
@@ -49,9 +50,10 @@ def dossiers_router() -> APIRouter:
     async def my_dossiers(page: SignedInPage, trang: int = 1) -> HTMLResponse:
         token = await page.token()
         number = max(1, min(trang, 1000))
-        answer = await page.portal.api.my_dossiers(token, offset=(number - 1) * 20, limit=20)
+        answer, drafts = await asyncio.gather(
+            page.portal.api.my_dossiers(token, offset=(number - 1) * 20, limit=20), page.portal.api.drafts(token)
+        )
         views = [await dossier_view(page, d) for d in answer["items"]]
-        drafts = await page.portal.api.drafts(token)
         for draft in drafts:
             draft["procedure_name"] = await page.portal.catalog.name(draft["procedure_code"], page.t.language)
         pages = max(1, -(-answer["total"] // 20))
@@ -171,14 +173,18 @@ async def render_dossier(
     if not re.fullmatch(CODE, code):
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
     token = await page.token()
-    try:
-        dossier = await page.portal.api.dossier(token, code)
-    except ApiProblem as problem:
-        if problem.status in (404, 422):
-            return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
-        raise
+    # The dossier (intake) and its timeline (records) at once; the timeline is shown only once the dossier is known.
+    found, steps_found = await asyncio.gather(
+        page.portal.api.dossier(token, code), _timeline(page, token, code), return_exceptions=True
+    )
+    if isinstance(found, ApiProblem) and found.status in (404, 422):
+        return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+    if isinstance(found, BaseException):
+        raise found
+    if isinstance(steps_found, BaseException):
+        raise steps_found
+    dossier, timeline = found, steps_found
     view = await dossier_view(page, dossier)
-    timeline = await _timeline(page, token, code)
     forms = sorted({APPLICANT_FORMS[e["event_type"]] for e in timeline if e["event_type"] in APPLICANT_FORMS})
     steps = [e for e in timeline if not e["event_type"].startswith(HIDDEN_STEPS)]
     typed_before = page.typed_before() or {}
