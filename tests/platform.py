@@ -19,8 +19,6 @@ from typing import Any
 
 import pytest
 
-from hoso.auth import Role
-from hoso.devkeys import mint_token
 from hoso.walkthrough import Walkthrough
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,11 +50,6 @@ class Platform:
 
     def pids(self) -> dict[str, int]:
         return {p.stem: int(p.read_text()) for p in sorted((self.state / "run").glob("*.pid"))}
-
-    def token(self, sub: str, role: Role, agency: str | None = None, **claims: str) -> str:
-        return mint_token(
-            self.state, subject=sub, roles=[role], agency=agency, issuer="hoso-local", audience="hoso", **claims
-        )
 
     def spans(self) -> list[dict[str, Any]]:
         """Every span the platform's processes have finished, from their JSON-lines trace files."""
