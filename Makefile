@@ -58,7 +58,7 @@ schemas: sync ## Export the event JSON Schemas (then `git diff` shows what chang
 
 .PHONY: demo
 demo: sync ## Walk one EIA dossier through the running platform's gateway (after `make up`)
-	@HOSO_LOCAL_MODE=1 $(UV) run --frozen hoso demo --gateway http://127.0.0.1:$${HOSO_GATEWAY_PORT:-8080}
+	@HOSO_LOCAL_MODE=1 $(UV) run --frozen hoso demo --gateway http://127.0.0.1:$${HOSO_GATEWAY_PORT:-8080} --issuer http://127.0.0.1:$${HOSO_KEYCLOAK_PORT:-8180}/realms/hoso
 
 .PHONY: docs
 docs: sync ## Write the AsyncAPI (events) and OpenAPI (HTTP) documents under docs/

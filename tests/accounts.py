@@ -17,8 +17,6 @@ import pytest
 from hoso.auth import Role
 from hoso.walkthrough import Walkthrough, identity_person
 
-# The realm's demo officers of each agency (deploy/keycloak/hoso-realm.json), by the suffix of their username.
-AGENCY_SUFFIX = {"BNNMT": "bnnmt", "UBND.HN": "hn"}
 SERVICE_CLIENT = "hoso"  # its client roles are Hoso's roles
 
 
@@ -114,7 +112,4 @@ class IdentityProvider:
             attributes={"tax_code": tax_code},
         )
         walk.applicant = identity_person(self.issuer, username, password)
-        suffix = AGENCY_SUFFIX[walk.agency]
-        walk.sign_in_at(
-            self.issuer, reception=f"tiepnhan.{suffix}", specialist=f"chuyenvien.{suffix}", leader=f"lanhdao.{suffix}"
-        )
+        walk.sign_in_desk(self.issuer)

@@ -150,26 +150,45 @@ def schemas_check() -> None:
 @app.command()
 def demo(
     gateway: Annotated[str, typer.Option(help="The gateway's address")] = "http://127.0.0.1:8080",
-    agency: Annotated[str, typer.Option(help="The agency whose desk handles the dossier")] = "BNNMT",
+    agency: Annotated[str, typer.Option(help="The agency whose desk handles the dossier (BNNMT or UBND.HN)")] = "BNNMT",
+    issuer: Annotated[
+        str, typer.Option(envvar="HOSO_OIDC_ISSUER", help="The realm's issuer URL, where the demo accounts sign in")
+    ] = "http://127.0.0.1:8180/realms/hoso",
+    dev_key: Annotated[
+        bool, typer.Option("--dev-key", help="Sign the people's tokens with the development key (local mode only)")
+    ] = False,
 ) -> None:
-    """Walk one EIA dossier through the gateway, from submission to the returned result (local mode)."""
-    from hoso.walkthrough import Walkthrough, WalkthroughFailed
+    """Walk one EIA dossier through the gateway, from submission to the returned result: the demo company and the
+    agency's demo officers sign in at Keycloak, so the dossier is then in the company's list on the portal."""
+    from hoso.walkthrough import DEMO_DESKS, Walkthrough, WalkthroughFailed
 
     settings = _settings()
-    if not settings.local_mode:
-        typer.echo("hoso demo signs tokens with the development key: set HOSO_LOCAL_MODE=1", err=True)
+    if agency not in DEMO_DESKS:
+        typer.echo(f"no demo desk for {agency}: one of {', '.join(DEMO_DESKS)}", err=True)
+        raise typer.Exit(2)
+    if dev_key and not settings.local_mode:
+        typer.echo("--dev-key signs tokens with the development key: set HOSO_LOCAL_MODE=1", err=True)
         raise typer.Exit(2)
     walk = Walkthrough(gateway, settings.state_path, agency=agency, issuer=DEV_ISSUER,
-                       audience=settings.jwt_audience)  # fmt: skip
+                       audience=settings.jwt_audience, dev_key=dev_key)  # fmt: skip
     try:
+        if not dev_key:
+            try:
+                walk.sign_in_at(issuer, applicant="congty.demo")
+                walk.sign_in_desk(issuer)
+            except (RuntimeError, httpx.HTTPError) as exc:
+                typer.echo(f"demo failed: cannot sign in at {issuer} ({exc}); is Keycloak up (`make up`)?", err=True)
+                raise typer.Exit(1) from exc
         code, pin = walk.eia_to_result()
-    except (WalkthroughFailed, OSError) as exc:
+    except (WalkthroughFailed, httpx.HTTPError, OSError) as exc:
         typer.echo(f"demo failed: {exc}", err=True)
         raise typer.Exit(1) from exc
     finally:
         walk.close()
     typer.echo(f"\nDone: {code} went from submission to the returned result.")
     typer.echo(f"Track it: {gateway}/api/v1/tracking/{code}?pin={pin}")
+    if not dev_key:
+        typer.echo(f"See it on the portal: {gateway}/ho-so/{code} (sign in as congty.demo, password hoso-demo)")
 
 
 @docs_app.command("write")

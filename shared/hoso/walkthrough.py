@@ -28,6 +28,8 @@ from hoso.devkeys import DEMO_PASSWORD, mint_token, password_token
 from hoso.forms.render import FAMILY, FONTS
 
 T = TypeVar("T")
+# The local realm's demo officers of each agency, by the suffix of their usernames (deploy/keycloak/hoso-realm.json).
+DEMO_DESKS = {"BNNMT": "bnnmt", "UBND.HN": "hn"}
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -112,6 +114,8 @@ class Walkthrough:
     run: str = field(default_factory=lambda: f"{int(time.time()) % 100000:05d}")
     timeout: float = 60.0
     say: Callable[[str], None] = print
+    dev_key: bool = True
+    """Sign the people's tokens with the development key (local mode); False: they sign in with `sign_in_at`."""
 
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.gateway, timeout=30)
@@ -129,6 +133,8 @@ class Walkthrough:
 
     def _person(self, subject: str, role: Role, name: str, agency: str | None, mail: str | None = None) -> Person:
         person = Person(subject, role, name, agency, mail or f"{subject}@{(agency or 'hoso').lower()}.example.vn")
+        if not self.dev_key:
+            return person  # signed in at the identity provider next (sign_in_at)
         person.token = mint_token(
             self.state_dir, subject=subject, roles=[role], agency=agency, issuer=self.issuer,
             audience=self.audience, name=name, email=person.email,
@@ -140,6 +146,14 @@ class Walkthrough:
         reception="tiepnhan.bnnmt", ...` (the local realm's demo accounts)."""
         for attribute, username in accounts.items():
             setattr(self, attribute, identity_person(issuer, username))
+
+    def sign_in_desk(self, issuer: str) -> None:
+        """The agency's reception officer, specialist and leader from the identity provider: the local realm's demo
+        accounts of that agency."""
+        suffix = DEMO_DESKS[self.agency]
+        self.sign_in_at(
+            issuer, reception=f"tiepnhan.{suffix}", specialist=f"chuyenvien.{suffix}", leader=f"lanhdao.{suffix}"
+        )
 
     def close(self) -> None:
         self.http.close()
