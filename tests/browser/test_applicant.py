@@ -62,9 +62,16 @@ def uploads_sent_at_once(visitor: Visitor, project: str) -> None:
     expect(page.locator("#component-request_letter .field-error")).to_contain_text("qua-lon.pdf")
     expect(page.locator("#component-request_letter .field-error")).to_contain_text("20 MB")
     assert sent == []
-    # Not a document: sent, and refused by intake with its reason, beside the field.
-    page.set_input_files("#f-file-eia_report", {"name": "ghi-chu.txt", "mimeType": "text/plain", "buffer": b"notes"})
+    # Not documents: sent together, and each refused by intake with its reason, beside the field.
+    page.set_input_files(
+        "#f-file-eia_report",
+        [
+            {"name": "ghi-chu.txt", "mimeType": "text/plain", "buffer": b"notes"},
+            {"name": "danh-sach.txt", "mimeType": "text/plain", "buffer": b"list"},
+        ],
+    )
     expect(page.locator("#f-file-eia_report-error")).to_contain_text("ghi-chu.txt")
+    expect(page.locator("#f-file-eia_report-error")).to_contain_text("danh-sach.txt")
     assert len(sent) == 1
     visitor.look("upload-refused-at-once")
     # A report: sent at once, its progress shown, and listed with its size and digest before the form is saved.

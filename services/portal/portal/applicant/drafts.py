@@ -123,7 +123,7 @@ def drafts_router() -> APIRouter:
         if spec is None:
             return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
         name = f"file.{component}"
-        errors, added = FormErrors(), []
+        errors, added, refused = FormErrors(), [], []
         for upload in uploads(form, name):
             try:
                 draft = await page.portal.api.add_draft_file(
@@ -138,9 +138,11 @@ def drafts_router() -> APIRouter:
             except ApiProblem as problem:
                 if problem.status >= 500 or problem.status in (401, 403):
                     raise
-                errors.add(name, refusal(page, problem, upload.filename))
+                refused.append(refusal(page, problem, upload.filename))
             finally:
                 await upload.close()
+        if refused:
+            errors.add(name, ". ".join(refused))  # each refused file named, with its reason
         if not page.request.headers.get("HX-Request"):
             if errors:
                 return await _render_form(page, draft, errors=errors, status_code=422)
