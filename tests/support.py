@@ -38,6 +38,7 @@ def submitted_event(
     deadline: DeadlineTerms | None = EIA_DEADLINE,
     supplement_policy: Literal["pause", "reset"] = "pause",
     day: str = "261127",
+    applicant_name: str = "Nguyễn Văn An",
 ) -> Envelope:
     """A `dossier.submitted` of an EIA appraisal as intake emits it (45 calendar days, pause on supplement)."""
     dossier_id = dossier_id or str(uuid.uuid4())
@@ -48,7 +49,7 @@ def submitted_event(
         agency_code=agency,
         status_code=PublicStatus.NEW,
         procedure_version=procedure_version,
-        applicant=Applicant(id="citizen-1", name="Nguyễn Văn An", email="an@example.vn"),
+        applicant=Applicant(id="citizen-1", name=applicant_name, email="an@example.vn"),
         submitted_at=datetime.now(UTC),
         deadline=deadline,
         supplement_policy=supplement_policy,

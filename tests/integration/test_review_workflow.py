@@ -382,3 +382,72 @@ async def test_two_workers_running_the_schedulers_emit_one_overdue_per_dossier(
             kinds = [t for t, _, _ in await d.events(kafka_bootstrap, expect=4)]
             assert kinds.count("dossier.overdue") == 1, kinds
             assert kinds.count("dossier.due_soon") <= 1, kinds
+
+
+async def test_the_desk_queue_filters_by_procedure_and_text_and_counts_what_waits_on_each_role(
+    dossier: Callable[..., Dossier], client: httpx.AsyncClient, officer: Any
+) -> None:
+    eia = dossier(applicant_name="Công ty Xi măng Sông Đà")
+    permit = dossier(procedure_code="MT-GPMT-BO", applicant_name="Hợp tác xã Thành Công")
+    third = dossier(applicant_name="Nguyễn Thị Lan")
+    for each in (eia, permit, third):
+        await each.submit()
+    await eia.act("reception_officer", action="receive")
+    await third.act("reception_officer", action="receive")
+    await third.act("leader", action="assign", assignee_id="cv-7")
+
+    async def codes(**params: Any) -> list[str]:
+        answer = await client.get("/api/v1/review/tasks", params=params, headers=officer("leader"))
+        assert answer.status_code == 200, answer.text
+        return [t["code"] for t in answer.json()["items"]]
+
+    assert await codes(procedure="MT-GPMT-BO") == [permit.code]
+    # Part of the name, in another case; part of the code.
+    assert await codes(q="xi MĂNG") == [eia.code]
+    assert await codes(q=third.code[-6:]) == [third.code]
+    assert await codes(q="không có ai") == []
+    assert await codes(q="Thành", procedure="MT-DTM-BO") == []
+    # A search with characters that mean something to a regular expression finds them as typed, nothing more.
+    assert await codes(q=".*") == []
+
+    counts = await client.get("/api/v1/review/tasks/counts", headers=officer("specialist", subject="cv-7"))
+    assert counts.status_code == 200, counts.text
+    body = counts.json()
+    assert body["open"] == 3
+    assert body["by_role"] == {"reception_officer": 1, "specialist": 2, "leader": 2}
+    assert body["assigned_to_me"] == 1
+    assert body["overdue"] == 0
+    assert body["paused"] == 0
+    task = next(t for t in (await client.get("/api/v1/review/tasks", headers=officer("leader"))).json()["items"])
+    assert task["clock"] in ("running", "due_soon", "none")
+    assert (await client.get("/api/v1/review/tasks", params={"q": ""}, headers=officer("leader"))).status_code == 422
+
+
+async def test_the_second_of_two_officers_acting_on_what_they_saw_is_told_it_changed_meanwhile(
+    dossier: Callable[..., Dossier], client: httpx.AsyncClient
+) -> None:
+    one = dossier()
+    await one.submit()
+    await one.act("reception_officer", action="receive")
+    seen = (await one.get()).json()
+    assert seen["version"] >= 2
+    assert [a["name"] for a in seen["action_forms"]] == ["assign", "extend_deadline"]
+    assign = seen["action_forms"][0]
+    assert assign["label_vi"] == "Phân công chuyên viên"
+    assert assign["fields"][0] == {"name": "assignee_id", "kind": "officer", "required": True, "choices": None}
+
+    async def assign_to(who: str) -> httpx.Response:
+        body = {"action": "assign", "assignee_id": who, "expected_version": seen["version"]}
+        return await client.post(
+            f"/api/v1/review/dossiers/{one.code}/actions", json=body, headers=one.officer("leader")
+        )
+
+    first, second = await asyncio.gather(assign_to("cv-1"), assign_to("cv-2"))
+    answers = sorted([first, second], key=lambda a: a.status_code)
+    assert [a.status_code for a in answers] == [200, 409], [a.text for a in answers]
+    refused = answers[1].json()
+    assert answers[1].headers["content-type"].startswith("application/problem+json")
+    assert refused["title"] == "Changed meanwhile"
+    now = (await one.get()).json()
+    assert refused["version"] == now["version"] == seen["version"] + 1
+    assert now["assignee_id"] == answers[0].json()["dossier"]["assignee_id"]

@@ -295,3 +295,43 @@ def test_the_whole_eia_path_emits_each_status_in_order() -> None:
     assert doc["terminal"]
     assert doc["decision"]["number"] == "123/QĐ-BNNMT"
     assert ActionName.RETURN_RESULT.value == "return_result"
+
+
+def test_an_action_on_a_version_the_officer_did_not_see_is_refused_as_changed_meanwhile() -> None:
+    doc = received()
+    seen = doc["version"]
+    doc, _, _ = act(doc, LEADER, vn(2026, 12, 1, 10), action="assign", assignee_id="cv-1")
+    with pytest.raises(ActionRefused) as refused:
+        act(doc, LEADER, vn(2026, 12, 1, 11), action="assign", assignee_id="cv-2", expected_version=seen)
+    assert refused.value.status == 409
+    assert refused.value.title == "Changed meanwhile"
+    assert refused.value.extra["version"] == doc["version"]
+    assert refused.value.extra["state"] == "in_appraisal"
+    # Against the version it now has, the same action goes through, and the version is not kept in its record.
+    doc, step, _ = act(
+        doc, LEADER, vn(2026, 12, 1, 11), action="assign", assignee_id="cv-2", expected_version=doc["version"]
+    )
+    assert doc["assignee_id"] == "cv-2"
+    assert "expected_version" not in step.record["details"]
+
+
+def test_the_desk_is_told_each_available_action_with_its_labels_and_fields_from_the_definition() -> None:
+    definition = ctx(vn(2026, 12, 1, 9)).definition
+    extend = definition.action_form(ActionName.EXTEND_DEADLINE)
+    assert extend["label_vi"] == "Gia hạn (kèm thư xin lỗi)"
+    assert extend["confirm"] is False
+    assert extend["fields"] == [
+        {"name": "reason", "kind": "text", "required": True},
+        {"name": "new_due_at", "kind": "datetime", "required": True},
+    ]
+    approve = definition.action_form(ActionName.APPROVE)
+    assert approve["confirm"] is True
+    assert {f["name"]: f["required"] for f in approve["fields"]} == {"reason": False, "decision_number": True}
+    propose = definition.action_form(ActionName.PROPOSE_DECISION)
+    assert {"name": "proposal", "kind": "choice", "required": True, "choices": ["approve", "reject"]} in propose[
+        "fields"
+    ]
+    # Optional fields an action takes are offered too (the supplement deadline, set by the procedure otherwise).
+    supplement = {f["name"]: f for f in definition.action_form(ActionName.REQUEST_SUPPLEMENT)["fields"]}
+    assert supplement["items"]["kind"] == "lines"
+    assert supplement["new_due_at"]["required"] is False

@@ -11,6 +11,7 @@ import yaml
 
 from review.domain.definition import (
     DEFINITIONS_DIR,
+    ActionName,
     DefinitionError,
     definition_for,
     load_definitions,
@@ -91,3 +92,11 @@ def test_two_definitions_with_one_id_are_refused(tmp_path: Path) -> None:
         (tmp_path / name).write_text(yaml.safe_dump(appraisal(), allow_unicode=True), encoding="utf-8")
     with pytest.raises(DefinitionError, match="used twice: appraisal"):
         load_definitions(tmp_path)
+
+
+def test_an_action_without_labels_is_named_by_its_code_and_labels_come_from_the_yaml() -> None:
+    data = appraisal()
+    del data["actions"]["stop"]["label_vi"]
+    definition = parse_definition(data, source="test")
+    assert definition.action_form(ActionName.STOP)["label_vi"] == "stop"
+    assert definition.action_form(ActionName.RECEIVE)["label_en"] == "Receive the dossier"

@@ -15,7 +15,7 @@ from review.domain.definition import ActionName
 from review.domain.engine import ActionRequest, Decision, decide_action
 from review.handlers import Review
 from review.repository import task_query
-from review.schemas import ActionResult, DossierOut, TaskOut, TaskPage, WorkflowsOut
+from review.schemas import ActionResult, DossierOut, TaskCounts, TaskOut, TaskPage, WorkflowsOut, clock_of
 
 Officer = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER))]
 Staff = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN))]
@@ -41,7 +41,7 @@ def review_router(review: Review) -> APIRouter:
         definition = review.definition(doc["workflow_id"])
         officer_roles = {r.value for r in officer.roles}
         available = [
-            a.value
+            definition.action_form(a)
             for a in definition.actions_in(doc["state"])
             if officer_roles.intersection(definition.actions[a.value].roles)
         ]
@@ -49,6 +49,7 @@ def review_router(review: Review) -> APIRouter:
             doc,
             now=bson_now(),
             calendar=review.settings.calendar,
+            lead=review.settings.due_soon_lead,
             available=available,
             history=await repo.history(doc),
         )
@@ -96,6 +97,10 @@ def review_router(review: Review) -> APIRouter:
         assignee: Annotated[str | None, Query(max_length=200)] = None,
         status: Annotated[int | None, Query(ge=1, le=10)] = None,
         overdue: bool | None = None,
+        procedure: Annotated[str | None, Query(max_length=40)] = None,
+        q: Annotated[
+            str | None, Query(min_length=1, max_length=100, description="Part of the code or the name")
+        ] = None,
         include_closed: bool = False,
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -111,10 +116,33 @@ def review_router(review: Review) -> APIRouter:
             assignee=assignee,
             status=status,
             overdue=overdue,
+            procedure=procedure,
+            text=q,
             include_closed=include_closed,
             now=now,
         )
         docs, total = await repo.tasks(query, skip=(page - 1) * page_size, limit=page_size)
-        return TaskPage(items=[TaskOut.of(d, now) for d in docs], page=page, page_size=page_size, total=total)
+        calendar, lead = review.settings.calendar, review.settings.due_soon_lead
+        items = [TaskOut.of(d, now, calendar, lead) for d in docs]
+        return TaskPage(items=items, page=page, page_size=page_size, total=total)
+
+    @router.get("/tasks/counts", response_model=TaskCounts, summary="How many open dossiers wait on each role")
+    async def task_counts(officer: Officer) -> TaskCounts:
+        if officer.agency is None:
+            raise Problem(403, "Not permitted", "the token names no agency")
+        now = bson_now()
+        docs = await repo.open_of_agency(officer.agency)
+        calendar, lead = review.settings.calendar, review.settings.due_soon_lead
+        by_role = {r.value: 0 for r in (Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER)}
+        counts = {"assigned_to_me": 0, "overdue": 0, "due_soon": 0, "paused": 0}
+        for doc in docs:
+            for role in doc.get("actionable_roles", []):
+                if role in by_role:
+                    by_role[role] += 1
+            counts["assigned_to_me"] += doc.get("assignee_id") == officer.subject
+            clock = clock_of(doc, now, calendar, lead)
+            if clock in counts:
+                counts[clock] += 1
+        return TaskCounts(agency_code=officer.agency, by_role=by_role, open=len(docs), **counts)
 
     return router

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
@@ -67,6 +68,11 @@ class ReviewRepository:
         """Instances not in a terminal state, for the schedulers (with only what they need)."""
         return [d async for d in self.instances.find({"terminal": False}, projection={"outbox": 0})]
 
+    async def open_of_agency(self, agency: str) -> list[Document]:
+        """An agency's open dossiers with what the desk's counts need (one read of the agency's queue)."""
+        projection = {"actionable_roles": 1, "assignee_id": 1, "due_at": 1, "paused_at": 1, "terminal": 1}
+        return [d async for d in self.instances.find({"agency_code": agency, "terminal": False}, projection=projection)]
+
     async def tasks(self, query: Document, *, skip: int, limit: int) -> tuple[list[Document], int]:
         total = await self.instances.count_documents(query)
         cursor = (
@@ -87,8 +93,17 @@ def task_query(
     overdue: bool | None,
     include_closed: bool,
     now: datetime,
+    procedure: str | None = None,
+    text: str | None = None,
 ) -> Document:
     query: dict[str, Any] = {"agency_code": agency}
+    ands: list[Document] = []
+    if procedure is not None:
+        query["procedure_code"] = procedure
+    if text is not None:
+        # Part of the code or of the applicant's name, as typed (letters in either case).
+        pattern = {"$regex": re.escape(text.strip()), "$options": "i"}
+        ands.append({"$or": [{"code": pattern}, {"applicant.name": pattern}]})
     if not include_closed:
         query["terminal"] = False
     if role is not None:
@@ -100,5 +115,7 @@ def task_query(
     if overdue is True:
         query.update(due_at={"$lt": now}, paused_at=None, terminal=False)
     elif overdue is False:
-        query["$or"] = [{"due_at": None}, {"due_at": {"$gte": now}}, {"paused_at": {"$ne": None}}]
+        ands.append({"$or": [{"due_at": None}, {"due_at": {"$gte": now}}, {"paused_at": {"$ne": None}}]})
+    if ands:
+        query["$and"] = ands
     return query

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer
 
@@ -41,6 +41,21 @@ class HistoryEntry(BaseModel):
         )
 
 
+ClockState = Literal["none", "running", "due_soon", "overdue", "paused"]
+
+
+def clock_of(doc: Document, now: datetime, calendar: WorkCalendar, lead: timedelta) -> ClockState:
+    """Where a dossier's legal clock stands: none (not started or ended), paused, overdue, due soon or running."""
+    due = doc.get("due_at")
+    if due is None or doc["terminal"]:
+        return "none"
+    if doc.get("paused_at") is not None:
+        return "paused"
+    if now > due:
+        return "overdue"
+    return "due_soon" if calendar.remaining(now, due) <= lead else "running"
+
+
 class TaskOut(BaseModel):
     dossier_id: str
     code: str
@@ -59,13 +74,24 @@ class TaskOut(BaseModel):
     due_at: LocalTime | None
     clock_paused: bool
     overdue: bool
+    clock: ClockState = Field(description="none, running, due_soon, overdue or paused")
+    deadline_unit: str | None = Field(description="working_days, working_hours or calendar_days: how the law counts")
+    remaining_working_hours: float | None = Field(
+        description="Office hours left until the deadline (negative when overdue); None without a running deadline"
+    )
     actionable_roles: list[str]
 
     @classmethod
-    def of(cls, doc: Document, now: datetime) -> TaskOut:
+    def of(cls, doc: Document, now: datetime, calendar: WorkCalendar, lead: timedelta) -> TaskOut:
         status = PublicStatus(doc["status_code"])
         due = doc.get("due_at")
-        paused = doc.get("paused_at") is not None
+        clock = clock_of(doc, now, calendar, lead)
+        remaining = None
+        if clock != "none":
+            # A paused clock shows what was left when it stopped.
+            reference = doc.get("paused_at") or now
+            remaining = round(calendar.remaining(reference, doc["due_at"]).total_seconds() / 3600, 2)
+        deadline = doc.get("deadline")
         return cls(
             dossier_id=doc["_id"],
             code=doc["code"],
@@ -82,23 +108,48 @@ class TaskOut(BaseModel):
             opened_at=doc["opened_at"],
             received_at=doc.get("received_at"),
             due_at=due,
-            clock_paused=paused,
-            overdue=due is not None and not paused and not doc["terminal"] and now > due,
+            clock_paused=clock == "paused",
+            overdue=clock == "overdue",
+            clock=clock,
+            deadline_unit=deadline["unit"] if deadline else None,
+            remaining_working_hours=remaining,
             actionable_roles=doc.get("actionable_roles", []),
         )
 
 
+class ActionField(BaseModel):
+    name: str
+    kind: str = Field(description="text, lines, datetime, officer, money, choice or short_text: how the desk asks it")
+    required: bool
+    choices: list[str] | None = None
+
+
+class ActionForm(BaseModel):
+    """An action the caller may take now, as the workflow definition describes it."""
+
+    name: str
+    label_vi: str
+    label_en: str
+    confirm: bool = Field(description="irreversible: ask the officer to confirm first")
+    fields: list[ActionField]
+
+
 class DossierOut(TaskOut):
+    version: int = Field(description="Give it back as expected_version with an action: refused if it changed meanwhile")
+    applicant_kind: str | None
     terminal: bool
     receipt_number: str | None
     appointment_at: LocalTime | None
-    remaining_working_hours: float | None = Field(
-        description="Office hours left until the deadline (negative when overdue); None without a running deadline"
-    )
+    paused_at: LocalTime | None
+    previous_due_at: LocalTime | None = Field(description="The deadline before the last extension")
     supplement_due_at: LocalTime | None
     supplement_items: list[str] | None
+    proposal: dict[str, Any] | None
+    fee_requested_vnd: int | None
     decision: dict[str, Any] | None
+    returned_at: LocalTime | None
     available_actions: list[str] = Field(description="What the caller may do now")
+    action_forms: list[ActionForm] = Field(description="The available actions with their labels and fields")
     history: list[HistoryEntry]
 
     @classmethod
@@ -108,25 +159,28 @@ class DossierOut(TaskOut):
         *,
         now: datetime,
         calendar: WorkCalendar,
-        available: list[str],
+        lead: timedelta,
+        available: list[dict[str, Any]],
         history: list[Document],
     ) -> DossierOut:
-        task = TaskOut.of(doc, now)
-        remaining = None
-        if doc.get("due_at") is not None and not doc["terminal"]:
-            # A paused clock shows what was left when it stopped.
-            reference = doc.get("paused_at") or now
-            remaining = round(calendar.remaining(reference, doc["due_at"]).total_seconds() / 3600, 2)
+        task = TaskOut.of(doc, now, calendar, lead)
         return cls(
             **task.model_dump(),
+            version=doc["version"],
+            applicant_kind=doc.get("applicant", {}).get("kind"),
             terminal=doc["terminal"],
             receipt_number=doc.get("receipt_number"),
             appointment_at=doc.get("appointment_at"),
-            remaining_working_hours=remaining,
+            paused_at=doc.get("paused_at"),
+            previous_due_at=doc.get("previous_due_at"),
             supplement_due_at=doc.get("supplement_due_at"),
             supplement_items=doc.get("supplement_items"),
+            proposal=doc.get("proposal"),
+            fee_requested_vnd=doc.get("fee_requested_vnd"),
             decision=doc.get("decision"),
-            available_actions=available,
+            returned_at=doc.get("returned_at"),
+            available_actions=[a["name"] for a in available],
+            action_forms=[ActionForm.model_validate(a) for a in available],
             history=[HistoryEntry.of(step) for step in history],
         )
 
@@ -143,6 +197,18 @@ class TaskPage(BaseModel):
     page: int
     page_size: int
     total: int
+
+
+class TaskCounts(BaseModel):
+    """How many open dossiers of the officer's agency wait on each role, and how many are late or paused."""
+
+    agency_code: str
+    by_role: dict[str, int] = Field(description="Open dossiers on which each role can act now")
+    assigned_to_me: int
+    overdue: int
+    due_soon: int
+    paused: int
+    open: int
 
 
 class WorkflowsOut(BaseModel):

@@ -62,6 +62,18 @@ ACCEPTS: dict[ActionName, frozenset[Requirement]] = {
     ActionName.RETURN_RESULT: frozenset({Requirement.ATTACHMENT}),
     ActionName.STOP: frozenset({Requirement.REASON}),
 }
+# How an officer gives each requirement on the desk (the portal draws a field of this kind).
+REQUIREMENT_KINDS: dict[Requirement, str] = {
+    Requirement.REASON: "text",
+    Requirement.ITEMS: "lines",
+    Requirement.ATTACHMENT: "attachment",
+    Requirement.NEW_DUE_AT: "datetime",
+    Requirement.ASSIGNEE: "officer",
+    Requirement.AMOUNT: "money",
+    Requirement.PROPOSAL: "choice",
+    Requirement.DECISION_NUMBER: "short_text",
+}
+REQUIREMENT_CHOICES: dict[Requirement, list[str]] = {Requirement.PROPOSAL: ["approve", "reject"]}
 # What each action needs whatever the definition says.
 ALWAYS_REQUIRED: dict[ActionName, frozenset[Requirement]] = {
     ActionName.REFUSE: frozenset({Requirement.REASON}),
@@ -110,6 +122,9 @@ class ActionDef(_Strict):
     to: str | None = Field(default=None, description="None: the state does not change")
     roles: list[str] = Field(min_length=1)
     requires: list[str] = Field(default_factory=list)
+    label_vi: str = ""
+    label_en: str = ""
+    confirm: bool = Field(default=False, description="irreversible: the desk asks the officer to confirm it first")
 
 
 class TransitionDef(_Strict):
@@ -141,6 +156,34 @@ class WorkflowDefinition(_Strict):
 
     def timer(self, name: Timer) -> TransitionDef | None:
         return self.timers.get(name.value)
+
+    def required(self, name: ActionName) -> frozenset[Requirement]:
+        """What an officer must give with `name`: what the definition requires and what the action always needs."""
+        rule = self.actions.get(name.value)
+        listed = {Requirement(r) for r in rule.requires} if rule else set()
+        return frozenset(listed | ALWAYS_REQUIRED.get(name, frozenset()))
+
+    def action_form(self, name: ActionName) -> dict[str, object]:
+        """What the desk needs to draw `name`: its labels, whether to confirm it, and its fields, required first."""
+        rule = self.actions[name.value]
+        required = self.required(name)
+        fields = [
+            {
+                "name": r.value,
+                "kind": REQUIREMENT_KINDS[r],
+                "required": r in required,
+                **({"choices": REQUIREMENT_CHOICES[r]} if r in REQUIREMENT_CHOICES else {}),
+            }
+            for r in sorted(Requirement, key=lambda r: r not in required)  # what it needs first
+            if r in ACCEPTS[name] and REQUIREMENT_KINDS[r] != "attachment"
+        ]
+        return {
+            "name": name.value,
+            "label_vi": rule.label_vi or name.value,
+            "label_en": rule.label_en or name.value,
+            "confirm": rule.confirm,
+            "fields": fields,
+        }
 
     def actions_in(self, state: str) -> list[ActionName]:
         return [ActionName(n) for n, a in self.actions.items() if state in a.from_]

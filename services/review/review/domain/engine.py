@@ -43,10 +43,8 @@ from hoso.problems import Problem
 from hoso.topics import DOSSIER_EVENTS
 from hoso.versioned import Step, has_applied
 from review.domain.definition import (
-    ALWAYS_REQUIRED,
     ActionName,
     IncomingEvent,
-    Requirement,
     Timer,
     WorkflowDefinition,
 )
@@ -71,6 +69,11 @@ class ActionRequest(BaseModel):
     proposal: Literal["approve", "reject"] | None = None
     decision_number: str | None = Field(default=None, min_length=1, max_length=100)
     attachment: Attachment | None = None
+    expected_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The dossier's version the officer saw; if it changed meanwhile the action is refused (409)",
+    )
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,19 @@ def wrong_state(action: str, doc: Document, definition: WorkflowDefinition) -> A
         state=doc["state"],
         status_code=doc["status_code"],
         allowed_actions=possible,
+    )
+
+
+def changed_meanwhile(doc: Document, definition: WorkflowDefinition) -> ActionRefused:
+    return ActionRefused(
+        409,
+        "Changed meanwhile",
+        f"the dossier changed since you saw it: it is now {doc['state']} (status {doc['status_code']}, version "
+        f"{doc['version']}); look at it again before acting",
+        state=doc["state"],
+        status_code=doc["status_code"],
+        version=doc["version"],
+        allowed_actions=[a.value for a in definition.actions_in(doc["state"])],
     )
 
 
@@ -217,6 +233,8 @@ def _record(kind: str, name: str, actor: str, doc: Document, to: str, ctx: Conte
 def decide_action(doc: Document, request: ActionRequest, officer: Principal, ctx: Context) -> Decision:
     """Check role, agency, state and the action's requirements; the step that the action makes."""
     name = request.action
+    if request.expected_version is not None and request.expected_version != doc["version"]:
+        raise changed_meanwhile(doc, ctx.definition)
     rule = ctx.definition.action(name)
     if rule is None:
         raise ActionRefused(
@@ -234,7 +252,7 @@ def decide_action(doc: Document, request: ActionRequest, officer: Principal, ctx
         raise not_permitted("the dossier is assigned to another specialist")
     if doc["state"] not in rule.from_:
         raise wrong_state(name.value, doc, ctx.definition)
-    required = {Requirement(r) for r in rule.requires} | ALWAYS_REQUIRED.get(name, frozenset())
+    required = ctx.definition.required(name)
     missing = sorted(r.value for r in required if getattr(request, r.value) in (None, []))
     if missing:
         raise ActionRefused(
@@ -296,7 +314,8 @@ def _simple(
         if extra_fields is not None:
             fields.update(extra_fields(doc, req, ctx))
         data = data_of(doc, req, officer, fields, ctx)
-        details = {k: v for k, v in req.model_dump(mode="json", exclude={"action"}).items() if v is not None}
+        given = req.model_dump(mode="json", exclude={"action", "expected_version"})
+        details = {k: v for k, v in given.items() if v is not None}
         return Decision(
             Step(
                 fields=fields,
