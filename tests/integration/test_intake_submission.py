@@ -184,6 +184,47 @@ async def test_an_applicant_sees_only_own_dossiers_and_files(client: Client, tok
     assert (await client.get(f"/api/v1/files/{file_id}", headers=elsewhere)).status_code == 404
 
 
+async def test_officers_of_the_dossiers_agency_read_it_whole_and_no_one_else_does(
+    client: Client, state_dir: Path
+) -> None:
+    def as_(sub: str, role: Role, agency: str | None = None, **claims: Any) -> dict[str, str]:
+        minted = mint_token(
+            state_dir, subject=sub, roles=[role], agency=agency, issuer="hoso-local", audience="hoso", **claims
+        )
+        return auth(minted)
+
+    owner = as_("owner-2", Role.APPLICANT, name="Công ty Nước Sông Đà", email="nuoc@example.vn", phone="+84 24 1")
+    body = await permit_body(client, owner["Authorization"].removeprefix("Bearer "))
+    code = (await submit(client, owner["Authorization"].removeprefix("Bearer "), body, "key-officer-01")).json()["code"]
+
+    seen = await client.get(f"/api/v1/dossiers/{code}", headers=as_("cv-1", Role.SPECIALIST, "UBND.HN"))
+    assert seen.status_code == 200, seen.text
+    dossier = seen.json()
+    assert dossier["applicant"] == {
+        "kind": "organisation",
+        "name": "Công ty Nước Sông Đà",
+        "email": "nuoc@example.vn",
+        "phone": "+84 24 1",
+        "personal_id": None,
+        "tax_code": None,
+    }
+    assert {"name": "facility_name", "value": "Nhà máy nước Sông Đà"} in dossier["fields"]
+    assert [c["code"] for c in dossier["components"]] == ["request_letter", "proposal_report"]
+    assert {f["name"] for f in dossier["files"]} == {"tai-lieu.pdf", "bao-cao.docx"}
+    # The applicant's actions are theirs, and the receipt's PIN is theirs alone.
+    assert dossier["allowed_actions"] == []
+    assert dossier["tracking_pin"] is None
+    assert (await client.get(f"/api/v1/dossiers/{code}", headers=owner)).json()["allowed_actions"] == ["withdraw"]
+    for stranger in (
+        as_("cv-9", Role.SPECIALIST, "UBND.HCM"),
+        as_("other-applicant", Role.APPLICANT),
+    ):
+        answer = await client.get(f"/api/v1/dossiers/{code}", headers=stranger)
+        assert answer.status_code == 404
+        assert answer.headers["content-type"] == "application/problem+json"
+    assert (await client.get(f"/api/v1/dossiers/{code}", headers=as_("ops-1", Role.OPS))).status_code == 403
+
+
 async def test_uploads_are_typed_by_content_and_size_limited(client: Client, token: Token) -> None:
     disguised = await client.post(
         "/api/v1/files",

@@ -51,6 +51,7 @@ from intake.settings import IntakeSettings
 
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Reader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES))]
 Anyone = Annotated[Principal, Depends(current_principal)]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
 DraftId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -267,14 +268,16 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
         items = [DossierOut.of(d, seal_key=seal_key) for d in docs]
         return DossierPage(items=items, offset=offset, limit=limit, total=total)
 
-    @router.get("/{code}", response_model=DossierOut, summary="One of my dossiers")
-    async def get_one(code: Code, applicant: Applicant) -> DossierOut:
-        doc = await handlers.own_dossier(ctx.repo, code, applicant)
+    @router.get("/{code}", response_model=DossierOut, summary="One dossier (its owner, or officers of its agency)")
+    async def get_one(code: Code, reader: Reader) -> DossierOut:
+        doc = await handlers.readable_dossier(ctx.repo, code, reader)
+        owner = doc["applicant_id"] == reader.subject
         ids = [i for c in doc.get("components", []) for i in c["file_ids"]]
         ids += [i for s in doc.get("supplements", []) for c in s["components"] for i in c["file_ids"]]
         stored = await ctx.files.get_many(ids)
         files = [FileOut.of(stored[i]) for i in dict.fromkeys(ids) if i in stored]
-        return DossierOut.of(doc, seal_key=seal_key, files=files)
+        # The tracking PIN is on the applicant's receipt: shown to them alone.
+        return DossierOut.of(doc, seal_key=seal_key if owner else None, files=files, owner=owner)
 
     @router.post("/{code}/supplements", response_model=DossierOut, summary="Supplement a dossier (status 5)")
     async def supplement(code: Code, body: SupplementIn, applicant: Applicant, request: Request) -> DossierOut:

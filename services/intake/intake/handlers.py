@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from hoso.auth import Principal
+from hoso.auth import OFFICER_ROLES, Principal, Role
 from hoso.events import Envelope, EventType, PublicStatus, canonical_json, new_event
 from hoso.events.catalog import (
     Applicant,
@@ -275,6 +275,10 @@ def _dossier_document(
         "procedure_version": version.version,
         "applicant_id": applicant.subject,
         "applicant_kind": command.applicant_kind,
+        # How to reach them, for the agency's officers (personal data: kept here, where it can be erased).
+        "applicant": {
+            k: v for k, v in {"name": applicant.name, "email": applicant.email, "phone": applicant.phone}.items() if v
+        },
         # The identifiers the identity provider vouched for (VNeID): a citizen's number or an enterprise's tax code.
         "applicant_identifiers": {
             k: v for k, v in {"personal_id": applicant.personal_id, "tax_code": applicant.tax_code}.items() if v
@@ -287,6 +291,18 @@ def _dossier_document(
         "components": [c.model_dump() for c in command.components],
         "supplements": [],
     }
+
+
+async def readable_dossier(repo: DossierRepository, code: str, principal: Principal) -> Document:
+    """A dossier its owner, or an officer of its agency, may read; 404 for anyone else."""
+    doc = await repo.by_code(code)
+    if doc is None:
+        raise DossierNotFound(code)
+    if doc["applicant_id"] == principal.subject and principal.has_any(Role.APPLICANT):
+        return doc
+    if principal.has_any(*OFFICER_ROLES) and principal.agency == doc["agency_code"]:
+        return doc
+    raise DossierNotFound(code)
 
 
 async def own_dossier(repo: DossierRepository, code: str, applicant: Principal) -> Document:

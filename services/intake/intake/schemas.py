@@ -129,6 +129,47 @@ class FeeOut(BaseModel):
     paid_at: datetime | None
 
 
+class ApplicantOut(BaseModel):
+    """Who filed the dossier, as the identity provider vouched for them; for its owner and the agency's officers."""
+
+    kind: str
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    personal_id: str | None = None
+    tax_code: str | None = None
+
+    @classmethod
+    def of(cls, doc: Document) -> ApplicantOut:
+        contact = doc.get("applicant") or {}
+        ids = doc.get("applicant_identifiers") or {}
+        return cls(
+            kind=doc["applicant_kind"],
+            name=contact.get("name"),
+            email=contact.get("email"),
+            phone=contact.get("phone"),
+            personal_id=ids.get("personal_id"),
+            tax_code=ids.get("tax_code"),
+        )
+
+
+class FieldOut(BaseModel):
+    name: str
+    value: FieldValue
+
+
+class SupplementOut(BaseModel):
+    id: str
+    at: datetime
+    note: str | None = None
+    components: list[ComponentIn]
+
+    @classmethod
+    def of(cls, record: Document) -> SupplementOut:
+        components = [ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in record["components"]]
+        return cls(id=record["id"], at=record["at"], note=record.get("note"), components=components)
+
+
 class DossierOut(BaseModel):
     id: str
     code: str
@@ -148,12 +189,17 @@ class DossierOut(BaseModel):
     extension: ExtensionOut | None = None
     decision: DecisionOut | None = None
     result_returned_at: datetime | None = None
+    applicant: ApplicantOut
+    fields: list[FieldOut] = Field(default_factory=list, description="What the applicant filled in, in their order")
     components: list[ComponentIn]
+    supplements: list[SupplementOut] = Field(default_factory=list, description="Files added later, in order")
     files: list[FileOut] = Field(default_factory=list, description="The files' names, sizes and SHA-256 (one dossier)")
-    allowed_actions: list[ApplicantAction]
+    allowed_actions: list[ApplicantAction] = Field(description="What the applicant may do now (none for officers)")
 
     @classmethod
-    def of(cls, doc: Document, *, seal_key: str | None = None, files: list[FileOut] | None = None) -> DossierOut:
+    def of(
+        cls, doc: Document, *, seal_key: str | None = None, files: list[FileOut] | None = None, owner: bool = True
+    ) -> DossierOut:
         status = PublicStatus(doc["status_code"])
         supplement = doc.get("supplement_request")
         fee = doc.get("fee")
@@ -176,9 +222,12 @@ class DossierOut(BaseModel):
             extension=ExtensionOut(**doc["extension"]) if doc.get("extension") else None,
             decision=DecisionOut(**doc["decision"]) if doc.get("decision") else None,
             result_returned_at=doc.get("result_returned_at"),
+            applicant=ApplicantOut.of(doc),
+            fields=[FieldOut(name=f["name"], value=f["value"]) for f in doc.get("fields", [])],
             components=[ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in doc.get("components", [])],
+            supplements=[SupplementOut.of(s) for s in doc.get("supplements", [])],
             files=files or [],
-            allowed_actions=allowed_actions(status),
+            allowed_actions=allowed_actions(status) if owner else [],
         )
 
 
