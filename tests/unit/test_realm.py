@@ -64,7 +64,8 @@ def test_people_cannot_change_their_own_agency_or_identifiers() -> None:
 
 
 def test_production_has_no_demo_accounts_and_no_password_grant_client() -> None:
-    assert "users" not in PRODUCTION
+    # Its only account is the portal's service account (no one signs in with it).
+    assert [u.get("serviceAccountClientId") for u in PRODUCTION["users"]] == ["hoso-portal"]
     assert [c["clientId"] for c in PRODUCTION["clients"]] == ["hoso", "hoso-portal"]
     assert PRODUCTION["sslRequired"] == "all"
 
@@ -72,8 +73,19 @@ def test_production_has_no_demo_accounts_and_no_password_grant_client() -> None:
 def test_the_local_realm_has_the_demo_accounts_of_two_agencies() -> None:
     roles: dict[str | None, set[str]] = {}
     for user in LOCAL["users"]:
+        if "serviceAccountClientId" in user:
+            continue
         agency = user["attributes"].get("agency", [None])[0]
         roles.setdefault(agency, set()).update(user["clientRoles"]["hoso"])
     assert roles[None] == {"applicant"}
     for agency in ("BNNMT", "UBND.HN"):
         assert roles[agency] == {"reception_officer", "specialist", "leader", "admin", "ops"}
+
+
+def test_the_portal_reads_the_officers_directory_and_nothing_more() -> None:
+    for realm in (LOCAL, PRODUCTION):
+        assert client(realm, "hoso-portal")["serviceAccountsEnabled"] is True
+        [account] = [u for u in realm["users"] if u.get("serviceAccountClientId") == "hoso-portal"]
+        assert account["clientRoles"] == {
+            "realm-management": ["view-users", "query-users", "query-clients", "view-clients"]
+        }

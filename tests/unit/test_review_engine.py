@@ -335,3 +335,11 @@ def test_the_desk_is_told_each_available_action_with_its_labels_and_fields_from_
     supplement = {f["name"]: f for f in definition.action_form(ActionName.REQUEST_SUPPLEMENT)["fields"]}
     assert supplement["items"]["kind"] == "lines"
     assert supplement["new_due_at"]["required"] is False
+
+
+def test_the_receiving_officer_is_asked_for_an_appointment_date_only_without_a_legal_time_limit() -> None:
+    definition = ctx(vn(2026, 12, 1, 9)).definition
+    assert definition.action_form(ActionName.RECEIVE)["fields"] == []
+    assert definition.action_form(ActionName.RECEIVE, legal_time_limit=False)["fields"] == [
+        {"name": "new_due_at", "kind": "datetime", "required": True}
+    ]

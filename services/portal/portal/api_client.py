@@ -188,6 +188,26 @@ class PlatformApi:
         result: dict[str, Any] = await self._call("GET", f"/api/v1/dossiers/{code}/payment", token=token)
         return result
 
+    # --- the officers' desk ---------------------------------------------------------------------------------------
+
+    async def tasks(self, token: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/api/v1/review/tasks", token=token, params=dict(params))
+        return result
+
+    async def task_counts(self, token: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/api/v1/review/tasks/counts", token=token)
+        return result
+
+    async def workflow_dossier(self, token: str, code: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", f"/api/v1/review/dossiers/{code}", token=token)
+        return result
+
+    async def act(self, token: str, code: str, body: Mapping[str, Any], *, request_id: str | None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST", f"/api/v1/review/dossiers/{code}/actions", token=token, request_id=request_id, json=body
+        )
+        return result
+
     # --- drafts ---------------------------------------------------------------------------------------------------
 
     async def drafts(self, token: str) -> list[dict[str, Any]]:

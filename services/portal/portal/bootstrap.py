@@ -33,6 +33,8 @@ from portal.applicant.drafts import drafts_router
 from portal.applicant.inbox import inbox_router
 from portal.auth import auth_router
 from portal.catalog import CatalogView
+from portal.desk.routes import NotAnOfficer, desk_router
+from portal.directory import OfficerDirectory
 from portal.i18n import LANGUAGE_COOKIE, Translator, language_of
 from portal.oidc import OidcClient
 from portal.public.routes import public_router
@@ -82,6 +84,15 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         catalog=CatalogView(api),
         calendar=WorkCalendar.configured(settings.days_off, settings.makeup_working_days),
         calendar_zone=ZoneInfo(settings.timezone),
+        directory=OfficerDirectory(
+            issuer=settings.oidc_issuer,
+            metadata_url=settings.oidc_metadata_url,
+            client_id=settings.oidc_client_id,
+            client_secret=settings.client_secret,
+            service_client_id=settings.directory_client_id,
+            http=idp_http,
+            ttl=settings.directory_ttl_seconds,
+        ),
     )
 
     readiness = Readiness()
@@ -104,7 +115,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
     app = create_app(service="portal", title="Hoso portal", readiness=readiness, lifespan=lifespan)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for router in (public_router(), auth_router(), dossiers_router(), drafts_router(), inbox_router()):
+    for router in (public_router(), auth_router(), dossiers_router(), drafts_router(), inbox_router(), desk_router()):
         app.include_router(router, include_in_schema=False)
     _install_page_errors(app)
     _install_security_headers(app, settings)
@@ -149,6 +160,10 @@ def _install_page_errors(app: FastAPI) -> None:
     @app.exception_handler(Unauthorised)
     async def unauthorised(request: Request, _: Unauthorised) -> Response:
         return await sign_in(request, SignInRequired(request.url.path))
+
+    @app.exception_handler(NotAnOfficer)
+    async def not_an_officer(request: Request, _: NotAnOfficer) -> Response:
+        return _error_page(request, 403, "desk.not_officer")
 
     @app.exception_handler(CsrfRefused)
     async def csrf(request: Request, _: CsrfRefused) -> Response:

@@ -86,6 +86,15 @@ def finding(item: dict[str, Any], version: dict[str, Any], t: Translator) -> str
     return readable(message, t)
 
 
+def action_choices(item: dict[str, Any], t: Translator) -> list[tuple[str, str]]:
+    """The choices of an action's field (a proposal: approve or reject) by the names officers read."""
+    options = []
+    for choice in item.get("choices") or []:
+        key = f"desk.choice.{item['name']}.{choice}"
+        options.append((choice, t(key) if t.has(key) else choice))
+    return options
+
+
 def install(env: Environment) -> None:
     env.filters.update(
         file_kind=file_kind,
@@ -96,4 +105,5 @@ def install(env: Environment) -> None:
         grouped=grouped,
         field_value=field_value,
         finding=finding,
+        action_choices=action_choices,
     )

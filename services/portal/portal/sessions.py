@@ -74,6 +74,9 @@ class Session(BaseModel):
     tokens: Tokens | None = None
     login: PendingLogin | None = None
     pending_form: PendingForm | None = None
+    notice: list[TypedValue] | None = Field(
+        default=None, description="What the next page tells, once (the desk's answer to an action, a receipt's PIN)"
+    )
 
     @property
     def signed_in(self) -> bool:

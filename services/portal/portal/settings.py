@@ -30,6 +30,10 @@ class PortalSettings(ServiceSettings):
     oidc_client_secret: SecretStr | None = None
     oidc_client_secret_file: Path | None = None
     oidc_scope: str = "openid email"
+    directory_client_id: str = Field(
+        default="hoso", description="The client whose roles the officers hold (the services' audience)"
+    )
+    directory_ttl_seconds: float = Field(default=300.0, ge=0, description="How long the officers' names are kept")
     session_idle_minutes: int = Field(default=30, ge=5, le=24 * 60)
     session_max_hours: int = Field(default=10, ge=1, le=72)
     refresh_margin_seconds: int = Field(default=60, ge=0, le=600)

@@ -23,6 +23,7 @@ from hoso.deadlines import WorkCalendar
 from hoso.mongo import bson_now
 from portal.api_client import ApiProblem, FieldError, PlatformApi
 from portal.catalog import CatalogView
+from portal.directory import OfficerDirectory
 from portal.i18n import LANGUAGE_COOKIE, Translator, language_of
 from portal.oidc import OidcClient, SignInFailed
 from portal.problems import readable
@@ -45,6 +46,7 @@ class Portal:
     catalog: CatalogView
     calendar: WorkCalendar
     calendar_zone: ZoneInfo
+    directory: OfficerDirectory
 
 
 class SignInRequired(Exception):

@@ -41,7 +41,7 @@ def review_router(review: Review) -> APIRouter:
         definition = review.definition(doc["workflow_id"])
         officer_roles = {r.value for r in officer.roles}
         available = [
-            definition.action_form(a)
+            definition.action_form(a, legal_time_limit=doc.get("deadline") is not None)
             for a in definition.actions_in(doc["state"])
             if officer_roles.intersection(definition.actions[a.value].roles)
         ]
@@ -50,6 +50,7 @@ def review_router(review: Review) -> APIRouter:
             now=bson_now(),
             calendar=review.settings.calendar,
             lead=review.settings.due_soon_lead,
+            labels=review.state_labels(doc),
             available=available,
             history=await repo.history(doc),
         )
@@ -123,7 +124,7 @@ def review_router(review: Review) -> APIRouter:
         )
         docs, total = await repo.tasks(query, skip=(page - 1) * page_size, limit=page_size)
         calendar, lead = review.settings.calendar, review.settings.due_soon_lead
-        items = [TaskOut.of(d, now, calendar, lead) for d in docs]
+        items = [TaskOut.of(d, now, calendar, lead, review.state_labels(d)) for d in docs]
         return TaskPage(items=items, page=page, page_size=page_size, total=total)
 
     @router.get("/tasks/counts", response_model=TaskCounts, summary="How many open dossiers wait on each role")

@@ -43,6 +43,11 @@ class Review:
                 return definition
         raise NoWorkflow(f"workflow {workflow_id!r} is not defined")
 
+    def state_labels(self, doc: Document) -> tuple[str, str]:
+        """The Vietnamese and English names of the state `doc` is in (its code when the definition names none)."""
+        state = self.definition(doc["workflow_id"]).states.get(doc["state"])
+        return (state.label_vi or doc["state"], state.label_en or doc["state"]) if state else (doc["state"],) * 2
+
     def context(self, doc: Document | None, *, correlation_id: str | None = None) -> Context:
         assert doc is not None
         return Context(

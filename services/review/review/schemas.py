@@ -64,6 +64,8 @@ class TaskOut(BaseModel):
     procedure_version: str
     workflow_id: str
     state: str
+    state_label_vi: str = Field(description="The workflow state as its definition names it")
+    state_label_en: str
     status_code: PublicStatus
     status_label_vi: str
     status_label_en: str
@@ -82,7 +84,9 @@ class TaskOut(BaseModel):
     actionable_roles: list[str]
 
     @classmethod
-    def of(cls, doc: Document, now: datetime, calendar: WorkCalendar, lead: timedelta) -> TaskOut:
+    def of(
+        cls, doc: Document, now: datetime, calendar: WorkCalendar, lead: timedelta, labels: tuple[str, str]
+    ) -> TaskOut:
         status = PublicStatus(doc["status_code"])
         due = doc.get("due_at")
         clock = clock_of(doc, now, calendar, lead)
@@ -100,6 +104,8 @@ class TaskOut(BaseModel):
             procedure_version=doc["procedure_version"],
             workflow_id=doc["workflow_id"],
             state=doc["state"],
+            state_label_vi=labels[0],
+            state_label_en=labels[1],
             status_code=status,
             status_label_vi=status_label(status, "vi"),
             status_label_en=status_label(status, "en"),
@@ -160,10 +166,11 @@ class DossierOut(TaskOut):
         now: datetime,
         calendar: WorkCalendar,
         lead: timedelta,
+        labels: tuple[str, str],
         available: list[dict[str, Any]],
         history: list[Document],
     ) -> DossierOut:
-        task = TaskOut.of(doc, now, calendar, lead)
+        task = TaskOut.of(doc, now, calendar, lead, labels)
         return cls(
             **task.model_dump(),
             version=doc["version"],

@@ -150,13 +150,13 @@ def dossiers_router() -> APIRouter:
     async def form_pdf(page: SignedInPage, code: str, form: str) -> Response:
         if form not in APPLICANT_FORMS.values() or not re.fullmatch(CODE, code):
             return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
-        return await _download(page, f"/api/v1/records/dossiers/{code}/forms/{form}.pdf")
+        return await download(page, f"/api/v1/records/dossiers/{code}/forms/{form}.pdf")
 
     @router.get("/tep/{file_id}", response_model=None)
-    async def file_download(page: SignedInPage, file_id: str) -> Response:
+    async def filedownload(page: SignedInPage, file_id: str) -> Response:
         if not FILE_ID.fullmatch(file_id):
             return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
-        return await _download(page, f"/api/v1/files/{file_id}")
+        return await download(page, f"/api/v1/files/{file_id}")
 
     return router
 
@@ -215,15 +215,17 @@ async def _timeline(page: Page, token: str, code: str) -> list[dict[str, Any]]:
     return entries
 
 
-async def _download(page: Page, path: str) -> Response:
+async def download(page: Page, path: str, *, inline_pdf: bool = False) -> Response:
+    """A file or form from the API, streamed; `inline_pdf`: a PDF opens in the browser instead of being saved."""
     token = await page.token()
     try:
-        answer, download = await page.portal.api.download(token, path)
+        answer, found = await page.portal.api.download(token, path)
     except ApiProblem:
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+    headers = {**found.headers, "Cache-Control": "private, no-store"}
+    disposition = headers.get("content-disposition")
+    if inline_pdf and found.content_type.startswith("application/pdf") and disposition:
+        headers["content-disposition"] = disposition.replace("attachment", "inline", 1)
     return StreamingResponse(
-        download.chunks,
-        media_type=download.content_type,
-        headers={**download.headers, "Cache-Control": "private, no-store"},
-        background=BackgroundTask(answer.aclose),
+        found.chunks, media_type=found.content_type, headers=headers, background=BackgroundTask(answer.aclose)
     )

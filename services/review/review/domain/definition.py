@@ -163,10 +163,17 @@ class WorkflowDefinition(_Strict):
         listed = {Requirement(r) for r in rule.requires} if rule else set()
         return frozenset(listed | ALWAYS_REQUIRED.get(name, frozenset()))
 
-    def action_form(self, name: ActionName) -> dict[str, object]:
-        """What the desk needs to draw `name`: its labels, whether to confirm it, and its fields, required first."""
+    def action_form(self, name: ActionName, *, legal_time_limit: bool = True) -> dict[str, object]:
+        """What the desk needs to draw `name`: its labels, whether to confirm it, and its fields, required first.
+
+        Without a legal time limit the receiving officer sets the appointment date; with one it follows from it."""
         rule = self.actions[name.value]
         required = self.required(name)
+        if name is ActionName.RECEIVE and not legal_time_limit:
+            required |= {Requirement.NEW_DUE_AT}
+        offered = ACCEPTS[name] - (
+            {Requirement.NEW_DUE_AT} if name is ActionName.RECEIVE and legal_time_limit else set()
+        )
         fields = [
             {
                 "name": r.value,
@@ -175,7 +182,7 @@ class WorkflowDefinition(_Strict):
                 **({"choices": REQUIREMENT_CHOICES[r]} if r in REQUIREMENT_CHOICES else {}),
             }
             for r in sorted(Requirement, key=lambda r: r not in required)  # what it needs first
-            if r in ACCEPTS[name] and REQUIREMENT_KINDS[r] != "attachment"
+            if r in offered and REQUIREMENT_KINDS[r] != "attachment"
         ]
         return {
             "name": name.value,

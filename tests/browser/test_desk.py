@@ -1,0 +1,240 @@
+"""The officers' desk in the browser: each officer signed in at Keycloak with their own role and agency, acting on
+a dossier through the actions its workflow offers them, with the applicant answering in a browser of their own."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from pypdf import PdfReader
+
+from hoso.deadlines import VIETNAM
+from hoso.walkthrough import Walkthrough
+from tests.browser.conftest import Visitor, _visitor
+from tests.browser.test_applicant import pdf_file
+from tests.platform import Platform
+
+Browsers = Callable[[str], Visitor]
+
+
+@pytest.fixture
+def browsers(chromium: Browser, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Browsers]:
+    """A browser of its own for each person of the test, by name."""
+    opened: list[Iterator[Visitor]] = []
+
+    def open_one(name: str) -> Visitor:
+        made = _visitor(chromium, platform, request, name)
+        opened.append(made)
+        return next(made)
+
+    yield open_one
+    for made in opened:
+        next(made, None)
+
+
+def at_desk(visitor: Visitor, username: str, path: str = "/can-bo") -> Page:
+    page = visitor.go(path)
+    if "/realms/" in page.url:
+        visitor.sign_in(username)
+    page.wait_for_url(re.compile(re.escape(visitor.base) + re.escape(path.split("?")[0]) + r".*"))
+    return page
+
+
+def open_action(page: Page, label: str) -> None:
+    details = page.locator("details.panel", has=page.locator("summary", has_text=re.compile(f"^{re.escape(label)}")))
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+
+
+def act(page: Page, label: str) -> None:
+    open_action(page, label)
+    page.locator("details.panel[open] button[type=submit]", has_text=re.compile(f"^{re.escape(label)}")).click()
+
+
+def form_pdf(visitor: Visitor, code: str, form: str) -> str:
+    answer = visitor.page.request.get(f"{visitor.base}/can-bo/ho-so/{code}/bieu-mau/{form}.pdf")
+    assert answer.status == 200, answer.text()[:300]
+    assert answer.headers["content-type"] == "application/pdf"
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(answer.body())).pages)
+
+
+def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers, desk: Walkthrough) -> None:
+    project = f"Nhà máy nhiệt điện Cẩm Phả {uuid.uuid4().hex[:6]}"
+    code = desk.submit_eia(project)
+    desk.wait_review(code, "awaiting_reception")
+
+    # Reception: the dossier waits in the reception queue; found by its code, read whole, received.
+    reception = browsers("reception")
+    page = at_desk(reception, "tiepnhan.bnnmt")
+    expect(page.locator(".tabs li.current")).to_contain_text("Tiếp nhận và trả kết quả")
+    expect(page.locator(".desk-table")).to_contain_text(code)
+    reception.look("queue-reception")
+    page.fill("#f-tim", code)
+    page.click("button:has-text('Lọc')")
+    expect(page.locator(".desk-table tbody tr")).to_have_count(1)
+    expect(page.locator(".desk-table")).to_contain_text("Công ty Cổ phần Xi măng Sông Đà")
+    expect(page.locator(".desk-table")).to_contain_text("Chờ tiếp nhận")
+    page.click(f"a:has-text('{code}')")
+    expect(page.locator("h1")).to_contain_text(code)
+    main = page.locator("main")
+    expect(main).to_contain_text(project)
+    expect(main).to_contain_text("0101234567")  # the company's tax code, as the identity provider vouched for it
+    expect(main).to_contain_text("Báo cáo đánh giá tác động môi trường")
+    expect(main).to_contain_text("SHA-256")
+    expect(main).not_to_contain_text("eia_report")
+    reception.look("dossier-at-reception")
+    act(page, "Tiếp nhận hồ sơ")
+    expect(page.locator(".notice.success")).to_contain_text("Đã tiếp nhận hồ sơ")
+    expect(page.locator(".notice.success .pin")).to_have_text(re.compile(r"^\d{8}$"))
+    reception.look("received")
+    desk.wait_timeline(code, "dossier.received")
+    page.reload()
+    expect(page.locator("main")).to_contain_text("Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01)")
+    assert code in form_pdf(reception, code, "01")
+
+    # The leader assigns a specialist, chosen by name.
+    leader = browsers("leader")
+    page = at_desk(leader, "lanhdao.bnnmt", "/can-bo?vai=leader")
+    expect(page.locator(".desk-table")).to_contain_text(code)
+    leader.look("queue-leader")
+    page = leader.go(f"/can-bo/ho-so/{code}")
+    open_action(page, "Phân công chuyên viên")
+    act(page, "Phân công chuyên viên")
+    expect(page.locator(".error-summary")).to_contain_text("Bắt buộc nhập")
+    expect(page.locator("#f-assign-assignee_id-error")).to_be_visible()
+    leader.look("assign-refused")
+    page.select_option("#f-assign-assignee_id", label="Lê Văn Cường")
+    act(page, "Phân công chuyên viên")
+    expect(page.locator(".notice.success")).to_contain_text("Đã phân công")
+    expect(page.locator("#tom-tat")).to_contain_text("Lê Văn Cường")
+
+    # The specialist asks for a supplement; the clock stops.
+    specialist = browsers("specialist")
+    page = at_desk(specialist, "chuyenvien.bnnmt", "/can-bo?vai=specialist")
+    expect(page.locator(".desk-table")).to_contain_text(code)
+    page = specialist.go(f"/can-bo/ho-so/{code}")
+    open_action(page, "Yêu cầu bổ sung hồ sơ")
+    page.fill("#f-request_supplement-items", "Bản đồ vị trí dự án tỷ lệ 1:10.000")
+    page.fill("#f-request_supplement-reason", "Hồ sơ thiếu bản đồ vị trí")
+    specialist.look("supplement-form")
+    act(page, "Yêu cầu bổ sung hồ sơ")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi yêu cầu bổ sung")
+    expect(page.locator(".clock")).to_contain_text("Tạm dừng")
+    desk.wait_status(code, 5)
+
+    # The applicant answers it in their browser.
+    applicant = browsers("applicant")
+    page = applicant.go(f"/ho-so/{code}")
+    applicant.sign_in("congty.demo")
+    page.wait_for_url(re.compile(rf".*/ho-so/{code}$"))
+    page.select_option("#f-component-0", "eia_report")
+    page.set_input_files("#f-item-0", pdf_file("ban-do-vi-tri.pdf", "Bản đồ vị trí dự án"))
+    page.click("button:has-text('Gửi hồ sơ bổ sung')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
+    desk.wait_review(code, "in_appraisal")
+
+    # The specialist sees the supplement and proposes approval.
+    page = specialist.go(f"/can-bo/ho-so/{code}")
+    expect(page.locator("main")).to_contain_text("ban-do-vi-tri.pdf")
+    open_action(page, "Trình lãnh đạo")
+    page.select_option("#f-propose_decision-proposal", label="Đề nghị phê duyệt")
+    page.fill("#f-propose_decision-reason", "Báo cáo đạt yêu cầu sau khi bổ sung bản đồ")
+    act(page, "Trình lãnh đạo")
+    expect(page.locator(".notice.success")).to_contain_text("Đã trình lãnh đạo")
+
+    # The leader extends the deadline with an apology (Form 04), then approves after confirming.
+    page = leader.go(f"/can-bo/ho-so/{code}")
+    expect(page.locator("main")).to_contain_text("Đề nghị phê duyệt")
+    current_due = datetime.fromisoformat(desk.review_view(code)["due_at"])  # type: ignore[index]
+    new_due = (current_due + timedelta(days=10)).astimezone(VIETNAM).replace(hour=16, minute=30, tzinfo=None)
+    open_action(page, "Gia hạn")
+    page.fill("#f-extend_deadline-reason", "Cần thêm thời gian lấy ý kiến cơ quan liên quan")
+    page.fill("#f-extend_deadline-new_due_at", new_due.strftime("%Y-%m-%dT%H:%M"))
+    act(page, "Gia hạn")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gia hạn")
+    expect(page.locator("#tom-tat")).to_contain_text(new_due.strftime("%d/%m/%Y"))
+    desk.wait_timeline(code, "dossier.deadline_extended")
+    page.reload()
+    expect(page.locator("main")).to_contain_text("Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)")
+    assert "Cần thêm thời gian" in form_pdf(leader, code, "04")
+    open_action(page, "Phê duyệt")
+    page.fill("#f-approve-decision_number", "123/QĐ-BNNMT")
+    act(page, "Phê duyệt")
+    expect(page.locator("#f-approve-confirm-error")).to_contain_text("Đánh dấu ô xác nhận")
+    expect(page.locator("#f-approve-decision_number")).to_have_value("123/QĐ-BNNMT")
+    leader.look("approve-needs-confirmation")
+    page.check("#f-approve-confirm")
+    act(page, "Phê duyệt")
+    expect(page.locator(".notice.success")).to_contain_text("Đã phê duyệt")
+    leader.look("approved")
+
+    # Reception returns the result; the history names who did what.
+    page = reception.go(f"/can-bo/ho-so/{code}")
+    open_action(page, "Trả kết quả")
+    page.check("#f-return_result-confirm")
+    act(page, "Trả kết quả")
+    expect(page.locator(".notice.success")).to_contain_text("Đã trả kết quả")
+    history = page.locator(".timeline")
+    for step in ("Tiếp nhận hồ sơ", "Phân công chuyên viên", "Yêu cầu bổ sung", "Người nộp bổ sung hồ sơ",
+                 "Trình lãnh đạo", "Gia hạn, xin lỗi và hẹn lại", "Phê duyệt", "Trả kết quả"):  # fmt: skip
+        expect(history).to_contain_text(step)
+    expect(history).to_contain_text("Trần Thị Bình")
+    expect(history).to_contain_text("Lê Văn Cường")
+    expect(page.locator("main")).to_contain_text("Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 05)")
+    reception.look("result-returned")
+    desk.wait_status(code, 10)
+    page = applicant.go(f"/ho-so/{code}")
+    expect(page.locator(".result")).to_contain_text("123/QĐ-BNNMT")
+
+
+def test_two_officers_acting_at_once_the_second_is_told_it_changed(browsers: Browsers, desk: Walkthrough) -> None:
+    code = desk.submit_eia(f"Cảng biển Lạch Huyện {uuid.uuid4().hex[:6]}")
+    desk.wait_review(code, "awaiting_reception")
+    desk.act(desk.reception, code, "receive")
+    leader = browsers("leader")
+    first = at_desk(leader, "lanhdao.bnnmt", f"/can-bo/ho-so/{code}")
+    second = leader.context.new_page()
+    second.goto(f"{leader.base}/can-bo/ho-so/{code}")
+    for page in (first, second):
+        open_action(page, "Phân công chuyên viên")
+        page.select_option("#f-assign-assignee_id", label="Lê Văn Cường")
+    act(first, "Phân công chuyên viên")
+    expect(first.locator(".notice.success")).to_contain_text("Đã phân công")
+    # The second tab still shows the dossier as it was: its action is refused, and the fresh state is shown.
+    act(second, "Phân công chuyên viên")
+    expect(second.locator("#da-thay-doi")).to_contain_text("cán bộ khác thay đổi")
+    expect(second.locator("#tom-tat")).to_contain_text("Lê Văn Cường")
+    leader.page = second
+    leader.look("changed-meanwhile")
+    assigned = [h for h in desk.review_view(code)["history"] if h["name"] == "assign"]  # type: ignore[index]
+    assert len(assigned) == 1
+
+
+def test_an_officer_of_another_agency_sees_none_of_it_and_an_applicant_has_no_desk(
+    browsers: Browsers, desk: Walkthrough
+) -> None:
+    code = desk.submit_eia(f"Khu đô thị Tây Hồ {uuid.uuid4().hex[:6]}")
+    desk.wait_review(code, "awaiting_reception")
+    other = browsers("hanoi")
+    page = at_desk(other, "tiepnhan.hn")
+    expect(page.locator("main")).not_to_contain_text(code)
+    page.fill("#f-tim", code)
+    page.click("button:has-text('Lọc')")
+    expect(page.locator("main")).to_contain_text("Không có hồ sơ nào")
+    other.look("queue-other-agency")
+    answer = page.goto(f"{other.base}/can-bo/ho-so/{code}")
+    assert answer is not None
+    assert answer.status == 404
+    assert page.request.get(f"{other.base}/can-bo/ho-so/{code}/bieu-mau/05.pdf").status == 404
+
+    applicant = browsers("applicant")
+    page = applicant.go("/can-bo")
+    applicant.sign_in("congty.demo")
+    expect(page.locator("main")).to_contain_text("dành cho cán bộ")
+    applicant.look("desk-refused-to-applicant")
+    assert page.request.get(f"{applicant.base}/can-bo").status == 403
