@@ -348,3 +348,102 @@ async def test_a_number_given_back_and_taken_again_still_finds_its_dossier_by_co
     assert found["_id"] == "dossier-that-was-created"
     assert following == first + 1
     assert (await repo.by_code(format_dossier_code("BNNMT", day, following)) or {}).get("_id") == "next-dossier"
+
+
+async def register(client: Client, token: str, body: dict[str, Any], key: str) -> httpx.Response:
+    return await client.post("/api/v1/dossiers/registered", json=body, headers={**auth(token), "Idempotency-Key": key})
+
+
+async def test_a_reception_officer_registers_a_paper_dossier_with_the_files_they_scanned(
+    client: Client, token: Token, kafka_bootstrap: str
+) -> None:
+    officer = token("tn-hn", Role.RECEPTION_OFFICER, "UBND.HN")
+    scanned = await permit_body(client, officer)
+    body = {
+        "procedure_code": scanned["procedure_code"],
+        "channel": "post",
+        "applicant": {
+            "kind": "citizen",
+            "name": "Nguyễn Thị Hoa",
+            "personal_id": "001190012345",
+            "phone": "+84 912 000 111",
+        },
+        "components": scanned["components"],
+        "fields": scanned["fields"],
+    }
+    key = unique("key-desk")
+    first = await register(client, officer, body, key)
+    assert first.status_code == 201, first.text
+    dossier = first.json()
+    assert dossier["channel"] == "post"
+    assert dossier["agency_code"] == "UBND.HN"
+    assert dossier["applicant"]["personal_id"] == "001190012345"
+    assert dossier["applicant"]["name"] == "Nguyễn Thị Hoa"
+    assert dossier["allowed_actions"] == []
+    again = await register(client, officer, body, key)
+    assert again.status_code == 200
+    assert again.json()["code"] == dossier["code"]
+    await asyncio.sleep(1.0)
+    [event] = await events_of(kafka_bootstrap, dossier["id"])
+    jsonschema.validate(
+        {k: v for k, v in event.items() if k != "type"}, committed_schemas()["dossier.submitted.v1.json"]
+    )
+    assert event["channel"] == "post"
+    assert event["registered_by"] == "tn-hn"
+    assert event["applicant"]["name"] == "Nguyễn Thị Hoa"
+    # The officer's agency reads it like any other; its files download for the agency's officers.
+    specialist = auth(token("cv-hn", Role.SPECIALIST, "UBND.HN"))
+    seen = await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=specialist)
+    assert seen.json()["channel"] == "post"
+    file_id = scanned["components"][0]["file_ids"][0]
+    assert (await client.get(f"/api/v1/files/{file_id}", headers=specialist)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "status"),
+    [
+        (lambda b: b["applicant"].pop("personal_id"), "applicant", 422),
+        (lambda b: b["applicant"].update(kind="organisation", tax_code="12345"), "applicant.tax_code", 422),
+        (lambda b: b["applicant"].update(personal_id="00119001234X"), "applicant.personal_id", 422),
+        (lambda b: b.update(channel="online"), "channel", 422),
+        (lambda b: b["fields"].update(province="HCM"), "fields.province", 422),
+    ],
+)
+async def test_a_registration_with_bad_applicant_details_or_another_agencys_dossier_is_refused_by_name(
+    client: Client, token: Token, change: Any, field: str, status: int
+) -> None:
+    officer = token("tn-hn", Role.RECEPTION_OFFICER, "UBND.HN")
+    scanned = await permit_body(client, officer)
+    body = {
+        "procedure_code": scanned["procedure_code"],
+        "channel": "in_person",
+        "applicant": {"kind": "citizen", "name": "Trần Văn Nam", "personal_id": "001190054321"},
+        "components": scanned["components"],
+        "fields": scanned["fields"],
+    }
+    change(body)
+    answer = await register(client, officer, body, unique("key-desk-bad"))
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert field in [e["field"] for e in answer.json()["errors"]], answer.json()
+
+
+async def test_only_reception_officers_register_and_only_with_their_own_scans(client: Client, token: Token) -> None:
+    officer = token("tn-hn", Role.RECEPTION_OFFICER, "UBND.HN")
+    scanned = await permit_body(client, token("tn-other", Role.RECEPTION_OFFICER, "UBND.HN"))
+    body = {
+        "procedure_code": scanned["procedure_code"],
+        "channel": "in_person",
+        "applicant": {"kind": "organisation", "name": "Công ty TNHH Minh Long", "tax_code": "0109876543"},
+        "components": scanned["components"],
+        "fields": scanned["fields"],
+    }
+    for other in (token("cv-hn", Role.SPECIALIST, "UBND.HN"), token("citizen-9")):
+        assert (await register(client, other, body, unique("key-desk-role"))).status_code == 403
+    answer = await register(client, officer, body, unique("key-desk-files"))
+    assert answer.status_code == 422
+    assert all(
+        e["field"].startswith("components.request_letter") or e["field"].startswith("components.proposal_report")
+        for e in answer.json()["errors"]
+    ), answer.json()
+    assert answer.json()["errors"]

@@ -103,7 +103,8 @@ def test_keycloak_runs_through_its_operator_with_the_hoso_realm(manifests: list[
     assert keycloak["spec"]["hostname"]["hostname"].startswith("https://")
     realm = of_kind(manifests, "KeycloakRealmImport")["hoso-realm"]["spec"]
     assert realm["keycloakCRName"] == "hoso-keycloak"
-    assert "users" not in realm["realm"]
+    # No one signs in with an account of the imported realm: its only one is the portal's service account.
+    assert [u["username"] for u in realm["realm"]["users"]] == ["service-account-hoso-portal"]
 
 
 def test_kafka_topics_and_the_service_configuration(manifests: list[dict[str, Any]]) -> None:

@@ -30,30 +30,37 @@ def at(month: int, day: int, hour: int = 9) -> datetime:
 
 
 def summary(**fields: Any) -> dict[str, Any]:
-    return {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", **fields}
+    return {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", "channel": "online", **fields}
 
 
 @pytest.mark.parametrize(
     ("fields", "columns"),
     [
         ({"received_at": at(11, 3), "due_at": at(11, 20), "finished_at": at(11, 19, 16), "outcome": "returned"},
-         ["received", "resolved_early"]),
+         ["received", "received_online", "resolved_early"]),
         ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "finished_at": at(11, 20, 10), "outcome": "returned"},
-         ["received", "resolved_on_time"]),
+         ["received", "received_online", "resolved_on_time"]),
         ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "finished_at": at(11, 20, 11), "outcome": "returned"},
-         ["received", "resolved_late"]),
+         ["received", "received_online", "resolved_late"]),
         ({"received_at": at(10, 3), "due_at": at(11, 20), "finished_at": at(12, 1, 0), "outcome": "returned"},
          ["in_progress_overdue"]),  # finished exactly when the period ends: still in progress (and late) in it
-        ({"received_at": at(11, 30, 23), "due_at": at(11, 30, 22)}, ["received", "in_progress_overdue"]),
+        ({"received_at": at(11, 30, 23), "due_at": at(11, 30, 22)},
+         ["received", "received_online", "in_progress_overdue"]),
         ({"received_at": at(12, 1, 0)}, []),
-        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "refused"}, ["received", "rejected"]),
-        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "stopped"}, ["received", "withdrawn"]),
+        ({"received_at": at(11, 2), "due_at": at(12, 5), "channel": "post"},
+         ["received", "received_post", "in_progress_not_yet_due"]),
+        ({"received_at": at(11, 2), "due_at": at(12, 5), "channel": "in_person"},
+         ["received", "received_in_person", "in_progress_not_yet_due"]),
+        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "refused"},
+         ["received", "received_online", "rejected"]),
+        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "stopped"},
+         ["received", "received_online", "withdrawn"]),
         ({"received_at": at(11, 2), "due_at": at(11, 5),
           "status_history": [{"at": at(11, 2), "status": 2}, {"at": at(11, 3), "status": 5}]},
-         ["received", "awaiting_supplement"]),
+         ["received", "received_online", "awaiting_supplement"]),
         ({"received_at": at(11, 2), "due_at": at(12, 5),
           "status_history": [{"at": at(11, 3), "status": 6}, {"at": at(12, 1, 0), "status": 4}]},
-         ["received", "awaiting_fee"]),
+         ["received", "received_online", "awaiting_fee"]),
     ],
 )  # fmt: skip
 def test_each_dossier_counts_in_the_columns_its_dates_give(fields: dict[str, Any], columns: list[str]) -> None:
@@ -81,9 +88,9 @@ def test_rows_totals_rate_and_csv() -> None:
     assert [(r.agency_code, r.received, r.on_time_rate) for r in rows] == [("BNNMT", 2, 0.5), ("UBND.HN", 1, None)]
     assert (total.received, total.resolved_early, total.resolved_late, total.on_time_rate) == (3, 1, 1, 0.5)
     lines = to_csv(rows, total).splitlines()
-    assert lines[0].startswith("agency_code,procedure_code,received,resolved_early")
+    assert lines[0].startswith("agency_code,procedure_code,received,received_online,received_in_person,received_post,")
     assert lines[2].endswith(",")  # no rate without a resolved dossier
-    assert lines[3].startswith("*,*,3,1,0,1")
+    assert lines[3].startswith("*,*,3,3,0,0,1,0,1")
 
 
 def entries() -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -42,6 +42,7 @@ from intake.schemas import (
     PaymentOut,
     ProcedureOut,
     ProcedureSummary,
+    RegisterDossier,
     SubmitDossier,
     SupplementIn,
     VersionSummary,
@@ -51,6 +52,8 @@ from intake.settings import IntakeSettings
 
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+Reception = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER))]
+Uploader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, Role.RECEPTION_OFFICER))]
 Reader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES))]
 Anyone = Annotated[Principal, Depends(current_principal)]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
@@ -204,9 +207,9 @@ async def store_upload(ctx: IntakeContext, owner: Principal, file: UploadFile) -
 def files_router(ctx: IntakeContext) -> APIRouter:
     router = APIRouter(prefix="/api/v1/files", tags=["files"])
 
-    @router.post("", status_code=201, response_model=FileOut, summary="Upload one file")
-    async def upload(applicant: Applicant, file: Annotated[UploadFile, File(description="One file")]) -> FileOut:
-        return FileOut.of(await store_upload(ctx, applicant, file))
+    @router.post("", status_code=201, response_model=FileOut, summary="Upload one file (applicants; reception scans)")
+    async def upload(uploader: Uploader, file: Annotated[UploadFile, File(description="One file")]) -> FileOut:
+        return FileOut.of(await store_upload(ctx, uploader, file))
 
     @router.get("/{file_id}", summary="Download a file (its owner, or officers of the dossier's agency)")
     async def download(
@@ -256,6 +259,49 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
             response.status_code = status.HTTP_200_OK
         response.headers["Location"] = f"/api/v1/dossiers/{submission.dossier['code']}"
         return DossierOut.of(submission.dossier)
+
+    @router.post(
+        "/registered",
+        status_code=201,
+        response_model=DossierOut,
+        summary="Register a paper dossier brought to the desk or sent by post (reception officers)",
+        responses={200: {"model": DossierOut, "description": "The dossier this Idempotency-Key registered before"}},
+    )
+    async def register(
+        body: RegisterDossier, officer: Reception, key: IdempotencyKey, request: Request, response: Response
+    ) -> DossierOut:
+        person = body.applicant
+        # The applicant has no account behind this dossier: they are known by their identifier, as on their papers.
+        applicant = Principal(
+            subject=f"desk:{person.kind}:{person.identifier}",
+            roles=frozenset({Role.APPLICANT}),
+            name=person.name,
+            email=person.email,
+            phone=person.phone,
+            personal_id=person.personal_id,
+            tax_code=person.tax_code,
+        )
+        submission = await retry_transient(
+            lambda: handlers.submit_dossier(
+                ctx.repo,
+                ctx.catalog,
+                ctx.files,
+                ctx.relay,
+                applicant=applicant,
+                command=body.as_submission(),
+                idempotency_key=key,
+                correlation_id=request.state.correlation_id,
+                timezone=ctx.settings.timezone,
+                channel=body.channel,
+                registered_by=officer,
+            ),
+            attempts=8,
+            max_delay=2.0,
+        )
+        if not submission.created:
+            response.status_code = status.HTTP_200_OK
+        response.headers["Location"] = f"/api/v1/dossiers/{submission.dossier['code']}"
+        return DossierOut.of(submission.dossier, owner=False)
 
     @router.get("", response_model=DossierPage, summary="My dossiers")
     async def list_mine(

@@ -17,6 +17,7 @@ from hoso.auth import OFFICER_ROLES, Principal, Role
 from hoso.events import Envelope, EventType, PublicStatus, canonical_json, new_event
 from hoso.events.catalog import (
     Applicant,
+    Channel,
     ComponentFiles,
     DeadlineTerms,
     DossierApproved,
@@ -129,11 +130,17 @@ async def submit_dossier(
     idempotency_key: str,
     correlation_id: str | None,
     timezone: str,
+    channel: Channel = "online",
+    registered_by: Principal | None = None,
 ) -> Submission:
-    """Create the dossier and its `dossier.submitted` event in one insert; a retried request returns it."""
+    """Create the dossier and its `dossier.submitted` event in one insert; a retried request returns it.
+
+    `registered_by`: the reception officer registering a paper dossier for `applicant` (who then has no account of
+    the platform behind them): the files are the officer's uploads, and the dossier must be their agency's."""
     fingerprint = request_fingerprint(command)
-    # The id derives from the applicant and the key, so a retried request finds its dossier by `_id`.
-    dossier_id = str(uuid.uuid5(_SUBMISSIONS, f"{applicant.subject}|{idempotency_key}"))
+    # The id derives from who sent it and the key, so a retried request finds its dossier by `_id`.
+    sender = registered_by or applicant
+    dossier_id = str(uuid.uuid5(_SUBMISSIONS, f"{sender.subject}|{idempotency_key}"))
     existing = await repo.by_id(dossier_id)
     if existing is not None:
         return Submission(_same_request(existing, fingerprint), created=False)
@@ -142,7 +149,7 @@ async def submit_dossier(
     version = await procedure_in_force(catalog, command.procedure_code, day)
     components = {c.code: c.file_ids for c in command.components}
     stored = await files.get_many([f for ids in components.values() for f in ids])
-    findings = check_components(version, components, facts_of(stored), applicant_id=applicant.subject)
+    findings = check_components(version, components, facts_of(stored), applicant_id=sender.subject)
     findings += check_fields(version, command.fields)
     if len(components) != len(command.components):
         findings.append(Finding("components", "a component code is given twice"))
@@ -150,13 +157,22 @@ async def submit_dossier(
         raise InvalidDossier(findings)
     agency = version.competent_agency(command.fields)
     assert agency is not None
+    if registered_by is not None and agency != registered_by.agency:
+        where = f"fields.{version.competence.rules[0].field}" if version.competence.rules else "procedure_code"
+        raise InvalidDossier([Finding(where, f"the competent agency for this dossier is {agency}, not yours")])
     for _ in range(_MAX_CODE_ATTEMPTS):
         sequence = await repo.reserve_sequence(agency, day, dossier_id)
         code = format_dossier_code(agency, day, sequence)
-        event = _submitted_event(dossier_id, code, agency, version, applicant, command, stored, now, correlation_id)
+        event = _submitted_event(
+            dossier_id, code, agency, version, applicant, command, stored, now, correlation_id, channel, registered_by
+        )
         document = _dossier_document(dossier_id, code, agency, sequence, day, version, applicant, command, now)
         document.update(
-            idempotency_key=idempotency_key, fingerprint=fingerprint, **initial_outbox([(DOSSIER_EVENTS, event)])
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            channel=channel,
+            registered_by=registered_by.subject if registered_by else None,
+            **initial_outbox([(DOSSIER_EVENTS, event)]),
         )
         try:
             await repo.insert(document)
@@ -167,7 +183,7 @@ async def submit_dossier(
         except DuplicateKeyError:
             await repo.release_sequence(agency, day, sequence)
             existing = await repo.by_id(dossier_id) or await repo.by_idempotency_key(
-                applicant.subject, idempotency_key
+                sender.subject, idempotency_key
             )  # the latter: a dossier created before ids derived from the key
             if existing is None:
                 raise
@@ -226,8 +242,12 @@ def _submitted_event(
     stored: dict[str, StoredFile],
     now: datetime,
     correlation_id: str | None,
+    channel: Channel = "online",
+    registered_by: Principal | None = None,
 ) -> Envelope:
     data = DossierSubmitted(
+        channel=channel,
+        registered_by=registered_by.subject if registered_by else None,
         dossier_id=dossier_id,
         dossier_code=code,
         procedure_code=version.procedure_code,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from hoso.events import PublicStatus, status_label
 from hoso.mongo import Document
@@ -36,6 +36,56 @@ class SubmitDossier(BaseModel):
     applicant_kind: Literal["citizen", "organisation"] = "citizen"
     components: list[ComponentIn] = Field(default_factory=list, max_length=50)
     fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=100)
+
+
+class DeskApplicant(BaseModel):
+    """The person or organisation a reception officer registers a paper dossier for, as their papers show them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["citizen", "organisation"]
+    name: str = Field(min_length=2, max_length=300)
+    personal_id: str | None = Field(
+        default=None, pattern=r"^\d{12}$", description="A citizen's personal identification number (12 digits)"
+    )
+    tax_code: str | None = Field(
+        default=None, pattern=r"^\d{10}(-\d{3})?$", description="An organisation's tax code (10 digits, or 10-3)"
+    )
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ().-]{6,30}$")
+
+    @model_validator(mode="after")
+    def identified(self) -> DeskApplicant:
+        if self.kind == "citizen" and not self.personal_id:
+            raise ValueError("personal_id: a citizen is identified by their personal identification number")
+        if self.kind == "organisation" and not self.tax_code:
+            raise ValueError("tax_code: an organisation is identified by its tax code")
+        return self
+
+    @property
+    def identifier(self) -> str:
+        return self.personal_id if self.kind == "citizen" and self.personal_id else str(self.tax_code)
+
+
+class RegisterDossier(BaseModel):
+    """A paper dossier brought to the one-stop desk or received by post, registered by a reception officer with the
+    files they scanned (uploaded under their own account)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    procedure_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    channel: Literal["in_person", "post"]
+    applicant: DeskApplicant
+    components: list[ComponentIn] = Field(default_factory=list, max_length=50)
+    fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=100)
+
+    def as_submission(self) -> SubmitDossier:
+        return SubmitDossier(
+            procedure_code=self.procedure_code,
+            applicant_kind=self.applicant.kind,
+            components=self.components,
+            fields=self.fields,
+        )
 
 
 class FindingOut(BaseModel):
@@ -179,6 +229,7 @@ class DossierOut(BaseModel):
     submitted_at: datetime
     status: StatusOut
     status_since: datetime | None = None
+    channel: Literal["online", "in_person", "post"] = Field(description="How the dossier came")
     receipt_number: str | None = None
     received_at: datetime | None = None
     tracking_pin: str | None = Field(default=None, description="The receipt's tracking PIN (its owner alone sees it)")
@@ -212,6 +263,7 @@ class DossierOut(BaseModel):
             submitted_at=doc["submitted_at"],
             status=StatusOut.of(status),
             status_since=doc.get("status_updated_at"),
+            channel=doc["channel"],
             receipt_number=doc.get("receipt_number"),
             received_at=doc.get("received_at"),
             tracking_pin=_unsealed(doc.get("tracking_pin_sealed"), seal_key),

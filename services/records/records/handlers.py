@@ -153,6 +153,7 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
             applicant_id=payload.applicant.id,
             applicant_name=payload.applicant.name,
             applicant_kind=payload.applicant.kind,
+            channel=payload.channel,
             submitted_at=payload.submitted_at,
             procedure_version=payload.procedure_version,
             procedure_name_vi=payload.procedure_name_vi,

@@ -210,7 +210,10 @@ class RecordsRepository:
         return [doc async for doc in cursor], total
 
     async def for_statistics(self, query: Document) -> list[Document]:
-        fields = ("agency_code", "procedure_code", "received_at", "finished_at", "due_at", "outcome", "status_history")
+        fields = (
+            "agency_code", "procedure_code", "channel", "received_at", "finished_at", "due_at", "outcome",
+            "status_history",
+        )  # fmt: skip
         cursor = self.dossiers.find(query, projection=dict.fromkeys(fields, 1))
         return [doc async for doc in cursor]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
@@ -99,6 +99,7 @@ def review_router(review: Review) -> APIRouter:
         status: Annotated[int | None, Query(ge=1, le=10)] = None,
         overdue: bool | None = None,
         procedure: Annotated[str | None, Query(max_length=40)] = None,
+        channel: Annotated[Literal["online", "in_person", "post"] | None, Query()] = None,
         q: Annotated[
             str | None, Query(min_length=1, max_length=100, description="Part of the code or the name")
         ] = None,
@@ -119,6 +120,7 @@ def review_router(review: Review) -> APIRouter:
             overdue=overdue,
             procedure=procedure,
             text=q,
+            channel=channel,
             include_closed=include_closed,
             now=now,
         )

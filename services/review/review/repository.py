@@ -95,11 +95,14 @@ def task_query(
     now: datetime,
     procedure: str | None = None,
     text: str | None = None,
+    channel: str | None = None,
 ) -> Document:
     query: dict[str, Any] = {"agency_code": agency}
     ands: list[Document] = []
     if procedure is not None:
         query["procedure_code"] = procedure
+    if channel is not None:
+        query["channel"] = channel
     if text is not None:
         # Part of the code or of the applicant's name, as typed (letters in either case).
         pattern = {"$regex": re.escape(text.strip()), "$options": "i"}

@@ -70,6 +70,7 @@ class TaskOut(BaseModel):
     status_label_vi: str
     status_label_en: str
     applicant_name: str
+    channel: str = Field(description="online, in_person (at the desk) or post")
     assignee_id: str | None
     opened_at: LocalTime
     received_at: LocalTime | None
@@ -110,6 +111,7 @@ class TaskOut(BaseModel):
             status_label_vi=status_label(status, "vi"),
             status_label_en=status_label(status, "en"),
             applicant_name=doc.get("applicant", {}).get("name", ""),
+            channel=doc["channel"],
             assignee_id=doc.get("assignee_id"),
             opened_at=doc["opened_at"],
             received_at=doc.get("received_at"),

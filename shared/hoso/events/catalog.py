@@ -88,10 +88,19 @@ class DeadlineTerms(EventData):
     unit: Literal["working_days", "working_hours", "calendar_days"]
 
 
+Channel = Literal["online", "in_person", "post"]
+
+
 class DossierSubmitted(DossierEventData):
     procedure_version: str = Field(min_length=1)
     applicant: Applicant
     submitted_at: datetime
+    channel: Channel = Field(
+        default="online", description="How it came: online, in person at the one-stop desk, or by post"
+    )
+    registered_by: str | None = Field(
+        default=None, description="The reception officer who registered a paper dossier at the desk"
+    )
     components: list[ComponentFiles] = Field(default_factory=list)
     fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     procedure_name_vi: str = ""

@@ -1,7 +1,8 @@
 """Statistics per agency, procedure and period with the report columns of the one-stop reports (pure).
 
 For the period [start, end):
-- received: dossiers received (status 2) in the period;
+- received: dossiers received (status 2) in the period, and of them those filed online, brought in person to the
+  one-stop desk, or sent by post;
 - resolved early / on time / late: results returned in the period, by the local date and time of return against
   the due date (early: on a day before the due day; on time: by the due time; late: after it);
 - rejected: dossiers refused in the period (at reception, or for a supplement that never came);
@@ -28,6 +29,9 @@ LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
 COLUMNS = (
     "received",
+    "received_online",
+    "received_in_person",
+    "received_post",
     "resolved_early",
     "resolved_on_time",
     "resolved_late",
@@ -44,6 +48,9 @@ class StatsRow(BaseModel):
     agency_code: str
     procedure_code: str
     received: int = 0
+    received_online: int = 0
+    received_in_person: int = 0
+    received_post: int = 0
     resolved_early: int = 0
     resolved_on_time: int = 0
     resolved_late: int = 0
@@ -76,7 +83,7 @@ def classify(summary: Document, start: datetime, end: datetime) -> list[str]:
     counted: list[str] = []
     received_at, finished_at, due_at = summary.get("received_at"), summary.get("finished_at"), summary.get("due_at")
     if _within(received_at, start, end):
-        counted.append("received")
+        counted += ["received", f"received_{summary['channel']}"]
     if _within(finished_at, start, end):
         assert finished_at is not None
         outcome = summary.get("outcome")

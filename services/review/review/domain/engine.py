@@ -145,6 +145,7 @@ def open_instance(event: Envelope, payload: DossierSubmitted, definition: Workfl
         "procedure_version": payload.procedure_version,
         "workflow_id": definition.id,
         "applicant": {"id": payload.applicant.id, "kind": payload.applicant.kind, "name": payload.applicant.name},
+        "channel": payload.channel,
         "state": definition.initial,
         "status_code": initial.status,
         "terminal": initial.terminal,
