@@ -222,6 +222,7 @@ def test_an_officer_of_another_agency_sees_none_of_it_and_an_applicant_has_no_de
     desk.wait_review(code, "awaiting_reception")
     other = browsers("hanoi")
     page = at_desk(other, "tiepnhan.hn")
+    expect(page.locator(".tabs")).to_be_visible()
     expect(page.locator("main")).not_to_contain_text(code)
     page.fill("#f-tim", code)
     page.click("button:has-text('Lọc')")
@@ -238,3 +239,69 @@ def test_an_officer_of_another_agency_sees_none_of_it_and_an_applicant_has_no_de
     expect(page.locator("main")).to_contain_text("dành cho cán bộ")
     applicant.look("desk-refused-to-applicant")
     assert page.request.get(f"{applicant.base}/can-bo").status == 403
+
+
+def test_a_paper_dossier_sent_by_post_is_registered_at_the_desk_and_follows_the_same_path(
+    browsers: Browsers, desk: Walkthrough
+) -> None:
+    project = f"Trại chăn nuôi Hòa Bình {uuid.uuid4().hex[:6]}"
+    today = datetime.now(VIETNAM).date().isoformat()
+    before = desk.call("GET", "/api/v1/records/stats", desk.leader, params={"from": today, "to": today})["total"]
+    reception = browsers("reception")
+    page = at_desk(reception, "tiepnhan.bnnmt")
+    page.click("a:has-text('Tiếp nhận hồ sơ giấy')")
+    page.select_option("#f-thu_tuc", "MT-DTM-BO")
+    page.click("button:has-text('Tiếp tục')")
+    reception.look("register-form")
+    # Wrong and missing details are named beside their fields; what was typed and scanned is kept.
+    page.check("input[name=channel][value=post]")
+    page.fill("#f-applicant-name", "Nguyễn Văn Bình")
+    page.fill("#f-applicant-personal_id", "12345")
+    page.fill("#f-field-project_name", project)
+    page.fill("#f-field-project_location", "Xã Lạc Thủy, tỉnh Phú Thọ")
+    page.fill("#f-field-total_investment_vnd", "40.000.000.000")
+    page.select_option("#f-field-project_type", label="Dự án công nghiệp")
+    page.set_input_files("#f-file-request_letter", pdf_file("don-de-nghi-scan.pdf", "Văn bản đề nghị (bản quét)"))
+    page.click("button:has-text('Đăng ký hồ sơ')")
+    expect(page.locator("#f-applicant-personal_id-error")).to_contain_text("12 chữ số")
+    expect(page.locator(".error-summary")).to_contain_text("12 chữ số")
+    expect(page.locator("#component-request_letter")).to_contain_text("don-de-nghi-scan.pdf")
+    expect(page.locator("#f-field-project_name")).to_have_value(project)
+    reception.look("register-refused")
+    page.fill("#f-applicant-personal_id", "001085099887")
+    page.click("button:has-text('Đăng ký hồ sơ')")
+    # The report and the study are required: intake names them, and the letter sent before is still kept.
+    expect(page.locator("#component-eia_report .field-error")).to_be_visible()
+    expect(page.locator("#component-request_letter")).to_contain_text("don-de-nghi-scan.pdf")
+    page.set_input_files("#f-file-eia_report", pdf_file("bao-cao-dtm-scan.pdf", "Báo cáo ĐTM (bản quét)"))
+    page.set_input_files("#f-file-feasibility_study", pdf_file("nckt-scan.pdf", "Nghiên cứu khả thi (bản quét)"))
+    page.click("button:has-text('Đăng ký hồ sơ')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã đăng ký hồ sơ")
+    code = page.locator("h1").inner_text().split()[-1]
+    expect(page.locator("#tom-tat")).to_contain_text("Qua dịch vụ bưu chính")
+    expect(page.locator("main")).to_contain_text("001085099887")
+    reception.look("registered")
+    act(page, "Tiếp nhận hồ sơ")
+    expect(page.locator(".notice.success .pin")).to_have_text(re.compile(r"^\d{8}$"))
+
+    # On the queue it is shown with how it came, and the channel filter finds it.
+    page = reception.go("/can-bo?vai=leader&kenh=post")
+    expect(page.locator(".desk-table")).to_contain_text(code)
+    expect(page.locator(".desk-table")).to_contain_text("Qua dịch vụ bưu chính")
+    page = reception.go(f"/can-bo?vai=leader&kenh=online&tim={code}")
+    expect(page.locator("main")).to_contain_text("Không có hồ sơ nào")
+
+    # The same path as an online dossier, to the result.
+    desk.act(desk.leader, code, "assign", assignee_id=desk.specialist.subject)
+    desk.act(desk.specialist, code, "propose_decision", proposal="approve", reason="Đạt yêu cầu")
+    desk.act(desk.leader, code, "approve", decision_number="45/QĐ-BNNMT")
+    page = reception.go(f"/can-bo/ho-so/{code}")
+    act(page, "Trả kết quả")
+    expect(page.locator("#f-return_result-confirm-error")).to_be_visible()
+    page.check("#f-return_result-confirm")
+    act(page, "Trả kết quả")
+    expect(page.locator(".notice.success")).to_contain_text("Đã trả kết quả")
+    desk.wait_timeline(code, "dossier.result_returned")
+    after = desk.call("GET", "/api/v1/records/stats", desk.leader, params={"from": today, "to": today})["total"]
+    assert after["received_post"] == before["received_post"] + 1
+    assert after["received"] == before["received"] + 1

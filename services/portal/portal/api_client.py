@@ -190,6 +190,18 @@ class PlatformApi:
 
     # --- the officers' desk ---------------------------------------------------------------------------------------
 
+    async def register(self, token: str, body: Mapping[str, Any], *, idempotency_key: str) -> dict[str, Any]:
+        """A paper dossier registered at the desk (a reception officer's token)."""
+        result: dict[str, Any] = await self._call(
+            "POST",
+            "/api/v1/dossiers/registered",
+            token=token,
+            expect=(200, 201),
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return result
+
     async def tasks(self, token: str, params: Mapping[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", "/api/v1/review/tasks", token=token, params=dict(params))
         return result

@@ -33,6 +33,7 @@ from portal.applicant.drafts import drafts_router
 from portal.applicant.inbox import inbox_router
 from portal.auth import auth_router
 from portal.catalog import CatalogView
+from portal.desk.registration import registration_router
 from portal.desk.routes import NotAnOfficer, desk_router
 from portal.directory import OfficerDirectory
 from portal.i18n import LANGUAGE_COOKIE, Translator, language_of
@@ -115,7 +116,15 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
     app = create_app(service="portal", title="Hoso portal", readiness=readiness, lifespan=lifespan)
     app.state.portal = portal
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    for router in (public_router(), auth_router(), dossiers_router(), drafts_router(), inbox_router(), desk_router()):
+    for router in (
+        public_router(),
+        auth_router(),
+        dossiers_router(),
+        drafts_router(),
+        inbox_router(),
+        desk_router(),
+        registration_router(),
+    ):
         app.include_router(router, include_in_schema=False)
     _install_page_errors(app)
     _install_security_headers(app, settings)

@@ -229,7 +229,7 @@ async def _save(
     except ApiProblem as problem:
         if problem.status != 422:
             raise
-        errors = _draft_errors(problem, page)
+        errors = dossier_errors(problem, page)
         wrong = {e.field for e in problem.errors}
         body["fields"] = {k: v for k, v in body["fields"].items() if f"fields.{k}" not in wrong}
         body["components"] = [
@@ -243,9 +243,9 @@ async def _save(
             return None, errors
 
 
-def _draft_errors(problem: ApiProblem, page: Page) -> FormErrors:
+def dossier_errors(problem: ApiProblem, page: Page, *, as_named: tuple[str, ...] = ()) -> FormErrors:
     """Intake names `fields.<name>` and `components.<code>[.<file id>]`; the form's inputs are `field.<name>`
-    and `file.<code>`."""
+    and `file.<code>`. Names starting with one of `as_named` are the form's own as they are."""
     errors = problem_errors(problem, page.t)
     renamed = FormErrors(general=errors.general)
     for name, message in errors.by_field.items():
@@ -253,6 +253,8 @@ def _draft_errors(problem: ApiProblem, page: Page) -> FormErrors:
             renamed.add("field." + name.removeprefix("fields."), message)
         elif name.startswith("components."):
             renamed.add("file." + name.removeprefix("components.").split(".")[0], message)
+        elif as_named and name.startswith(as_named):
+            renamed.add(name, message)
         else:
             renamed.general.append(message)
     return renamed

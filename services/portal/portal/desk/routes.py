@@ -37,6 +37,7 @@ DESK_ROLES = ("reception_officer", "specialist", "leader")
 PAGE_SIZE = 20
 # Forms 05 (process control) and 06 (tracking book) exist for every dossier; 01-04 where an event gave them.
 OFFICER_FORMS = ("01", "02", "03", "04", "05", "06")
+CHANNELS = ("online", "in_person", "post")
 
 
 class NotAnOfficer(Exception):
@@ -77,6 +78,7 @@ def desk_router() -> APIRouter:
         trang_thai: Annotated[str, Query(max_length=2)] = "",
         nguoi_xu_ly: Annotated[str, Query(max_length=200)] = "",
         qua_han: str = "",
+        kenh: str = "",
         tim: Annotated[str, Query(max_length=100)] = "",
         trang: int = 1,
     ) -> HTMLResponse:
@@ -86,6 +88,7 @@ def desk_router() -> APIRouter:
         number = max(1, min(trang, 500))
         params: dict[str, Any] = {"role": role, "page": number, "page_size": PAGE_SIZE}
         filters = {"thu_tuc": thu_tuc, "trang_thai": trang_thai, "nguoi_xu_ly": nguoi_xu_ly, "qua_han": qua_han}
+        filters["kenh"] = kenh if kenh in CHANNELS else ""
         filters["tim"] = tim.strip()
         if thu_tuc:
             params["procedure"] = thu_tuc
@@ -95,6 +98,8 @@ def desk_router() -> APIRouter:
             params["assignee"] = nguoi_xu_ly
         if qua_han == "1":
             params["overdue"] = "true"
+        if filters["kenh"]:
+            params["channel"] = filters["kenh"]
         if filters["tim"]:
             params["q"] = filters["tim"]
         answer, counts, procedures, officers = await asyncio.gather(
@@ -132,6 +137,7 @@ def desk_router() -> APIRouter:
             procedure_options=[(c, page.t.pick(p["name_vi"], p["name_en"])) for c, p in sorted(procedures.items())],
             status_options=[(str(int(s)), status_label(s, language)) for s in PublicStatus],
             assignee_options=[(o.id, o.name) for o in specialists],
+            channel_options=[(c, page.t(f"channel.{c}")) for c in CHANNELS],
         )
 
     @router.get("/can-bo/ho-so/{code}", response_class=HTMLResponse)
@@ -221,9 +227,12 @@ async def render_desk_dossier(
         _or_none(page.portal.api.timeline(token, code)),  # none yet: records has not heard of it
         page.portal.directory.names(),
     )
-    if workflow is None or filed is None:
+    if filed is None:
         # Not in the officer's agency (review and intake answer 404 alike), or no such dossier.
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+    if workflow is None:
+        # Just registered: intake has it, review opens it a moment later. The page looks again by itself.
+        return await page.render("desk/opening.html", code=code)
     entries: list[dict[str, Any]] = timeline["entries"] if timeline else []
     submitted = datetime.fromisoformat(filed["submitted_at"])
     day: date = submitted.astimezone(page.portal.calendar_zone).date()
