@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -10,6 +11,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from hoso.auth import DEV_ISSUER, TrustedIssuer
+from hoso.deadlines import WorkCalendar
 from hoso.pins import local_seal_key
 
 # Variables the whole platform shares; `<PREFIX>_<NAME>` overrides `<NAME>` for one service.
@@ -113,3 +115,15 @@ class ServiceSettings(BaseSettings):
         if self.local_mode:
             return local_seal_key(self.state_path)
         return None
+
+
+class CalendarSettings(ServiceSettings):
+    """Settings of a service that counts working time: the days off and make-up working days the government decides
+    each year beyond the public holidays the calendar knows (<PREFIX>DAYS_OFF, <PREFIX>MAKEUP_WORKING_DAYS)."""
+
+    days_off: list[date] = Field(default_factory=list, description="Extra days off decided by the government")
+    makeup_working_days: list[date] = Field(default_factory=list, description="Weekend days worked in exchange")
+
+    @property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar.configured(self.days_off, self.makeup_working_days)

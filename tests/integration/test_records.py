@@ -600,3 +600,60 @@ async def test_a_dossier_recorded_before_chains_listed_their_entries_is_still_fo
     summary = await repo.dossier_by_code(story.code)
     assert summary is not None
     assert summary["_id"] == story.dossier_id
+
+
+async def test_the_applicant_rates_a_returned_result_once_and_it_counts_in_the_statistics_and_performance(
+    client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any
+) -> None:
+    done = Story("BNNMT", "MT-DTM-TINH", 41).submitted(at(11, 2)).received(at(11, 2, 7), at(11, 20))
+    done.returned(at(11, 4, 17))
+    open_one = Story("BNNMT", "MT-DTM-TINH", 42).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    await publish(broker, prefix, done.events + open_one.events)
+    owner = auth("applicant", "citizen-41", None)
+    await timeline(client, auth, done.code, 3)
+    await timeline(client, auth, open_one.code, 2)
+    url = f"/api/v1/records/dossiers/{done.code}/rating"
+    assert (await client.get(url, headers=owner)).status_code == 404
+
+    # Bad scores are named; someone else, an officer, or a dossier without its result cannot rate.
+    for body in ({"score": 0}, {"score": 6}, {"score": "năm"}, {"score": 4, "extra": 1}):
+        refused = await client.post(url, json=body, headers=owner)
+        assert refused.status_code == 422, body
+        assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.post(url, json={"score": 4}, headers=auth("applicant", "citizen-9", None))).status_code == 404
+    assert (await client.post(url, json={"score": 4}, headers=auth("leader", "leader-1"))).status_code == 403
+    early = await client.post(
+        f"/api/v1/records/dossiers/{open_one.code}/rating",
+        json={"score": 5},
+        headers=auth("applicant", "citizen-42", None),
+    )
+    assert early.status_code == 409
+
+    rated = await client.post(url, json={"score": 4, "comment": "Cán bộ hướng dẫn tận tình"}, headers=owner)
+    assert rated.status_code == 201, rated.text
+    assert rated.json()["score"] == 4
+    again = await client.post(url, json={"score": 1}, headers=owner)
+    assert again.status_code == 409
+    assert (await client.get(url, headers=owner)).json()["score"] == 4
+
+    today = datetime.now(LOCAL).date().isoformat()
+    stats = await client.get(
+        "/api/v1/records/stats",
+        params={"from": today, "to": today, "procedure": "MT-DTM-TINH"},
+        headers=auth("leader", "leader-1"),
+    )
+    assert stats.json()["total"]["ratings"] == 1
+    assert stats.json()["total"]["rating_average"] == 4.0
+    workbook = await client.get(
+        "/api/v1/records/stats.xlsx",
+        params={"from": today, "to": today, "procedure": "MT-DTM-TINH"},
+        headers=auth("leader", "leader-1"),
+    )
+    assert workbook.status_code == 200
+    assert workbook.content.startswith(b"PK")
+    public = await client.get("/api/v1/records/performance", params={"procedure": "MT-DTM-TINH", "months": 36})
+    assert public.status_code == 200, public.text
+    [row] = public.json()["procedures"]
+    assert row["resolved"] >= 1
+    assert row["ratings"] == 1
+    assert row["rating_average"] == 4.0

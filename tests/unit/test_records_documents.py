@@ -13,13 +13,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from openpyxl import load_workbook
 
+from hoso.deadlines import WorkCalendar
 from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierReceived, DossierRefused
 from hoso.forms import FormCode
 from records.archive import DropFolderExporter
 from records.domain.documents import build_package, dossier_forms
-from records.domain.stats import classify, statistics, status_at, to_csv
+from records.domain.stats import classify, performance, statistics, status_at, to_csv, to_xlsx
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 START, END = datetime(2026, 11, 1, tzinfo=LOCAL), datetime(2026, 12, 1, tzinfo=LOCAL)
@@ -152,3 +154,48 @@ def test_the_drop_folder_exporter_writes_the_whole_package_under_its_name(tmp_pa
     assert Path(where) == tmp_path / "out" / "BNNMT-261103-0001.zip"
     assert Path(where).read_bytes() == b"PK..."
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["BNNMT-261103-0001.zip"]
+
+
+def test_ratings_given_in_the_period_count_with_their_average_and_satisfied_share() -> None:
+    ratings = [
+        {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", "score": 5, "at": at(11, 5)},
+        {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", "score": 3, "at": at(11, 6)},
+        {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", "score": 4, "at": at(11, 7)},
+        {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", "score": 1, "at": at(12, 1, 0)},  # the next period
+    ]
+    [row], total = statistics([], START, END, ratings)
+    assert (row.ratings, row.ratings_satisfied, row.rating_score_sum) == (3, 2, 12)
+    assert row.rating_average == 4.0
+    assert row.satisfaction_rate == 0.6667
+    assert total.rating_average == 4.0
+    assert statistics([], START, END)[1].rating_average is None
+
+
+def test_public_performance_takes_the_median_working_days_from_reception_to_result() -> None:
+    calendar = WorkCalendar()
+    summaries = [
+        # Monday 2 Nov before office hours -> Wednesday 4 Nov 17:00: three working days; on time.
+        summary(received_at=at(11, 2, 7), finished_at=at(11, 4, 17), due_at=at(11, 20), outcome="returned"),
+        # Monday 2 Nov before office hours -> Monday 9 Nov 17:00: six working days; late.
+        summary(received_at=at(11, 2, 7), finished_at=at(11, 9, 17), due_at=at(11, 5), outcome="returned"),
+        summary(received_at=at(11, 2, 8), finished_at=at(11, 3), outcome="refused"),
+        summary(procedure_code="MT-GPMT-BO", received_at=at(11, 2, 8)),
+    ]
+    ratings = [{"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", "score": 4, "at": at(11, 10)}]
+    [eia] = performance(summaries, ratings, calendar, START)
+    assert (eia.procedure_code, eia.resolved, eia.resolved_on_time, eia.on_time_rate) == ("MT-DTM-BO", 2, 1, 0.5)
+    assert eia.median_working_days == 4.5
+    assert (eia.ratings, eia.rating_average, eia.satisfaction_rate) == (1, 4.0, 1.0)
+
+
+def test_the_workbook_has_the_vietnamese_headings_the_column_codes_and_every_row() -> None:
+    rows, total = statistics([summary(received_at=at(11, 3), due_at=at(12, 5))], START, END)
+    book = load_workbook(io.BytesIO(to_xlsx(rows, total, START.date(), END.date())))
+    sheet = book.active
+    assert sheet is not None
+    values = [[c.value for c in r] for r in sheet.iter_rows()]
+    assert "01/11/2026" in str(values[0][0])
+    assert values[1][:3] == ["Cơ quan", "Thủ tục", "Tiếp nhận"]
+    assert values[2][:3] == ["agency_code", "procedure_code", "received"]
+    assert values[3][:4] == ["BNNMT", "MT-DTM-BO", 1, 1]
+    assert values[4][:3] == ["*", "*", 1]

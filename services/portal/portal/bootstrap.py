@@ -20,7 +20,6 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hoso.deadlines import WorkCalendar
 from hoso.health import Readiness
 from hoso.http import create_app
 from hoso.logs import get_logger
@@ -83,7 +82,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         api=api,
         templates=templates,
         catalog=CatalogView(api),
-        calendar=WorkCalendar.configured(settings.days_off, settings.makeup_working_days),
+        calendar=settings.calendar,
         calendar_zone=ZoneInfo(settings.timezone),
         directory=OfficerDirectory(
             issuer=settings.oidc_issuer,

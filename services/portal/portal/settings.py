@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from hoso.settings import ServiceSettings
+from hoso.settings import CalendarSettings
 
 
-class PortalSettings(ServiceSettings):
+class PortalSettings(CalendarSettings):
     """PORTAL_API_URL is the gateway the portal calls (/api/v1), PORTAL_PUBLIC_URL where people reach the portal."""
 
     service_name: ClassVar[str] = "portal"
@@ -40,8 +39,6 @@ class PortalSettings(ServiceSettings):
     api_timeout_seconds: float = Field(default=30.0, gt=0)
     upload_timeout_seconds: float = Field(default=600.0, gt=0)
     timezone: str = "Asia/Ho_Chi_Minh"
-    days_off: list[date] = Field(default_factory=list, description="Extra days off (as review's REVIEW_DAYS_OFF)")
-    makeup_working_days: list[date] = Field(default_factory=list, description="As REVIEW_MAKEUP_WORKING_DAYS")
 
     @property
     def cookie_secure(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -17,11 +17,14 @@ from hoso.pins import hash_pin, verify_pin
 from hoso.problems import Problem
 from records.domain.chain import audit
 from records.domain.documents import dossier_forms
-from records.domain.stats import statistics, to_csv
+from records.domain.stats import XLSX, performance, statistics, to_csv, to_xlsx
 from records.repository import RecordsRepository, entry_of
 from records.schemas import (
     AuditOut,
     DossierSummaryOut,
+    PerformanceOut,
+    RatingIn,
+    RatingOut,
     SearchPage,
     StatsOut,
     TimelineEntryOut,
@@ -143,7 +146,8 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
         summaries = await repo.for_statistics(query)
         if len(summaries) > settings.stats_max_dossiers:
             raise Problem(422, "Too much data", "narrow the statistics to an agency, a procedure or a shorter period")
-        rows, total = statistics(summaries, start, end)
+        rated = {k: v for k, v in query.items() if k != "received_at"} | {"at": {"$gte": start, "$lt": end}}
+        rows, total = statistics(summaries, start, end, await repo.ratings_between(rated))
         return StatsOut(
             period_from=period.period_from, period_to=period.period_to, agency_code=scope, rows=rows, total=total
         )
@@ -161,6 +165,55 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
+
+    @router.get("/stats.xlsx", summary="The same statistics as an Excel workbook", response_class=Response)
+    async def stats_xlsx(principal: Staff, period: Annotated[StatsPeriod, Depends()]) -> Response:
+        out = await statistics_of(principal, period)
+        name = f"hoso-stats-{period.period_from.isoformat()}-{period.period_to.isoformat()}.xlsx"
+        return Response(
+            await asyncio.to_thread(to_xlsx, out.rows, out.total, period.period_from, period.period_to),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @router.get("/dossiers/{code}/rating", response_model=RatingOut, summary="The applicant's rating of the service")
+    async def get_rating(code: DossierCode, principal: Reader) -> RatingOut:
+        dossier = await readable_dossier(code, principal)
+        rating = await repo.rating_of(dossier["_id"])
+        if rating is None:
+            raise Problem(404, "Not found", f"dossier {code} has not been rated")
+        return RatingOut.of(code, rating)
+
+    @router.post(
+        "/dossiers/{code}/rating",
+        status_code=201,
+        response_model=RatingOut,
+        summary="Rate the service once the result is returned (the dossier's applicant, once)",
+        responses={409: {"description": "rated before, or no result returned yet"}},
+    )
+    async def rate(code: DossierCode, body: RatingIn, principal: Reader) -> RatingOut:
+        dossier = await readable_dossier(code, principal)
+        if not (principal.has_any(Role.APPLICANT) and principal.subject == dossier.get("applicant_id")):
+            raise Problem(403, "Not permitted", "only the dossier's applicant rates the service")
+        if dossier.get("outcome") != "returned":
+            raise Problem(
+                409,
+                "Not possible yet",
+                "the service is rated once its result is returned",
+                status_code=dossier["status_code"],
+            )
+        rating = {
+            "_id": dossier["_id"],
+            "code": code,
+            "agency_code": dossier["agency_code"],
+            "procedure_code": dossier["procedure_code"],
+            "score": body.score,
+            "comment": body.comment,
+            "at": bson_now(),
+        }
+        if not await repo.add_rating(rating):
+            raise Problem(409, "Rated before", f"dossier {code} was rated before; a rating is given once")
+        return RatingOut.of(code, rating)
 
     @router.get(
         "/dossiers/{code}/forms/{form}.pdf",
@@ -219,6 +272,28 @@ _DECOY_HASH = hash_pin("00000000")
 class NoSuchDossier(Problem):
     def __init__(self) -> None:
         super().__init__(404, "Not found", "no dossier with this code and PIN")
+
+
+def performance_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRouter:
+    """How each procedure is served, for anyone (no sign-in): the figures behind the public performance page."""
+    router = APIRouter(prefix="/api/v1/records", tags=["performance"])
+
+    @router.get("/performance", response_model=PerformanceOut, summary="On-time rate, processing time and ratings")
+    async def get_performance(
+        procedure: Annotated[str | None, Query(max_length=40)] = None,
+        months: Annotated[int, Query(ge=1, le=36, description="The window: the last N months")] = 12,
+    ) -> PerformanceOut:
+        now = bson_now()
+        start = now - timedelta(days=round(months * 30.44))
+        query: Document = {"finished_at": {"$gte": start}}
+        rated: Document = {"at": {"$gte": start}}
+        if procedure is not None:
+            query["procedure_code"] = rated["procedure_code"] = procedure
+        summaries, ratings = await asyncio.gather(repo.for_statistics(query), repo.ratings_between(rated))
+        rows = performance(summaries, ratings, settings.calendar, start)
+        return PerformanceOut(since=start, months=months, procedures=rows)
+
+    return router
 
 
 def tracking_router(repo: RecordsRepository) -> APIRouter:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
-from records.api import records_router, tracking_router
+from records.api import performance_router, records_router, tracking_router
 from records.archive import ArchivePolicy, Archiver, DropFolderExporter, Exporter, HttpExporter
 from records.consumers import batch_handler, event_handlers
 from records.gauges import watch_dossiers
@@ -45,7 +45,7 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
         if role.consumes:
             runtime.add_background(archiver.run)
             runtime.add_background(lambda: watch_dossiers(repo, settings.gauges_interval_seconds))
-        return [records_router(repo, settings), tracking_router(repo)]
+        return [records_router(repo, settings), performance_router(repo, settings), tracking_router(repo)]
 
     return build_service_app(
         settings,

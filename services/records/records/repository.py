@@ -21,6 +21,7 @@ CHAINS = "chains"
 CODES = "codes"
 ARCHIVES = "archives"
 PACKAGES = "archive_packages"
+RATINGS = "ratings"
 
 INDEXES = [
     IndexSpec(TIMELINE, [("dossier_id", 1), ("sequence", 1)], name="dossier_sequence", unique=True),
@@ -67,6 +68,8 @@ class RecordsRepository:
         self.codes: AsyncCollection[Document] = db[CODES]
         self.archives = VersionedStore(db[ARCHIVES])
         self.packages: AsyncCollection[Document] = db[PACKAGES]
+        # The applicants' ratings of the service, one per dossier (`_id`: the dossier's id).
+        self.ratings: AsyncCollection[Document] = db[RATINGS]
 
     async def has_entry(self, event_id: str) -> bool:
         return await self.timeline.find_one({"_id": event_id}, projection={"_id": 1}) is not None
@@ -216,6 +219,23 @@ class RecordsRepository:
         )  # fmt: skip
         cursor = self.dossiers.find(query, projection=dict.fromkeys(fields, 1))
         return [doc async for doc in cursor]
+
+    # --- ratings --------------------------------------------------------------------------------------------------
+
+    async def add_rating(self, rating: Document) -> bool:
+        """Keep a dossier's rating; False when it was rated before (a rating is given once)."""
+        try:
+            await self.ratings.insert_one(rating)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def rating_of(self, dossier_id: str) -> Document | None:
+        return await self.ratings.find_one({"_id": dossier_id})
+
+    async def ratings_between(self, query: Document) -> list[Document]:
+        projection = {"agency_code": 1, "procedure_code": 1, "score": 1, "at": 1}
+        return [doc async for doc in self.ratings.find(query, projection=projection)]
 
     # --- archives -------------------------------------------------------------------------------------------------
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from hoso.events import EventType, PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
-from records.domain.stats import StatsRow
+from records.domain.stats import Performance, StatsRow
 
 
 class TimelineEntryOut(BaseModel):
@@ -145,3 +145,29 @@ class StatsOut(BaseModel):
     agency_code: str | None
     rows: list[StatsRow]
     total: StatsRow
+
+
+class RatingIn(BaseModel):
+    """The applicant's rating of the service: 1 (very dissatisfied) to 5 (very satisfied), and what they say."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=1000)
+
+
+class RatingOut(BaseModel):
+    dossier_code: str
+    score: int
+    comment: str
+    at: datetime
+
+    @classmethod
+    def of(cls, code: str, rating: Document) -> RatingOut:
+        return cls(dossier_code=code, score=rating["score"], comment=rating.get("comment", ""), at=rating["at"])
+
+
+class PerformanceOut(BaseModel):
+    since: datetime
+    months: int
+    procedures: list[Performance]

@@ -6,10 +6,10 @@ from typing import ClassVar, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from hoso.settings import ServiceSettings
+from hoso.settings import CalendarSettings
 
 
-class RecordsSettings(ServiceSettings):
+class RecordsSettings(CalendarSettings):
     """Environment prefix RECORDS_; MONGODB_URL and KAFKA_BOOTSTRAP_SERVERS are shared."""
 
     service_name: ClassVar[str] = "records"

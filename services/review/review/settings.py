@@ -1,16 +1,15 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from hoso.deadlines import WorkCalendar
-from hoso.settings import ServiceSettings
+from hoso.settings import CalendarSettings
 
 
-class ReviewSettings(ServiceSettings):
+class ReviewSettings(CalendarSettings):
     """Environment prefix REVIEW_; MONGODB_URL and KAFKA_BOOTSTRAP_SERVERS are shared."""
 
     service_name: ClassVar[str] = "review"
@@ -20,12 +19,6 @@ class ReviewSettings(ServiceSettings):
     worker_http_port: int = 9002
     due_soon_lead_hours: float = Field(default=8.0, gt=0, description="Office hours before the deadline to warn")
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)
-    days_off: list[date] = Field(default_factory=list, description="Extra days off decided by the government")
-    makeup_working_days: list[date] = Field(default_factory=list, description="Weekend days worked in exchange")
-
-    @property
-    def calendar(self) -> WorkCalendar:
-        return WorkCalendar.configured(self.days_off, self.makeup_working_days)
 
     @property
     def due_soon_lead(self) -> timedelta:

@@ -9,7 +9,9 @@ For the period [start, end):
 - withdrawn: dossiers whose processing stopped in the period;
 - in progress at the end of the period (received before it ends and not finished by then), by their status then:
   awaiting supplement (5), awaiting fee (6), else overdue (due date passed) or not yet due;
-- on-time rate: (early + on time) / (early + on time + late), none when nothing was resolved.
+- on-time rate: (early + on time) / (early + on time + late), none when nothing was resolved;
+- ratings: the applicants' ratings of the service (1-5) given in the period, those of 4 or 5 (satisfied), their
+  average and the satisfied share (the satisfaction component of Decision 766/QĐ-TTg).
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
+from statistics import median
 from zoneinfo import ZoneInfo
 
+from openpyxl import Workbook
+from openpyxl.styles import Font
 from pydantic import BaseModel
 
+from hoso.deadlines import HOURS_PER_WORKING_DAY, WorkCalendar
 from hoso.events import PublicStatus
 from hoso.mongo import Document
 
@@ -41,7 +47,11 @@ COLUMNS = (
     "in_progress_overdue",
     "awaiting_supplement",
     "awaiting_fee",
+    "ratings",
+    "ratings_satisfied",
+    "rating_score_sum",
 )
+SATISFIED = 4
 
 
 class StatsRow(BaseModel):
@@ -60,12 +70,19 @@ class StatsRow(BaseModel):
     in_progress_overdue: int = 0
     awaiting_supplement: int = 0
     awaiting_fee: int = 0
+    ratings: int = 0
+    ratings_satisfied: int = 0
+    rating_score_sum: int = 0
     on_time_rate: float | None = None
+    rating_average: float | None = None
+    satisfaction_rate: float | None = None
 
     def finish(self) -> StatsRow:
         resolved = self.resolved_early + self.resolved_on_time + self.resolved_late
         rate = round((self.resolved_early + self.resolved_on_time) / resolved, 4) if resolved else None
-        return self.model_copy(update={"on_time_rate": rate})
+        average = round(self.rating_score_sum / self.ratings, 2) if self.ratings else None
+        satisfied = round(self.ratings_satisfied / self.ratings, 4) if self.ratings else None
+        return self.model_copy(update={"on_time_rate": rate, "rating_average": average, "satisfaction_rate": satisfied})
 
 
 def _within(moment: datetime | None, start: datetime, end: datetime) -> bool:
@@ -112,17 +129,30 @@ def classify(summary: Document, start: datetime, end: datetime) -> list[str]:
     return counted
 
 
-def statistics(summaries: Iterable[Document], start: datetime, end: datetime) -> tuple[list[StatsRow], StatsRow]:
+def statistics(
+    summaries: Iterable[Document], start: datetime, end: datetime, ratings: Iterable[Document] = ()
+) -> tuple[list[StatsRow], StatsRow]:
     """One row per (agency, procedure) with anything to count, sorted, and the total row."""
     rows: dict[tuple[str, str], StatsRow] = {}
+
+    def row_of(doc: Document) -> StatsRow:
+        key = (doc["agency_code"], doc["procedure_code"])
+        return rows.setdefault(key, StatsRow(agency_code=key[0], procedure_code=key[1]))
+
     for summary in summaries:
         columns = classify(summary, start, end)
         if not columns:
             continue
-        key = (summary["agency_code"], summary["procedure_code"])
-        row = rows.setdefault(key, StatsRow(agency_code=key[0], procedure_code=key[1]))
+        row = row_of(summary)
         for column in columns:
             setattr(row, column, getattr(row, column) + 1)
+    for rating in ratings:
+        if not _within(rating["at"], start, end):
+            continue
+        row = row_of(rating)
+        row.ratings += 1
+        row.ratings_satisfied += rating["score"] >= SATISFIED
+        row.rating_score_sum += rating["score"]
     ordered = [rows[k].finish() for k in sorted(rows)]
     total = StatsRow(agency_code="*", procedure_code="*")
     for row in ordered:
@@ -131,12 +161,104 @@ def statistics(summaries: Iterable[Document], start: datetime, end: datetime) ->
     return ordered, total.finish()
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HEADINGS_VI = {
+    "agency_code": "Cơ quan",
+    "procedure_code": "Thủ tục",
+    "received": "Tiếp nhận",
+    "received_online": "Trực tuyến",
+    "received_in_person": "Trực tiếp",
+    "received_post": "Bưu chính",
+    "resolved_early": "Giải quyết trước hạn",
+    "resolved_on_time": "Giải quyết đúng hạn",
+    "resolved_late": "Giải quyết quá hạn",
+    "rejected": "Từ chối",
+    "withdrawn": "Rút, dừng xử lý",
+    "in_progress_not_yet_due": "Đang giải quyết trong hạn",
+    "in_progress_overdue": "Đang giải quyết quá hạn",
+    "awaiting_supplement": "Chờ bổ sung",
+    "awaiting_fee": "Chờ nộp phí",
+    "ratings": "Lượt đánh giá",
+    "ratings_satisfied": "Hài lòng",
+    "rating_score_sum": "Tổng điểm đánh giá",
+    "on_time_rate": "Tỷ lệ đúng hạn",
+    "rating_average": "Điểm đánh giá trung bình",
+    "satisfaction_rate": "Tỷ lệ hài lòng",
+}
+
+
+def to_xlsx(rows: list[StatsRow], total: StatsRow, period_from: date, period_to: date) -> bytes:
+    """The rows and the total as one worksheet: Vietnamese headings, then the column codes of the CSV and the API."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Thong ke"
+    sheet.append([f"Thống kê giải quyết thủ tục hành chính từ {period_from:%d/%m/%Y} đến {period_to:%d/%m/%Y}"])
+    header = list(HEADINGS_VI)
+    sheet.append([HEADINGS_VI[c] for c in header])
+    sheet.append(header)
+    for row in [*rows, total]:
+        values = row.model_dump()
+        sheet.append([values[c] for c in header])
+    for cell in sheet[2]:
+        cell.font = Font(bold=True)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def to_csv(rows: list[StatsRow], total: StatsRow) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    header = ["agency_code", "procedure_code", *COLUMNS, "on_time_rate"]
+    header = ["agency_code", "procedure_code", *COLUMNS, "on_time_rate", "rating_average", "satisfaction_rate"]
     writer.writerow(header)
     for row in [*rows, total]:
         values = row.model_dump()
         writer.writerow(["" if values[c] is None else values[c] for c in header])
     return out.getvalue()
+
+
+class Performance(BaseModel):
+    """How one procedure is served, for the public: results returned in the window, how many on time, the median
+    time from reception to result in working days, and the applicants' ratings."""
+
+    procedure_code: str
+    resolved: int = 0
+    resolved_on_time: int = 0
+    on_time_rate: float | None = None
+    median_working_days: float | None = None
+    ratings: int = 0
+    rating_average: float | None = None
+    satisfaction_rate: float | None = None
+
+
+def performance(
+    summaries: Iterable[Document], ratings: Iterable[Document], calendar: WorkCalendar, start: datetime
+) -> list[Performance]:
+    """Per procedure, from the dossiers whose result was returned since `start` and the ratings given since then."""
+    days: dict[str, list[float]] = {}
+    rows: dict[str, Performance] = {}
+    for summary in summaries:
+        finished, received, due = summary.get("finished_at"), summary.get("received_at"), summary.get("due_at")
+        if summary.get("outcome") != "returned" or finished is None or received is None or finished < start:
+            continue
+        row = rows.setdefault(summary["procedure_code"], Performance(procedure_code=summary["procedure_code"]))
+        row.resolved += 1
+        row.resolved_on_time += due is not None and finished <= due
+        working = calendar.working_time_between(received, finished).total_seconds() / 3600 / HOURS_PER_WORKING_DAY
+        days.setdefault(row.procedure_code, []).append(working)
+    scores: dict[str, list[int]] = {}
+    for rating in ratings:
+        if rating["at"] >= start:
+            scores.setdefault(rating["procedure_code"], []).append(rating["score"])
+            rows.setdefault(rating["procedure_code"], Performance(procedure_code=rating["procedure_code"]))
+    for code, row in rows.items():
+        if row.resolved:
+            row.on_time_rate = round(row.resolved_on_time / row.resolved, 4)
+            row.median_working_days = round(median(days[code]), 1)
+        given = scores.get(code, [])
+        if given:
+            row.ratings = len(given)
+            row.rating_average = round(sum(given) / len(given), 2)
+            row.satisfaction_rate = round(sum(s >= SATISFIED for s in given) / len(given), 4)
+    return [rows[k] for k in sorted(rows)]
