@@ -188,8 +188,49 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     expect(page.locator("main")).to_contain_text("Phiếu kiểm soát quá trình giải quyết hồ sơ (Mẫu 05)")
     reception.look("result-returned")
     desk.wait_status(code, 10)
+    desk.wait_timeline(code, "dossier.result_returned")
+
+    # The applicant reads the result and rates the service (a choice is needed; a rating is given once).
     page = applicant.go(f"/ho-so/{code}")
     expect(page.locator(".result")).to_contain_text("123/QĐ-BNNMT")
+    page.click("button:has-text('Gửi đánh giá')")
+    expect(page.locator("#f-score-error")).to_contain_text("Chọn một mức hài lòng")
+    page.check("input[name=score][value='4']")
+    page.fill("#f-comment", "Cán bộ hướng dẫn rõ ràng")
+    page.click("button:has-text('Gửi đánh giá')")
+    expect(page.locator("#danh-gia")).to_contain_text("Cảm ơn bạn đã đánh giá")
+    expect(page.locator("#danh-gia")).to_contain_text("Hài lòng (4/5)")
+    applicant.look("rated")
+
+    # The leader's dashboard counts it, with the same figures as the records API for the same query.
+    today = datetime.now(VIETNAM).date().isoformat()
+    page = leader.go(f"/can-bo/thong-ke?tu={today}&den={today}&thu_tuc=MT-DTM-BO")
+    api = desk.call(
+        "GET", "/api/v1/records/stats", desk.leader, params={"from": today, "to": today, "procedure": "MT-DTM-BO"}
+    )["total"]
+    total = page.locator(".stats-table tfoot tr")
+    for column in ("received", "received_online", "resolved_early", "resolved_on_time", "resolved_late", "ratings"):
+        expect(total.locator(f"td[data-column={column}]")).to_have_text(str(api[column]))
+    assert api["ratings"] >= 1
+    assert api["resolved_early"] + api["resolved_on_time"] + api["resolved_late"] >= 1
+    charts = page.locator("figure.chart img")
+    assert charts.count() >= 2
+    assert all((charts.nth(i).get_attribute("src") or "").startswith("data:image/svg+xml") for i in range(2))
+    leader.look("dashboard")
+    for kind, starts in (("csv", b"agency_code,procedure_code"), ("xlsx", b"PK")):
+        export = page.request.get(f"{leader.base}/can-bo/thong-ke.{kind}?tu={today}&den={today}&thu_tuc=MT-DTM-BO")
+        assert export.status == 200
+        assert export.body().startswith(starts)
+    page = leader.go(f"/can-bo/thong-ke?tu={today}&den=2020-01-01")
+    expect(page.locator("#f-den-error")).to_contain_text("sau ngày bắt đầu")
+
+    # The public performance page shows the procedure's figures without signing in.
+    public = browsers("public")
+    page = public.go("/hieu-qua")
+    row = page.locator("tr[data-procedure='MT-DTM-BO']")
+    expect(row.locator("td[data-column=rating_average]")).to_contain_text("/5")
+    expect(row.locator("td[data-column=median_working_days]")).to_contain_text("ngày làm việc")
+    public.look("performance")
 
 
 def test_two_officers_acting_at_once_the_second_is_told_it_changed(browsers: Browsers, desk: Walkthrough) -> None:
@@ -276,7 +317,8 @@ def test_a_paper_dossier_sent_by_post_is_registered_at_the_desk_and_follows_the_
     page.set_input_files("#f-file-eia_report", pdf_file("bao-cao-dtm-scan.pdf", "Báo cáo ĐTM (bản quét)"))
     page.set_input_files("#f-file-feasibility_study", pdf_file("nckt-scan.pdf", "Nghiên cứu khả thi (bản quét)"))
     page.click("button:has-text('Đăng ký hồ sơ')")
-    expect(page.locator(".notice.success")).to_contain_text("Đã đăng ký hồ sơ")
+    # Until review has opened it (a moment), the page says so and looks again by itself.
+    expect(page.locator(".notice.success")).to_contain_text("Đã đăng ký hồ sơ", timeout=30_000)
     code = page.locator("h1").inner_text().split()[-1]
     expect(page.locator("#tom-tat")).to_contain_text("Qua dịch vụ bưu chính")
     expect(page.locator("main")).to_contain_text("001085099887")

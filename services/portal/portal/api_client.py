@@ -188,6 +188,32 @@ class PlatformApi:
         result: dict[str, Any] = await self._call("GET", f"/api/v1/dossiers/{code}/payment", token=token)
         return result
 
+    # --- ratings, statistics and performance ----------------------------------------------------------------------
+
+    async def rating(self, token: str, code: str) -> dict[str, Any] | None:
+        try:
+            result: dict[str, Any] = await self._call("GET", f"/api/v1/records/dossiers/{code}/rating", token=token)
+        except ApiProblem as problem:
+            if problem.status == 404:
+                return None
+            raise
+        return result
+
+    async def rate(self, token: str, code: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST", f"/api/v1/records/dossiers/{code}/rating", token=token, expect=(201,), json=body
+        )
+        return result
+
+    async def stats(self, token: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call("GET", "/api/v1/records/stats", token=token, params=dict(params))
+        return result
+
+    async def performance(self, *, procedure: str | None = None, months: int = 12) -> dict[str, Any]:
+        params: dict[str, Any] = {"months": months} | ({"procedure": procedure} if procedure else {})
+        result: dict[str, Any] = await self._call("GET", "/api/v1/records/performance", params=params)
+        return result
+
     # --- the officers' desk ---------------------------------------------------------------------------------------
 
     async def register(self, token: str, body: Mapping[str, Any], *, idempotency_key: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from portal.applicant.drafts import drafts_router
 from portal.applicant.inbox import inbox_router
 from portal.auth import auth_router
 from portal.catalog import CatalogView
+from portal.desk.dashboard import dashboard_router
 from portal.desk.registration import registration_router
 from portal.desk.routes import NotAnOfficer, desk_router
 from portal.directory import OfficerDirectory
@@ -123,6 +124,7 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
         inbox_router(),
         desk_router(),
         registration_router(),
+        dashboard_router(),
     ):
         app.include_router(router, include_in_schema=False)
     _install_page_errors(app)

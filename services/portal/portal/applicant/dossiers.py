@@ -137,6 +137,28 @@ def dossiers_router() -> APIRouter:
             )
         return page.redirect(f"/ho-so/{code}?da=rut")
 
+    @router.post("/ho-so/{code}/danh-gia", response_class=HTMLResponse, response_model=None)
+    async def rate(page: SignedInPage, code: str) -> Response:
+        form = await page.form()
+        token = await page.token()
+        score = str(form.get("score") or "")
+        comment = str(form.get("comment") or "").strip()
+        errors = FormErrors()
+        if score not in ("1", "2", "3", "4", "5"):
+            errors.add("score", page.t("rating.score_needed"))
+        if len(comment) > 1000:
+            errors.add("comment", page.t("rating.too_long"))
+        typed = {"score": score, "comment": comment}
+        if errors:
+            return await render_dossier(page, code, errors=errors, status_code=422, typed=typed)
+        try:
+            await page.portal.api.rate(token, code, {"score": int(score), "comment": comment})
+        except ApiProblem as problem:
+            return await render_dossier(
+                page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed=typed
+            )
+        return page.redirect(f"/ho-so/{code}?da=danh-gia#danh-gia")
+
     @router.get("/ho-so/{code}/thanh-toan", response_model=None)
     async def pay(page: SignedInPage, code: str) -> Response:
         token = await page.token()
@@ -185,6 +207,8 @@ async def render_dossier(
         raise steps_found
     dossier, timeline = found, steps_found
     view = await dossier_view(page, dossier)
+    # A returned result is rated once, in records.
+    rating = await page.portal.api.rating(token, code) if dossier["status"]["code"] == 10 else None
     forms = sorted({APPLICANT_FORMS[e["event_type"]] for e in timeline if e["event_type"] in APPLICANT_FORMS})
     steps = [e for e in timeline if not e["event_type"].startswith(HIDDEN_STEPS)]
     typed_before = page.typed_before() or {}
@@ -200,6 +224,7 @@ async def render_dossier(
         values=values,
         kept=kept or {},
         done=page.request.query_params.get("da", ""),
+        rating=rating,
         **view,
     )
 

@@ -44,6 +44,18 @@ def public_router() -> APIRouter:
         procedures = list((await page.portal.catalog.summaries()).values())
         return await page.render("public/home.html", procedures=procedures)
 
+    @router.get("/hieu-qua", response_class=HTMLResponse)
+    async def performance(page: CurrentPage) -> HTMLResponse:
+        """How each procedure is served, for anyone: on-time rate, median working days and the ratings."""
+        summaries = await page.portal.catalog.summaries()
+        answer = await page.portal.api.performance(months=12)
+        figures = {row["procedure_code"]: row for row in answer["procedures"]}
+        rows = [
+            {"code": code, "name": page.t.pick(p["name_vi"], p["name_en"]), "figures": figures.get(code)}
+            for code, p in sorted(summaries.items())
+        ]
+        return await page.render("public/performance.html", rows=rows, since=answer["since"])
+
     @router.get("/thu-tuc", response_class=HTMLResponse)
     async def procedures(page: CurrentPage, q: str = "") -> HTMLResponse:
         query = q.strip()[:200]
