@@ -1,11 +1,14 @@
-"""The portal benchmark: server time of each page at 20 concurrent signed-in applicants, and the portal's memory
-while a 100 MB report is uploaded through it.
+"""The portal benchmark: server time of each page at 20 concurrent signed-in applicants, of the officers' desk at 20
+concurrent officers with 5,000 dossiers in their agency, and the portal's memory while a 100 MB report is uploaded
+through it.
 
 Each virtual applicant signs in through Keycloak as a browser does (the portal's redirect, the provider's login form,
 the callback) and then reads the pages an applicant reads, in turn, for `--rounds` rounds; the figure per page is
 the time to the whole answer measured on loopback (p50, p95), so it is the portal's server time plus the gateway's
-and the API calls the page makes. The upload phase samples the portal process's resident memory every 20 ms while
-one 100 MB PDF goes through the draft form to intake.
+and the API calls the page makes. The desk phase first puts `--desk-dossiers` dossiers in the agency's
+queue (written into review's database as review opens them from `dossier.submitted`, so no 5,000 submissions are
+needed), then each officer reads the queue's tabs, a search, a filter and one dossier's page. The upload phase
+samples the portal process's resident memory every 20 ms while one 100 MB PDF goes through the draft form to intake.
 
     make bench    # or: PYTHONPATH=. .venv/bin/python bench/portal.py (with the benchmark's infrastructure up)
 """
@@ -25,18 +28,25 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pymongo import AsyncMongoClient
 
 from bench.through_gateway import GATEWAY_PORT, BenchPlatform, percentiles, start_platform
 from hoso.devkeys import DEMO_PASSWORD
+from hoso.events.catalog import DossierSubmitted
+from hoso.mongo import Document
 from hoso.walkthrough import Walkthrough
+from review.domain.definition import load_definitions
+from review.domain.engine import open_instance
+from review.repository import ReviewRepository
+from tests.support import submitted_event
 
 BASE = f"http://127.0.0.1:{GATEWAY_PORT}"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
-async def sign_in(http: httpx.AsyncClient, username: str) -> None:
+async def sign_in(http: httpx.AsyncClient, username: str, landing: str = "/ho-so") -> None:
     """The browser's way: the portal sends us to Keycloak, we post the login form, Keycloak sends us back."""
-    answer = await http.get("/dang-nhap?next=/ho-so", follow_redirects=True)
+    answer = await http.get(f"/dang-nhap?next={landing}", follow_redirects=True)
     form = re.search(r'<form[^>]+id="kc-form-login"[^>]+action="([^"]+)"', answer.text)
     if form is None:
         raise RuntimeError(f"no login form at {answer.url}")
@@ -45,7 +55,7 @@ async def sign_in(http: httpx.AsyncClient, username: str) -> None:
     cookies = "; ".join(f"{c.name}={c.value}" for c in http.cookies.jar)
     login = await http.post(action, data={"username": username, "password": DEMO_PASSWORD}, headers={"Cookie": cookies})
     done = await http.get(login.headers["location"], follow_redirects=True) if login.is_redirect else login
-    if done.url.path != "/ho-so" or done.status_code != 200:
+    if done.url.path != landing or done.status_code != 200:
         raise RuntimeError(f"signing in ended at {done.url} ({done.status_code})")
 
 
@@ -174,11 +184,85 @@ async def upload_memory(platform: BenchPlatform, size: int) -> dict[str, Any]:
     }
 
 
-async def run(users: int, rounds: int, upload_bytes: int) -> dict[str, Any]:
+async def seed_queue(platform: BenchPlatform, count: int) -> None:
+    """`count` dossiers waiting in BNNMT's queues, opened in review's database as its consumer opens them."""
+    client: AsyncMongoClient[Document] = AsyncMongoClient(platform.env["MONGODB_URL"], tz_aware=True)
+    repo = ReviewRepository(client[f"bench_{platform.run_id}_review"])
+    [definition] = [d for d in load_definitions() if d.id == "appraisal"]
+    gate = asyncio.Semaphore(16)
+
+    async def one(n: int) -> None:
+        event = submitted_event(sequence=n, day="250101", applicant_name=f"Công ty đo tải số {n}")
+        payload = event.payload()
+        assert isinstance(payload, DossierSubmitted)
+        async with gate:
+            await repo.remember_code(payload.dossier_code, payload.dossier_id)
+            await repo.store.commit(payload.dossier_id, None, open_instance(event, payload, definition))
+
+    try:
+        await asyncio.gather(*(one(n) for n in range(1, count + 1)))
+    finally:
+        await client.close()
+
+
+def desk_pages(code: str) -> dict[str, str]:
+    return {
+        "desk_queue": "/can-bo",
+        "desk_queue_leader": "/can-bo?vai=leader",
+        "desk_search": "/can-bo?tim=0042",
+        "desk_filter": "/can-bo?thu_tuc=MT-DTM-BO&qua_han=1",
+        "desk_dossier": f"/can-bo/ho-so/{code}",
+    }
+
+
+async def desk_times(platform: BenchPlatform, officers: int, rounds: int, dossiers: int) -> dict[str, Any]:
+    issuer = platform.env["HOSO_OIDC_ISSUER"]
+    walk = Walkthrough(BASE, platform.state, say=lambda _: None)
+    walk.sign_in_at(issuer, applicant="congty.demo", reception="tiepnhan.bnnmt")
+    code = walk.submit_eia("Nhà máy đo tải bàn làm việc")
+    walk.wait_review(code, "awaiting_reception")
+    walk.close()
+    began = time.perf_counter()
+    await seed_queue(platform, dossiers)
+    seeded_s = time.perf_counter() - began
+    times: dict[str, list[float]] = {}
+    clients = [httpx.AsyncClient(base_url=BASE, timeout=60) for _ in range(officers)]
+    try:
+        for client in clients:
+            await sign_in(client, "tiepnhan.bnnmt", landing="/can-bo")
+
+        async def browse(client: httpx.AsyncClient) -> None:
+            for _ in range(rounds):
+                for name, path in desk_pages(code).items():
+                    started = time.perf_counter()
+                    answer = await client.get(path)
+                    elapsed = time.perf_counter() - started
+                    if answer.status_code != 200:
+                        raise RuntimeError(f"{path}: {answer.status_code}")
+                    times.setdefault(name, []).append(elapsed)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(browse(c) for c in clients))
+        duration = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(c.aclose() for c in clients))
+    total = sum(len(v) for v in times.values())
+    return {
+        "officers": officers,
+        "rounds": rounds,
+        "dossiers_in_agency": dossiers + 1,
+        "seeded_s": round(seeded_s, 1),
+        "pages_per_s": round(total / duration, 1),
+        "server_time_s": {name: _p50_p95(values) for name, values in times.items()},
+    }
+
+
+async def run(users: int, rounds: int, upload_bytes: int, desk_dossiers: int) -> dict[str, Any]:
     platform = start_platform()
     try:
         return {
             "pages": await page_times(platform, users, rounds),
+            "desk": await desk_times(platform, users, rounds, desk_dossiers),
             "upload": await upload_memory(platform, upload_bytes),
         }
     finally:
@@ -190,8 +274,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=int(os.environ.get("BENCH_PORTAL_USERS", "20")))
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("BENCH_PORTAL_ROUNDS", "5")))
     parser.add_argument("--upload-mb", type=int, default=int(os.environ.get("BENCH_PORTAL_UPLOAD_MB", "100")))
+    parser.add_argument("--desk-dossiers", type=int, default=int(os.environ.get("BENCH_DESK_DOSSIERS", "5000")))
     args = parser.parse_args()
-    figures = asyncio.run(run(args.users, args.rounds, args.upload_mb * 1000 * 1000))
+    figures = asyncio.run(run(args.users, args.rounds, args.upload_mb * 1000 * 1000, args.desk_dossiers))
     print(json.dumps({"portal": figures}, indent=2))
 
 

@@ -16,7 +16,7 @@ from pypdf import PdfReader
 from hoso.deadlines import VIETNAM
 from hoso.walkthrough import Walkthrough
 from tests.browser.conftest import Visitor, _visitor
-from tests.browser.test_applicant import pdf_file
+from tests.browser.test_applicant import pdf_file, start_draft
 from tests.platform import Platform
 
 Browsers = Callable[[str], Visitor]
@@ -63,9 +63,31 @@ def form_pdf(visitor: Visitor, code: str, form: str) -> str:
     return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(answer.body())).pages)
 
 
+def submit_in_browser(applicant: Visitor, project: str) -> str:
+    """The company prepares and submits an EIA dossier in its browser; returns the dossier's code."""
+    page = start_draft(applicant)
+    page.fill("#f-field-project_name", project)
+    page.fill("#f-field-project_location", "Phường Cẩm Phả, tỉnh Quảng Ninh")
+    page.fill("#f-field-total_investment_vnd", "85.000.000.000")
+    page.select_option("#f-field-project_type", label="Dự án công nghiệp")
+    for component, name in (
+        ("request_letter", "van-ban-de-nghi.pdf"),
+        ("eia_report", "bao-cao-dtm.pdf"),
+        ("feasibility_study", "nghien-cuu-kha-thi.pdf"),
+    ):
+        page.set_input_files(f"#f-file-{component}", pdf_file(name, f"{name} của {project}"))
+        expect(page.locator(f"#component-{component} .files")).to_contain_text(name)
+    page.click("button:has-text('Lưu và tiếp tục')")
+    page.wait_for_url(re.compile(r".*/kiem-tra$"))
+    page.click("form[action$='/nop'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/da-nop$"))
+    return page.locator(".reference").inner_text().strip()
+
+
 def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers, desk: Walkthrough) -> None:
     project = f"Nhà máy nhiệt điện Cẩm Phả {uuid.uuid4().hex[:6]}"
-    code = desk.submit_eia(project)
+    applicant = browsers("applicant")
+    code = submit_in_browser(applicant, project)
     desk.wait_review(code, "awaiting_reception")
 
     # Reception: the dossier waits in the reception queue; found by its code, read whole, received.
@@ -128,10 +150,7 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     desk.wait_status(code, 5)
 
     # The applicant answers it in their browser.
-    applicant = browsers("applicant")
     page = applicant.go(f"/ho-so/{code}")
-    applicant.sign_in("congty.demo")
-    page.wait_for_url(re.compile(rf".*/ho-so/{code}$"))
     page.select_option("#f-component-0", "eia_report")
     page.set_input_files("#f-item-0", pdf_file("ban-do-vi-tri.pdf", "Bản đồ vị trí dự án"))
     page.click("button:has-text('Gửi hồ sơ bổ sung')")
@@ -347,3 +366,46 @@ def test_a_paper_dossier_sent_by_post_is_registered_at_the_desk_and_follows_the_
     after = desk.call("GET", "/api/v1/records/stats", desk.leader, params={"from": today, "to": today})["total"]
     assert after["received_post"] == before["received_post"] + 1
     assert after["received"] == before["received"] + 1
+
+
+def test_a_message_each_way_shows_as_read_on_the_other_side(browsers: Browsers, desk: Walkthrough) -> None:
+    code = desk.submit_eia(f"Nhà máy nước Sông Hồng {uuid.uuid4().hex[:6]}")
+    desk.wait_review(code, "awaiting_reception")
+    applicant = browsers("applicant")
+    page = applicant.go(f"/ho-so/{code}")
+    applicant.sign_in("congty.demo")
+    page.wait_for_url(re.compile(rf".*/ho-so/{code}$"))
+    page.click("button:has-text('Gửi tin nhắn')")
+    expect(page.locator("#f-message-error")).to_contain_text("Nhập nội dung tin nhắn")
+    page.fill("#f-message", "Xin hỏi thời gian tham vấn cộng đồng?")
+    page.set_input_files("#f-message_files", pdf_file("cau-hoi.pdf", "Câu hỏi về tham vấn"))
+    page.click("button:has-text('Gửi tin nhắn')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi tin nhắn")
+    mine = page.locator(".message.mine")
+    expect(mine).to_contain_text("Xin hỏi thời gian tham vấn cộng đồng?")
+    expect(mine.locator(".read-receipt")).to_have_text("Chưa xem")
+    applicant.look("message-sent")
+
+    officer = browsers("specialist")
+    page = at_desk(officer, "chuyenvien.bnnmt", f"/can-bo/ho-so/{code}")
+    theirs = page.locator(".message.from-applicant")
+    expect(theirs).to_contain_text("Xin hỏi thời gian tham vấn cộng đồng?")
+    expect(theirs).to_contain_text("cau-hoi.pdf")
+    download = page.request.get(officer.base + (theirs.locator("a").first.get_attribute("href") or ""))
+    assert download.status == 200
+    assert download.body().startswith(b"%PDF")
+    page.fill("#f-message", "Tham vấn trong 15 ngày kể từ khi đăng tải.")
+    page.click("button:has-text('Gửi tin nhắn')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi tin nhắn cho người nộp")
+    officer.look("message-answered")
+
+    # Back on the applicant's page: their message was read by the agency, and the answer is there.
+    page = applicant.go(f"/ho-so/{code}")
+    expect(page.locator(".message.mine .read-receipt")).to_contain_text("Đã xem lúc")
+    expect(page.locator(".message.from-agency")).to_contain_text("Tham vấn trong 15 ngày")
+    applicant.look("message-read")
+    # And the agency sees that the applicant read its answer.
+    page = officer.go(f"/can-bo/ho-so/{code}")
+    expect(page.locator(".message.mine .read-receipt")).to_contain_text("Đã xem lúc")
+    timeline = desk.wait_timeline(code, "dossier.message_read")
+    assert sum(e["event_type"] == "vn.gov.hoso.dossier.message_sent.v1" for e in timeline) == 2

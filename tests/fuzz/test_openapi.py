@@ -41,7 +41,9 @@ def headers(platform: Platform) -> dict[str, str]:
 def exercise(case: Case, service: str, via: str, headers: dict[str, str]) -> None:
     port = GATEWAY_PORT if via == "gateway" else PORTS[service]
     response = case.call(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30)
-    where = f"{case.method} {case.formatted_path} via {via}: {response.status_code} {response.text[:300]}"
+    # Some answers are files (a workbook, a PDF): what they begin with, as text where it is text.
+    start = response.content[:300].decode("utf-8", errors="replace")
+    where = f"{case.method} {case.formatted_path} via {via}: {response.status_code} {start}"
     assert response.status_code < 500, where
     if 400 <= response.status_code < 500:
         content_type = response.headers.get("content-type") or [""]

@@ -31,6 +31,8 @@ from hoso.events.catalog import (
     ComponentFiles,
     DossierFeePaid,
     DossierFeeRequested,
+    DossierMessageRead,
+    DossierMessageSent,
     DossierReceived,
     DossierRefused,
     DossierResultReturned,
@@ -657,3 +659,40 @@ async def test_the_applicant_rates_a_returned_result_once_and_it_counts_in_the_s
     assert row["resolved"] >= 1
     assert row["ratings"] == 1
     assert row["rating_average"] == 4.0
+
+
+async def test_messages_join_the_timeline_with_their_digest_and_change_no_status(
+    client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any
+) -> None:
+    story = Story("BNNMT", "MT-DTM-BO", 51).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
+    base = {**story.base(), "message_id": "m-1", "side": "agency"}
+    digest = hashlib.sha256("Đề nghị gửi bản đồ".encode()).hexdigest()
+    story.events.append(
+        new_event(
+            EventType.DOSSIER_MESSAGE_SENT,
+            DossierMessageSent(**base, author_id="specialist-1", text_sha256=digest, sent_at=at(11, 4)),
+            service="intake",
+            time=at(11, 4),
+        )
+    )
+    story.events.append(
+        new_event(
+            EventType.DOSSIER_MESSAGE_READ,
+            DossierMessageRead(**base, reader_id="citizen-51", read_at=at(11, 5)),
+            service="intake",
+            time=at(11, 5),
+        )
+    )
+    await publish(broker, prefix, story.events)
+    entries = await timeline(client, auth, story.code, 4)
+    assert [e["event_type"] for e in entries][-2:] == [
+        "vn.gov.hoso.dossier.message_sent.v1",
+        "vn.gov.hoso.dossier.message_read.v1",
+    ]
+    assert entries[-1]["status_code"] is None
+    audit = (await client.get(f"/api/v1/records/dossiers/{story.code}/audit", headers=auth("ops", agency=None))).json()
+    assert audit["valid"] is True
+    found = await client.get(
+        "/api/v1/records/dossiers", params={"code": story.code}, headers=auth("leader", "leader-1", "BNNMT")
+    )
+    assert found.json()["items"][0]["status_code"] == 2

@@ -67,6 +67,10 @@ def test_an_applicant_cannot_read_or_change_another_applicants_dossier_or_file(
     problem(walk.http.post(f"/api/v1/dossiers/{code}/supplements", json=supplement, headers=h), 404)
     problem(walk.http.get(f"/api/v1/files/{file_id}", headers=h), 404)
     problem(walk.http.get(f"/api/v1/records/dossiers/{code}/timeline", headers=h), 404)
+    problem(walk.http.get(f"/api/v1/dossiers/{code}/messages", headers=h), 404)
+    problem(walk.http.post(f"/api/v1/dossiers/{code}/messages", json={"text": "Xin chào"}, headers=h), 404)
+    problem(walk.http.post(f"/api/v1/dossiers/{code}/messages/read", headers=h), 404)
+    problem(walk.http.post(f"/api/v1/records/dossiers/{code}/rating", json={"score": 1}, headers=h), 404)
     assert code not in walk.http.get("/api/v1/dossiers", headers=h).text
     # ... nor use someone else's file in their own dossier.
     body = {"procedure_code": "MT-DTM-BO", "components": [{"code": "request_letter", "file_ids": [file_id]}]}

@@ -63,7 +63,7 @@ def test_a_nested_change_is_found(submitted: dict[str, Any]) -> None:
 
 def test_adding_an_optional_field_is_compatible(submitted: dict[str, Any]) -> None:
     new = copy.deepcopy(submitted)
-    new["properties"]["channel"] = {"type": "string"}
+    new["properties"]["archive_note"] = {"type": "string"}
     assert breaking_changes(submitted, new) == []
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Resp
 from fastapi.responses import StreamingResponse
 
 from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal, require_roles
+from hoso.events.catalog import FileRef
 from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay
 from hoso.problems import Problem
@@ -29,6 +30,7 @@ from intake.domain.codes import service_day
 from intake.domain.content import UnrecognisedContent
 from intake.drafts import DraftNotFound, DraftStore
 from intake.files import FileStore, StoredFile
+from intake.messages import MAX_MESSAGES, MessageStore, ThreadFull, side_of
 from intake.repository import DossierRepository
 from intake.schemas import (
     CallbackAnswer,
@@ -39,6 +41,9 @@ from intake.schemas import (
     FeeQuote,
     FileOut,
     FindingOut,
+    MessageIn,
+    MessageList,
+    MessageOut,
     PaymentOut,
     ProcedureOut,
     ProcedureSummary,
@@ -53,7 +58,7 @@ from intake.settings import IntakeSettings
 Applicant = Annotated[Principal, Depends(require_roles(Role.APPLICANT))]
 Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Reception = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER))]
-Uploader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, Role.RECEPTION_OFFICER))]
+Uploader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES))]
 Reader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES))]
 Anyone = Annotated[Principal, Depends(current_principal)]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
@@ -80,6 +85,7 @@ class IntakeContext:
     relay: OutboxRelay
     settings: IntakeSettings
     drafts: DraftStore
+    messages: MessageStore
 
 
 def procedures_router(ctx: IntakeContext) -> APIRouter:
@@ -207,7 +213,7 @@ async def store_upload(ctx: IntakeContext, owner: Principal, file: UploadFile) -
 def files_router(ctx: IntakeContext) -> APIRouter:
     router = APIRouter(prefix="/api/v1/files", tags=["files"])
 
-    @router.post("", status_code=201, response_model=FileOut, summary="Upload one file (applicants; reception scans)")
+    @router.post("", status_code=201, response_model=FileOut, summary="Upload one file (applicants; officers' scans)")
     async def upload(uploader: Uploader, file: Annotated[UploadFile, File(description="One file")]) -> FileOut:
         return FileOut.of(await store_upload(ctx, uploader, file))
 
@@ -217,12 +223,21 @@ def files_router(ctx: IntakeContext) -> APIRouter:
     ) -> StreamingResponse:
         stored = await ctx.files.get(file_id)
         officer = principal.has_any(*OFFICER_ROLES) and stored is not None and stored.agency_code == principal.agency
+        if stored is not None and not (stored.owner == principal.subject or officer) and stored.dossier_id:
+            # A file the agency attached to a message on the applicant's own dossier.
+            dossier = await ctx.repo.by_id(stored.dossier_id)
+            officer = dossier is not None and dossier["applicant_id"] == principal.subject
         if stored is None or not (stored.owner == principal.subject or officer):
             raise Problem(404, "Not found", "no such file that you may read")
         headers = {"Content-Disposition": f'attachment; filename="{stored.name}"', "X-Content-SHA256": stored.sha256}
         return StreamingResponse(ctx.files.stream(file_id), media_type=stored.content_type, headers=headers)
 
     return router
+
+
+def _message_list(thread: list[Document], side: str) -> MessageList:
+    unread = sum(1 for m in thread if m["side"] != side and m["read_at"] is None)
+    return MessageList(items=[MessageOut.of(m) for m in thread], unread=unread)
 
 
 def dossiers_router(ctx: IntakeContext) -> APIRouter:
@@ -324,6 +339,47 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
         files = [FileOut.of(stored[i]) for i in dict.fromkeys(ids) if i in stored]
         # The tracking PIN is on the applicant's receipt: shown to them alone.
         return DossierOut.of(doc, seal_key=seal_key if owner else None, files=files, owner=owner)
+
+    @router.get("/{code}/messages", response_model=MessageList, summary="The messages between applicant and agency")
+    async def messages(code: Code, reader: Reader) -> MessageList:
+        doc = await handlers.readable_dossier(ctx.repo, code, reader)
+        thread = await ctx.messages.thread(doc["_id"])
+        return _message_list(thread, side_of(reader, doc))
+
+    @router.post(
+        "/{code}/messages/read",
+        response_model=MessageList,
+        summary="The caller has opened the messages: the other side's unread ones are read now",
+    )
+    async def read_messages(code: Code, reader: Reader, request: Request) -> MessageList:
+        doc = await handlers.readable_dossier(ctx.repo, code, reader)
+        thread = await ctx.messages.mark_read(doc, reader, request.state.correlation_id)
+        return _message_list(thread, side_of(reader, doc))
+
+    @router.post("/{code}/messages", status_code=201, response_model=MessageOut, summary="Write to the other side")
+    async def send_message(code: Code, body: MessageIn, author: Reader, request: Request) -> MessageOut:
+        doc = await handlers.readable_dossier(ctx.repo, code, author)
+        stored = await ctx.files.get_many(body.file_ids)
+        problems = []
+        for n, file_id in enumerate(body.file_ids):
+            found = stored.get(file_id)
+            if found is None or found.owner != author.subject:
+                problems.append({"field": f"file_ids.{n}", "in": "body", "message": "not a file you uploaded"})
+            elif found.dossier_id not in (None, doc["_id"]):
+                problems.append({"field": f"file_ids.{n}", "in": "body", "message": "already part of another dossier"})
+        if problems:
+            raise Problem(422, "Invalid message", "the message cannot be sent: " + ", ".join(
+                p["field"] for p in problems), errors=problems)  # fmt: skip
+        attachments = [
+            FileRef(id=f.id, name=f.name, content_type=f.content_type, size=f.size, sha256=f.sha256)
+            for f in (stored[i] for i in dict.fromkeys(body.file_ids))
+        ]
+        try:
+            sent = await ctx.messages.send(doc, author, body.text.strip(), attachments, request.state.correlation_id)
+        except ThreadFull as exc:
+            raise Problem(409, "Too many messages", f"dossier {code} has {MAX_MESSAGES} messages") from exc
+        await ctx.files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"])
+        return MessageOut.of(sent.message)
 
     @router.post("/{code}/supplements", response_model=DossierOut, summary="Supplement a dossier (status 5)")
     async def supplement(code: Code, body: SupplementIn, applicant: Applicant, request: Request) -> DossierOut:

@@ -24,6 +24,7 @@ from intake.catalog_store import CATALOG_INDEXES, CatalogStore
 from intake.consumers import event_handlers
 from intake.drafts import DRAFT_INDEXES, DraftStore
 from intake.files import FILE_INDEXES, FileStore
+from intake.messages import MessageStore
 from intake.repository import INDEXES, DossierRepository
 from intake.settings import IntakeSettings
 
@@ -40,6 +41,8 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
         drafts = DraftStore(runtime.db, retention=timedelta(days=settings.draft_retention_days))
         runtime.add_background(lambda: drafts.sweep_forever(settings.draft_sweep_seconds))
         relay = runtime.add_outbox(repo.collection)
+        messages = MessageStore(runtime.db)
+        runtime.add_outbox(messages.store)
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
         if settings.seed_catalog:
             seed = load_seed()  # invalid seed data stops the start-up with the entry and field named
@@ -50,7 +53,13 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
 
             runtime.on_start(seed_catalog)
         ctx = IntakeContext(
-            repo=repo, catalog=catalog, files=FileStore(runtime.db), relay=relay, settings=settings, drafts=drafts
+            repo=repo,
+            catalog=catalog,
+            files=FileStore(runtime.db),
+            relay=relay,
+            settings=settings,
+            drafts=drafts,
+            messages=messages,
         )
         routers = (procedures_router, files_router, dossiers_router, drafts_router, payments_router)
         return [router(ctx) for router in routers]

@@ -364,3 +364,47 @@ class PaymentOut(BaseModel):
 class CallbackAnswer(BaseModel):
     RspCode: str
     Message: str
+
+
+class MessageIn(BaseModel):
+    """A message on a dossier, with files uploaded before through /api/v1/files by its author."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=4000)
+    file_ids: list[FileId] = Field(default_factory=list, max_length=10)
+
+
+class AttachmentOut(BaseModel):
+    id: str
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class MessageOut(BaseModel):
+    id: str
+    side: Literal["applicant", "agency"] = Field(description="Who wrote it: the applicant or the agency")
+    author_name: str
+    text: str
+    attachments: list[AttachmentOut]
+    sent_at: datetime
+    read_at: datetime | None = Field(description="When the other side first opened it; None while unread")
+
+    @classmethod
+    def of(cls, message: Document) -> MessageOut:
+        return cls(
+            id=message["id"],
+            side=message["side"],
+            author_name=message["author_name"],
+            text=message["text"],
+            attachments=[AttachmentOut(**a) for a in message["attachments"]],
+            sent_at=message["sent_at"],
+            read_at=message["read_at"],
+        )
+
+
+class MessageList(BaseModel):
+    items: list[MessageOut]
+    unread: int = Field(description="Messages of the other side the caller has not opened yet")

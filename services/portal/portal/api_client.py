@@ -188,6 +188,19 @@ class PlatformApi:
         result: dict[str, Any] = await self._call("GET", f"/api/v1/dossiers/{code}/payment", token=token)
         return result
 
+    # --- messages between applicant and agency --------------------------------------------------------------------
+
+    async def open_messages(self, token: str, code: str) -> dict[str, Any]:
+        """The dossier's messages, the other side's now marked read (the person is looking at them)."""
+        result: dict[str, Any] = await self._call("POST", f"/api/v1/dossiers/{code}/messages/read", token=token)
+        return result
+
+    async def send_message(self, token: str, code: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._call(
+            "POST", f"/api/v1/dossiers/{code}/messages", token=token, expect=(201,), json=body
+        )
+        return result
+
     # --- ratings, statistics and performance ----------------------------------------------------------------------
 
     async def rating(self, token: str, code: str) -> dict[str, Any] | None:

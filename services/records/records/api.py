@@ -166,7 +166,12 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    @router.get("/stats.xlsx", summary="The same statistics as an Excel workbook", response_class=Response)
+    @router.get(
+        "/stats.xlsx",
+        summary="The same statistics as an Excel workbook",
+        response_class=Response,
+        responses={200: {"content": {XLSX: {}}}},
+    )
     async def stats_xlsx(principal: Staff, period: Annotated[StatsPeriod, Depends()]) -> Response:
         out = await statistics_of(principal, period)
         name = f"hoso-stats-{period.period_from.isoformat()}-{period.period_to.isoformat()}.xlsx"

@@ -16,7 +16,7 @@ from hoso.events.catalog import (
     DossierResultReturned,
     DossierStopped,
     DossierSubmitted,
-    NotificationOutcome,
+    TimelineNote,
 )
 from hoso.mongo import Document, bson_now
 from records.domain.chain import GENESIS, ChainEntry, link_after
@@ -31,7 +31,7 @@ async def record_event(repo: RecordsRepository, event: Envelope) -> Document | N
     Returns the summary when this event ended the dossier (result returned, refused, stopped), else None.
     """
     payload = event.payload()
-    if isinstance(payload, NotificationOutcome):
+    if isinstance(payload, TimelineNote):
         await _append_to_timeline(repo, event, payload)
         return None
     assert isinstance(payload, DossierEventData)
@@ -81,9 +81,9 @@ async def record_events(repo: RecordsRepository, events: Sequence[Envelope]) -> 
     return ended
 
 
-def _payload(event: Envelope) -> DossierEventData | NotificationOutcome:
+def _payload(event: Envelope) -> DossierEventData | TimelineNote:
     payload = event.payload()
-    assert isinstance(payload, DossierEventData | NotificationOutcome)
+    assert isinstance(payload, DossierEventData | TimelineNote)
     return payload
 
 
@@ -95,7 +95,7 @@ ENDINGS = frozenset({EventType.DOSSIER_RESULT_RETURNED, EventType.DOSSIER_REFUSE
 
 
 async def _append_to_timeline(
-    repo: RecordsRepository, event: Envelope, payload: DossierEventData | NotificationOutcome
+    repo: RecordsRepository, event: Envelope, payload: DossierEventData | TimelineNote
 ) -> None:
     # No look-up first: the entry's `_id` is the event id, so the insert itself tells a redelivery apart.
     canonical = event.canonical()
@@ -122,7 +122,7 @@ async def _append_to_timeline(
     raise RuntimeError(f"could not append {event.id} to the timeline of {payload.dossier_code}")
 
 
-def _timeline_entry(event: Envelope, payload: DossierEventData | NotificationOutcome, link: ChainEntry) -> Document:
+def _timeline_entry(event: Envelope, payload: DossierEventData | TimelineNote, link: ChainEntry) -> Document:
     status = int(payload.status_code) if isinstance(payload, DossierEventData) else None
     return {
         "_id": event.id,

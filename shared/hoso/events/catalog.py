@@ -38,6 +38,8 @@ class EventType(StrEnum):
     DOSSIER_DUE_SOON = "vn.gov.hoso.dossier.due_soon.v1"
     DOSSIER_OVERDUE = "vn.gov.hoso.dossier.overdue.v1"
     DOSSIER_ARCHIVED = "vn.gov.hoso.dossier.archived.v1"
+    DOSSIER_MESSAGE_SENT = "vn.gov.hoso.dossier.message_sent.v1"
+    DOSSIER_MESSAGE_READ = "vn.gov.hoso.dossier.message_read.v1"
     NOTIFICATION_DELIVERED = "vn.gov.hoso.notification.delivered.v1"
     NOTIFICATION_FAILED = "vn.gov.hoso.notification.failed.v1"
 
@@ -217,11 +219,38 @@ class DossierArchived(DossierEventData):
     chain_head: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
-class NotificationOutcome(EventData):
-    delivery_id: str = Field(min_length=1)
-    source_event_id: str = Field(min_length=1)
+class TimelineNote(EventData):
+    """An event a dossier's timeline records that changes nothing of its workflow (no status): a delivery, a message."""
+
     dossier_id: str = Field(min_length=1)
     dossier_code: str = Field(min_length=1)
+
+
+class DossierMessage(TimelineNote):
+    """A message on a dossier between its applicant and the agency. Its text stays with intake, where it can be
+    erased; the timeline keeps the text's SHA-256 and the attachments' names and digests."""
+
+    procedure_code: str = Field(min_length=1)
+    agency_code: str = Field(min_length=1)
+    message_id: str = Field(min_length=1)
+    side: Literal["applicant", "agency"] = Field(description="Who wrote it: the applicant or the agency's officer")
+
+
+class DossierMessageSent(DossierMessage):
+    author_id: str = Field(min_length=1)
+    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    attachments: list[FileRef] = Field(default_factory=list)
+    sent_at: datetime
+
+
+class DossierMessageRead(DossierMessage):
+    reader_id: str = Field(min_length=1, description="Who on the other side opened it")
+    read_at: datetime
+
+
+class NotificationOutcome(TimelineNote):
+    delivery_id: str = Field(min_length=1)
+    source_event_id: str = Field(min_length=1)
     channel: Literal["email", "sms", "in_app"]
     recipient_id: str = Field(min_length=1)
     template: str = Field(min_length=1)
@@ -256,6 +285,8 @@ EVENT_MODELS: dict[EventType, type[EventData]] = {
     EventType.DOSSIER_DUE_SOON: DossierDueSoon,
     EventType.DOSSIER_OVERDUE: DossierOverdue,
     EventType.DOSSIER_ARCHIVED: DossierArchived,
+    EventType.DOSSIER_MESSAGE_SENT: DossierMessageSent,
+    EventType.DOSSIER_MESSAGE_READ: DossierMessageRead,
     EventType.NOTIFICATION_DELIVERED: NotificationDelivered,
     EventType.NOTIFICATION_FAILED: NotificationFailed,
 }

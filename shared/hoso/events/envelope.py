@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from hoso.errors import SchemaViolation, UnknownEventType, UnparseableMessage
-from hoso.events.catalog import EVENT_MODELS, DossierEventData, EventData, EventType, NotificationOutcome
+from hoso.events.catalog import EVENT_MODELS, DossierEventData, EventData, EventType, TimelineNote
 from hoso.topics import event_source
 from hoso.tracing import current_traceparent
 
@@ -65,7 +65,7 @@ def canonical_json(value: Any) -> bytes:
 
 def new_event(
     event_type: EventType,
-    data: DossierEventData | NotificationOutcome,
+    data: DossierEventData | TimelineNote,
     *,
     service: str,
     correlation_id: str | None = None,

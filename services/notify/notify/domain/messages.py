@@ -74,6 +74,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "package_sha256": "3f" * 32,
     "chain_head": "9c" * 32,
     "sha256": "5e" * 32,
+    "text_sha256": "7a" * 32,
 }
 
 

@@ -14,6 +14,7 @@ from starlette.background import BackgroundTask
 
 from hoso.deadlines import DeadlineUnit
 from hoso.mongo import bson_now
+from portal import messages
 from portal.api_client import ApiProblem
 from portal.applicant.clock import legal_clock
 from portal.applicant.uploads import upload_all
@@ -137,6 +138,14 @@ def dossiers_router() -> APIRouter:
             )
         return page.redirect(f"/ho-so/{code}?da=rut")
 
+    @router.post("/ho-so/{code}/tin-nhan", response_class=HTMLResponse, response_model=None)
+    async def write(page: SignedInPage, code: str) -> Response:
+        token = await page.token()
+        errors, typed = await messages.send(page, token, code)
+        if errors:
+            return await render_dossier(page, code, errors=errors, status_code=422, typed=typed)
+        return page.redirect(f"/ho-so/{code}?da=tin-nhan#trao-doi")
+
     @router.post("/ho-so/{code}/danh-gia", response_class=HTMLResponse, response_model=None)
     async def rate(page: SignedInPage, code: str) -> Response:
         form = await page.form()
@@ -207,8 +216,9 @@ async def render_dossier(
         raise steps_found
     dossier, timeline = found, steps_found
     view = await dossier_view(page, dossier)
-    # A returned result is rated once, in records.
+    # A returned result is rated once, in records; opening the page is reading the agency's messages.
     rating = await page.portal.api.rating(token, code) if dossier["status"]["code"] == 10 else None
+    thread = await messages.open_thread(page, token, code)
     forms = sorted({APPLICANT_FORMS[e["event_type"]] for e in timeline if e["event_type"] in APPLICANT_FORMS})
     steps = [e for e in timeline if not e["event_type"].startswith(HIDDEN_STEPS)]
     typed_before = page.typed_before() or {}
@@ -225,6 +235,7 @@ async def render_dossier(
         kept=kept or {},
         done=page.request.query_params.get("da", ""),
         rating=rating,
+        thread=thread,
         **view,
     )
 

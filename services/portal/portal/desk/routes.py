@@ -24,6 +24,7 @@ from hoso.deadlines import DeadlineUnit
 from hoso.events import PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import bson_now
+from portal import messages
 from portal.api_client import ApiProblem
 from portal.applicant.clock import Clock, legal_clock
 from portal.applicant.dossiers import APPLICANT_FORMS, CODE, download
@@ -173,6 +174,19 @@ def desk_router() -> APIRouter:
         await page.save_session()
         return page.redirect(f"/can-bo/ho-so/{code}#ket-qua")
 
+    @router.post("/can-bo/ho-so/{code}/tin-nhan", response_class=HTMLResponse, response_model=None)
+    async def write(page: OfficerPage, code: str) -> Response:
+        if not re.fullmatch(CODE, code):
+            return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
+        token = await page.token()
+        errors, typed = await messages.send(page, token, code)
+        if errors:
+            return await render_desk_dossier(page, code, errors=errors, status_code=422, typed=typed)
+        assert page.session is not None
+        page.session.notice = [TypedValue(name="code", value=code), TypedValue(name="action", value="message")]
+        await page.save_session()
+        return page.redirect(f"/can-bo/ho-so/{code}#trao-doi")
+
     @router.get("/can-bo/ho-so/{code}/bieu-mau/{form}.pdf", response_model=None)
     async def form_pdf(page: OfficerPage, code: str, form: str) -> Response:
         if form not in OFFICER_FORMS or not re.fullmatch(CODE, code):
@@ -221,11 +235,12 @@ async def render_desk_dossier(
     if not re.fullmatch(CODE, code):
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
     token = await page.token()
-    workflow, filed, timeline, names = await asyncio.gather(
+    workflow, filed, timeline, names, thread = await asyncio.gather(
         _or_none(page.portal.api.workflow_dossier(token, code)),
         _or_none(page.portal.api.dossier(token, code)),
         _or_none(page.portal.api.timeline(token, code)),  # none yet: records has not heard of it
         page.portal.directory.names(),
+        messages.open_thread(page, token, code),  # opening the page is reading the applicant's messages
     )
     if filed is None:
         # Not in the officer's agency (review and intake answer 404 alike), or no such dossier.
@@ -263,6 +278,7 @@ async def render_desk_dossier(
         changed=changed,
         notice=notice,
         assignee_options=[(o.id, o.name) for o in specialists],
+        thread=thread,
     )
 
 
