@@ -344,6 +344,8 @@ def test_a_paper_dossier_sent_by_post_is_registered_at_the_desk_and_follows_the_
     reception.look("registered")
     act(page, "Tiếp nhận hồ sơ")
     expect(page.locator(".notice.success .pin")).to_have_text(re.compile(r"^\d{8}$"))
+    desk.wait_timeline(code, "dossier.received")
+    assert "Qua dịch vụ bưu chính" in form_pdf(reception, code, "01")
 
     # On the queue it is shown with how it came, and the channel filter finds it.
     page = reception.go("/can-bo?vai=leader&kenh=post")

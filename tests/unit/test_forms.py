@@ -82,3 +82,17 @@ def test_events_give_their_form() -> None:
         **base, status_code=PublicStatus.PROCESSING, reason="Chờ ý kiến", previous_due_at=AT, new_due_at=AT
     )
     assert isinstance(form_for_event(extended, issued_at=AT), ApologyForm)
+
+
+def test_a_form_names_how_a_paper_dossier_came() -> None:
+    form = ProcessControlForm(
+        agency_code="BNNMT",
+        dossier_code="BNNMT-261202-0003",
+        procedure_name="Thẩm định báo cáo đánh giá tác động môi trường",
+        applicant_name="Nguyễn Văn Bình",
+        channel="post",
+        issued_at=datetime(2026, 12, 2, 9, tzinfo=UTC),
+    )
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(render_form(form))).pages)
+    assert "Hình thức nộp hồ sơ" in text
+    assert "Qua dịch vụ bưu chính" in text

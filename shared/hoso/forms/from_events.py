@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from hoso.events.catalog import (
     DossierDeadlineExtended,
@@ -42,6 +42,7 @@ def form_for_event(
     officer: str = "",
     components: Sequence[str] = (),
     tracking_pin: str | None = None,
+    channel: Literal["online", "in_person", "post"] | None = None,
 ) -> ReceiptForm | SupplementRequestForm | RefusalForm | ApologyForm | None:
     """The form `payload` gives the applicant, or None when it gives none."""
     if not isinstance(payload, DossierEventData):
@@ -51,6 +52,7 @@ def form_for_event(
         "dossier_code": payload.dossier_code,
         "procedure_name": procedure_name,
         "applicant_name": applicant_name,
+        "channel": channel,
         "officer": officer,
     }
     match payload:

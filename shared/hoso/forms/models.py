@@ -54,6 +54,9 @@ class _Form(BaseModel):
     dossier_code: str = Field(min_length=1)
     procedure_name: str = ""
     applicant_name: str = ""
+    channel: Literal["online", "in_person", "post"] | None = Field(
+        default=None, description="How the dossier came: online, in person at the desk, by post"
+    )
     issued_at: datetime
 
 

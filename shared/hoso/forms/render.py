@@ -47,6 +47,9 @@ def _text(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+CHANNELS = {"online": "Trực tuyến", "in_person": "Trực tiếp tại Bộ phận Một cửa", "post": "Qua dịch vụ bưu chính"}
+
+
 class _Document(FPDF):
     def __init__(self, form: _Form, *, landscape: bool = False) -> None:
         super().__init__(orientation="L" if landscape else "P", unit="mm", format="A4")
@@ -90,6 +93,8 @@ class _Document(FPDF):
     def common(self, form: _Form) -> None:
         if form.applicant_name:
             self.field("Tổ chức, cá nhân nộp hồ sơ", form.applicant_name)
+        if form.channel:
+            self.field("Hình thức nộp hồ sơ", CHANNELS[form.channel])
         if form.procedure_name:
             self.field("Thủ tục hành chính", form.procedure_name)
 

@@ -96,6 +96,7 @@ def event_forms(summary: Document, timeline: Sequence[Document]) -> dict[FormCod
             applicant_name=summary.get("applicant_name", ""),
             officer=payload.actor_id if isinstance(payload, OfficerAction) else "",
             components=components,
+            channel=summary.get("channel"),
         )
         if form is not None:
             found[form.form] = form
@@ -121,6 +122,7 @@ def process_control_form(summary: Document, timeline: Sequence[Document]) -> Pro
         dossier_code=summary["code"],
         procedure_name=_procedure_name(summary),
         applicant_name=summary.get("applicant_name", ""),
+        channel=summary.get("channel"),
         issued_at=entries[-1]["event_time"] if entries else summary["updated_at"],
         received_at=summary.get("received_at"),
         due_at=summary.get("due_at"),
