@@ -85,6 +85,27 @@ async def start_draft(http: httpx.AsyncClient) -> str:
     return found.group(1)
 
 
+async def browse_all(
+    clients: Sequence[httpx.AsyncClient], pages: Sequence[dict[str, str]], rounds: int, times: dict[str, list[float]]
+) -> float:
+    """Each client reads its pages in turn, `rounds` times, all clients at once; each page's times go to `times`.
+    Returns how long it all took (seconds)."""
+
+    async def browse(client: httpx.AsyncClient, own: dict[str, str]) -> None:
+        for _ in range(rounds):
+            for name, path in own.items():
+                began = time.perf_counter()
+                answer = await client.get(path)
+                elapsed = time.perf_counter() - began
+                if answer.status_code != 200:
+                    raise RuntimeError(f"{path}: {answer.status_code}")
+                times.setdefault(name, []).append(elapsed)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(browse(c, p) for c, p in zip(clients, pages, strict=True)))
+    return time.perf_counter() - started
+
+
 async def page_times(platform: BenchPlatform, users: int, rounds: int) -> dict[str, Any]:
     issuer = platform.env["HOSO_OIDC_ISSUER"]
     walk = Walkthrough(BASE, platform.state, say=lambda _: None)
@@ -100,20 +121,7 @@ async def page_times(platform: BenchPlatform, users: int, rounds: int) -> dict[s
             await sign_in(client, "congty.demo")
         drafts = [await start_draft(client) for client in clients]
 
-        async def browse(client: httpx.AsyncClient, draft: str) -> None:
-            pages = applicant_pages(code, draft)
-            for _ in range(rounds):
-                for name, path in pages.items():
-                    began = time.perf_counter()
-                    answer = await client.get(path)
-                    elapsed = time.perf_counter() - began
-                    if answer.status_code != 200:
-                        raise RuntimeError(f"{path}: {answer.status_code}")
-                    times.setdefault(name, []).append(elapsed)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(browse(c, d) for c, d in zip(clients, drafts, strict=True)))
-        duration = time.perf_counter() - started
+        duration = await browse_all(clients, [applicant_pages(code, d) for d in drafts], rounds, times)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     total = sum(len(v) for v in times.values())
@@ -231,19 +239,7 @@ async def desk_times(platform: BenchPlatform, officers: int, rounds: int, dossie
         for client in clients:
             await sign_in(client, "tiepnhan.bnnmt", landing="/can-bo")
 
-        async def browse(client: httpx.AsyncClient) -> None:
-            for _ in range(rounds):
-                for name, path in desk_pages(code).items():
-                    started = time.perf_counter()
-                    answer = await client.get(path)
-                    elapsed = time.perf_counter() - started
-                    if answer.status_code != 200:
-                        raise RuntimeError(f"{path}: {answer.status_code}")
-                    times.setdefault(name, []).append(elapsed)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(browse(c) for c in clients))
-        duration = time.perf_counter() - started
+        duration = await browse_all(clients, [desk_pages(code)] * len(clients), rounds, times)
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
     total = sum(len(v) for v in times.values())

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, File, Header, Path, Query, Request, Resp
 from fastapi.responses import StreamingResponse
 
 from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal, require_roles
-from hoso.events.catalog import FileRef
+from hoso.events.catalog import Channel, FileRef
 from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay
 from hoso.problems import Problem
@@ -222,12 +222,15 @@ def files_router(ctx: IntakeContext) -> APIRouter:
         file_id: Annotated[str, Path(pattern=r"^[0-9a-f]{24}$")], principal: Anyone
     ) -> StreamingResponse:
         stored = await ctx.files.get(file_id)
-        officer = principal.has_any(*OFFICER_ROLES) and stored is not None and stored.agency_code == principal.agency
-        if stored is not None and not (stored.owner == principal.subject or officer) and stored.dossier_id:
+        allowed = stored is not None and (
+            stored.owner == principal.subject
+            or (principal.has_any(*OFFICER_ROLES) and stored.agency_code == principal.agency)
+        )
+        if stored is not None and not allowed and stored.dossier_id:
             # A file the agency attached to a message on the applicant's own dossier.
             dossier = await ctx.repo.by_id(stored.dossier_id)
-            officer = dossier is not None and dossier["applicant_id"] == principal.subject
-        if stored is None or not (stored.owner == principal.subject or officer):
+            allowed = dossier is not None and dossier["applicant_id"] == principal.subject
+        if stored is None or not allowed:
             raise Problem(404, "Not found", "no such file that you may read")
         headers = {"Content-Disposition": f'attachment; filename="{stored.name}"', "X-Content-SHA256": stored.sha256}
         return StreamingResponse(ctx.files.stream(file_id), media_type=stored.content_type, headers=headers)
@@ -244,6 +247,39 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
     router = APIRouter(prefix="/api/v1/dossiers", tags=["dossiers"])
     seal_key = ctx.settings.seal_key  # opens the receipt's tracking PIN for its owner
 
+    async def create(
+        applicant: Principal,
+        command: SubmitDossier,
+        key: str,
+        request: Request,
+        response: Response,
+        channel: Channel = "online",
+        registered_by: Principal | None = None,
+    ) -> Document:
+        """The dossier of a submission or registration: 201 when made now, 200 for the one this key made before."""
+        # A submission is idempotent by its key, so a transient database fault is retried here, whole.
+        submission = await retry_transient(
+            lambda: handlers.submit_dossier(
+                ctx.repo,
+                ctx.catalog,
+                ctx.files,
+                ctx.relay,
+                applicant=applicant,
+                command=command,
+                idempotency_key=key,
+                correlation_id=request.state.correlation_id,
+                timezone=ctx.settings.timezone,
+                channel=channel,
+                registered_by=registered_by,
+            ),
+            attempts=8,
+            max_delay=2.0,
+        )
+        if not submission.created:
+            response.status_code = status.HTTP_200_OK
+        response.headers["Location"] = f"/api/v1/dossiers/{submission.dossier['code']}"
+        return submission.dossier
+
     @router.post(
         "",
         status_code=201,
@@ -254,26 +290,7 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
     async def submit(
         body: SubmitDossier, applicant: Applicant, key: IdempotencyKey, request: Request, response: Response
     ) -> DossierOut:
-        # A submission is idempotent by its key, so a transient database fault is retried here, whole.
-        submission = await retry_transient(
-            lambda: handlers.submit_dossier(
-                ctx.repo,
-                ctx.catalog,
-                ctx.files,
-                ctx.relay,
-                applicant=applicant,
-                command=body,
-                idempotency_key=key,
-                correlation_id=request.state.correlation_id,
-                timezone=ctx.settings.timezone,
-            ),
-            attempts=8,
-            max_delay=2.0,
-        )
-        if not submission.created:
-            response.status_code = status.HTTP_200_OK
-        response.headers["Location"] = f"/api/v1/dossiers/{submission.dossier['code']}"
-        return DossierOut.of(submission.dossier)
+        return DossierOut.of(await create(applicant, body, key, request, response))
 
     @router.post(
         "/registered",
@@ -296,27 +313,10 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
             personal_id=person.personal_id,
             tax_code=person.tax_code,
         )
-        submission = await retry_transient(
-            lambda: handlers.submit_dossier(
-                ctx.repo,
-                ctx.catalog,
-                ctx.files,
-                ctx.relay,
-                applicant=applicant,
-                command=body.as_submission(),
-                idempotency_key=key,
-                correlation_id=request.state.correlation_id,
-                timezone=ctx.settings.timezone,
-                channel=body.channel,
-                registered_by=officer,
-            ),
-            attempts=8,
-            max_delay=2.0,
+        dossier = await create(
+            applicant, body.as_submission(), key, request, response, channel=body.channel, registered_by=officer
         )
-        if not submission.created:
-            response.status_code = status.HTTP_200_OK
-        response.headers["Location"] = f"/api/v1/dossiers/{submission.dossier['code']}"
-        return DossierOut.of(submission.dossier, owner=False)
+        return DossierOut.of(dossier, owner=False)
 
     @router.get("", response_model=DossierPage, summary="My dossiers")
     async def list_mine(
@@ -375,11 +375,11 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
             for f in (stored[i] for i in dict.fromkeys(body.file_ids))
         ]
         try:
-            sent = await ctx.messages.send(doc, author, body.text.strip(), attachments, request.state.correlation_id)
+            message = await ctx.messages.send(doc, author, body.text.strip(), attachments, request.state.correlation_id)
         except ThreadFull as exc:
             raise Problem(409, "Too many messages", f"dossier {code} has {MAX_MESSAGES} messages") from exc
         await ctx.files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"])
-        return MessageOut.of(sent.message)
+        return MessageOut.of(message)
 
     @router.post("/{code}/supplements", response_model=DossierOut, summary="Supplement a dossier (status 5)")
     async def supplement(code: Code, body: SupplementIn, applicant: Applicant, request: Request) -> DossierOut:

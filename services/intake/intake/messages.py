@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import Principal
@@ -35,12 +33,6 @@ class ThreadFull(Exception):
     pass
 
 
-@dataclass(frozen=True)
-class Sent:
-    thread: Document
-    message: Document
-
-
 def side_of(principal: Principal, dossier: Document) -> Side:
     return "applicant" if principal.subject == dossier["applicant_id"] else "agency"
 
@@ -48,7 +40,6 @@ def side_of(principal: Principal, dossier: Document) -> Side:
 class MessageStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self.store = VersionedStore(db[THREADS])
-        self.collection: AsyncCollection[Document] = self.store.collection
 
     async def thread(self, dossier_id: str) -> list[Document]:
         doc = await self.store.get(dossier_id)
@@ -61,7 +52,7 @@ class MessageStore:
         text: str,
         attachments: list[FileRef],
         correlation_id: str | None,
-    ) -> Sent:
+    ) -> Document:
         now = bson_now()
         side = side_of(author, dossier)
         message: Document = {
@@ -95,9 +86,8 @@ class MessageStore:
                 fields.update(dossier_code=dossier["code"], agency_code=dossier["agency_code"])
             return Step(fields=fields, events=[(DOSSIER_EVENTS, event)])
 
-        thread, _ = await self.store.transact(dossier["_id"], decide)
-        assert thread is not None
-        return Sent(thread, message)
+        await self.store.transact(dossier["_id"], decide)
+        return message
 
     async def mark_read(self, dossier: Document, reader: Principal, correlation_id: str | None) -> list[Document]:
         """Every message of the other side not read yet is read now, by `reader`; returns the thread."""

@@ -205,8 +205,12 @@ async def render_dossier(
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
     token = await page.token()
     # The dossier (intake) and its timeline (records) at once; the timeline is shown only once the dossier is known.
-    found, steps_found = await asyncio.gather(
-        page.portal.api.dossier(token, code), _timeline(page, token, code), return_exceptions=True
+    # Opening the page is reading the agency's messages, so the thread is opened with the rest at once.
+    found, steps_found, thread = await asyncio.gather(
+        page.portal.api.dossier(token, code),
+        _timeline(page, token, code),
+        messages.open_thread(page, token, code),
+        return_exceptions=True,
     )
     if isinstance(found, ApiProblem) and found.status in (404, 422):
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
@@ -216,9 +220,10 @@ async def render_dossier(
         raise steps_found
     dossier, timeline = found, steps_found
     view = await dossier_view(page, dossier)
-    # A returned result is rated once, in records; opening the page is reading the agency's messages.
+    if isinstance(thread, BaseException):
+        raise thread
+    # A returned result is rated once, in records.
     rating = await page.portal.api.rating(token, code) if dossier["status"]["code"] == 10 else None
-    thread = await messages.open_thread(page, token, code)
     forms = sorted({APPLICANT_FORMS[e["event_type"]] for e in timeline if e["event_type"] in APPLICANT_FORMS})
     steps = [e for e in timeline if not e["event_type"].startswith(HIDDEN_STEPS)]
     typed_before = page.typed_before() or {}

@@ -113,10 +113,8 @@ def _applicant(form: FormData, errors: FormErrors, page: Page) -> dict[str, Any]
         errors.add("applicant.personal_id", page.t("desk.personal_id_format"))
     if kind == "organisation" and not TAX_CODE.fullmatch(given["tax_code"]):
         errors.add("applicant.tax_code", page.t("desk.tax_code_format"))
-    applicant: dict[str, Any] = {"kind": kind, "name": given["name"]}
-    applicant["personal_id" if kind == "citizen" else "tax_code"] = (
-        given["personal_id"] if kind == "citizen" else given["tax_code"]
-    )
+    identifier = "personal_id" if kind == "citizen" else "tax_code"
+    applicant: dict[str, Any] = {"kind": kind, "name": given["name"], identifier: given[identifier]}
     for optional in ("email", "phone"):
         if given[optional]:
             applicant[optional] = given[optional]

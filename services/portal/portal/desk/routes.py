@@ -63,8 +63,6 @@ def desk_clock(task: dict[str, Any], *, page: Page) -> Clock:
         "due_at": task.get("due_at"),
         "status_since": task.get("paused_at"),
     }
-    if task.get("terminal"):
-        dossier["status"] = {"code": 10}
     return legal_clock(dossier, unit, now=bson_now(), calendar=page.portal.calendar)
 
 
