@@ -35,7 +35,7 @@ READS_APART = 10
 
 @dataclass(frozen=True)
 class TaskFilter:
-    """What an officer asked of the queue; `query` says it to the database, `predicate` in Python (same meaning)."""
+    """What an officer asked of the queue; `query` says it to the database, `matches` in Python (same meaning)."""
 
     agency: str
     role: str | None = None
