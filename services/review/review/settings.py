@@ -19,12 +19,6 @@ class ReviewSettings(CalendarSettings):
     worker_http_port: int = 9002
     due_soon_lead_hours: float = Field(default=8.0, gt=0, description="Office hours before the deadline to warn")
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)
-    queue_snapshot_seconds: float = Field(
-        default=2.0, gt=0, description="FerretDB: how old an agency's in-memory queue may be before it is read again"
-    )
-    queue_snapshot_wait_seconds: float = Field(
-        default=0.15, ge=0, description="FerretDB: how long a queue page waits for a fresh read before it answers"
-    )
 
     @property
     def due_soon_lead(self) -> timedelta:
