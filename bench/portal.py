@@ -33,7 +33,7 @@ from pymongo import AsyncMongoClient
 from bench.through_gateway import GATEWAY_PORT, BenchPlatform, percentiles, start_platform
 from hoso.devkeys import DEMO_PASSWORD
 from hoso.events.catalog import DossierSubmitted
-from hoso.mongo import Document
+from hoso.mongo import Document, detect_server
 from hoso.walkthrough import Walkthrough
 from review.domain.definition import load_definitions
 from review.domain.engine import open_instance
@@ -195,6 +195,7 @@ async def upload_memory(platform: BenchPlatform, size: int) -> dict[str, Any]:
 async def seed_queue(platform: BenchPlatform, count: int) -> None:
     """`count` dossiers waiting in BNNMT's queues, opened in review's database as its consumer opens them."""
     client: AsyncMongoClient[Document] = AsyncMongoClient(platform.env["MONGODB_URL"], tz_aware=True)
+    await detect_server(client)  # written as review writes on this server (its change log too, on FerretDB v1)
     repo = ReviewRepository(client[f"bench_{platform.run_id}_review"])
     [definition] = [d for d in load_definitions() if d.id == "appraisal"]
     gate = asyncio.Semaphore(16)
@@ -205,7 +206,7 @@ async def seed_queue(platform: BenchPlatform, count: int) -> None:
         assert isinstance(payload, DossierSubmitted)
         async with gate:
             await repo.remember_code(payload.dossier_code, payload.dossier_id)
-            await repo.store.commit(payload.dossier_id, None, open_instance(event, payload, definition))
+            await repo.transact(payload.dossier_id, lambda _: open_instance(event, payload, definition))
 
     try:
         await asyncio.gather(*(one(n) for n in range(1, count + 1)))

@@ -45,4 +45,4 @@ export PORTAL_OIDC_CLIENT_SECRET_FILE="${PORTAL_OIDC_CLIENT_SECRET_FILE:-$HOSO_S
 export HOSO_KEYCLOAK_ADMIN_PASSWORD_FILE="${HOSO_KEYCLOAK_ADMIN_PASSWORD_FILE:-$HOSO_STATE/keycloak/admin-password}"
 
 echo "== tests (Kafka $KAFKA_BOOTSTRAP_SERVERS, MongoDB $MONGODB_URL, Keycloak $HOSO_OIDC_ISSUER)"
-"$UV" run --frozen pytest -ra "$@"
+"$UV" run --frozen pytest -ra --durations=25 "$@"

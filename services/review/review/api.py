@@ -14,7 +14,7 @@ from hoso.versioned import Step
 from review.domain.definition import ActionName
 from review.domain.engine import ActionRequest, Decision, decide_action
 from review.handlers import Review
-from review.repository import task_query
+from review.queue import ServerQueue, TaskFilter
 from review.schemas import ActionResult, DossierOut, TaskCounts, TaskOut, TaskPage, WorkflowsOut, clock_of
 
 Officer = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER))]
@@ -30,6 +30,7 @@ class DossierNotFound(Problem):
 def review_router(review: Review) -> APIRouter:
     router = APIRouter(prefix="/api/v1/review", tags=["review"])
     repo = review.repo
+    queue = ServerQueue.of(repo, full_read_seconds=review.settings.queue_full_read_seconds)
 
     async def own(code: str, officer: Principal) -> Document:
         doc = await repo.by_code(code)
@@ -112,7 +113,7 @@ def review_router(review: Review) -> APIRouter:
         if officer.agency is None:
             raise Problem(403, "Not permitted", "the token names no agency")
         now = bson_now()
-        query = task_query(
+        wanted = TaskFilter(
             agency=officer.agency,
             role=role.value if role else None,
             assignee=assignee,
@@ -122,9 +123,8 @@ def review_router(review: Review) -> APIRouter:
             text=q,
             channel=channel,
             include_closed=include_closed,
-            now=now,
         )
-        docs, total = await repo.tasks(query, skip=(page - 1) * page_size, limit=page_size)
+        docs, total = await queue.page(wanted, now, skip=(page - 1) * page_size, limit=page_size)
         calendar, lead = review.settings.calendar, review.settings.due_soon_lead
         items = [TaskOut.of(d, now, calendar, lead, review.state_labels(d)) for d in docs]
         return TaskPage(items=items, page=page, page_size=page_size, total=total)
@@ -134,7 +134,7 @@ def review_router(review: Review) -> APIRouter:
         if officer.agency is None:
             raise Problem(403, "Not permitted", "the token names no agency")
         now = bson_now()
-        docs = await repo.open_of_agency(officer.agency)
+        docs = await queue.open_of_agency(officer.agency)
         calendar, lead = review.settings.calendar, review.settings.due_soon_lead
         by_role = {r.value: 0 for r in (Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER)}
         counts = {"assigned_to_me": 0, "overdue": 0, "due_soon": 0, "paused": 0}

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import Sequence
-from datetime import datetime
 from functools import partial
-from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from hoso.mongo import Document, IndexSpec, bson_now, upsert
+from hoso.changes import ChangeLog
+from hoso.logs import get_logger
+from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, id_lookups_only, upsert
 from hoso.versioned import Decide, VersionedStore
 from review.domain.definition import WorkflowDefinition
 
 INSTANCES = "instances"
 CODES = "codes"
 DEFINITIONS = "workflow_definitions"
+CHANGES = "instance_changes"
+
+log = get_logger(__name__)
+
+# What a queue's rows need of an instance.
+TASK_PROJECTION = {"outbox": 0, "applied_events": 0, "history": 0}
 
 INDEXES = [
     IndexSpec(INSTANCES, [("agency_code", 1), ("terminal", 1), ("due_at", 1)], name="agency_queue"),
@@ -34,6 +39,8 @@ class ReviewRepository:
         self.store = VersionedStore(self.instances)
         self._codes: AsyncCollection[Document] = db[CODES]
         self._definitions: AsyncCollection[Document] = db[DEFINITIONS]
+        # On FerretDB v1, which instances of each agency changed (what the desk's in-memory queues read again).
+        self.changes = ChangeLog(db[CHANGES])
 
     # --- workflow definitions -----------------------------------------------------------------------------------
 
@@ -59,7 +66,14 @@ class ReviewRepository:
         return None if entry is None else await self.store.get(entry["dossier_id"])
 
     async def transact(self, dossier_id: str, decide: Decide) -> tuple[Document | None, bool]:
-        return await self.store.transact(dossier_id, decide)
+        doc, written = await self.store.transact(dossier_id, decide)
+        if written and doc is not None and id_lookups_only():
+            try:
+                await self.changes.append(doc["agency_code"], doc["_id"])
+            except Exception:
+                # The step stands; queues copied in memory see it at their next whole read.
+                log.warning("review.change_not_logged", dossier_id=doc["_id"], exc_info=True)
+        return doc, written
 
     async def history(self, doc: Document) -> list[Document]:
         return await self.store.history(doc)
@@ -73,52 +87,21 @@ class ReviewRepository:
         projection = {"actionable_roles": 1, "assignee_id": 1, "due_at": 1, "paused_at": 1, "terminal": 1}
         return [d async for d in self.instances.find({"agency_code": agency, "terminal": False}, projection=projection)]
 
+    async def open_tasks_of_agency(self, agency: str) -> list[Document]:
+        """An agency's open dossiers with what a queue's rows need."""
+        query = {"agency_code": agency, "terminal": False}
+        return [d async for d in self.instances.find(query, projection=TASK_PROJECTION)]
+
+    async def task_rows(self, dossier_ids: Sequence[str]) -> dict[str, Document]:
+        """These instances (by id) with what a queue's rows need."""
+        return await find_by_ids(self.instances, dossier_ids, projection=TASK_PROJECTION)
+
     async def tasks(self, query: Document, *, skip: int, limit: int) -> tuple[list[Document], int]:
         total = await self.instances.count_documents(query)
         cursor = (
-            self.instances.find(query, projection={"outbox": 0, "applied_events": 0})
+            self.instances.find(query, projection=TASK_PROJECTION)
             .sort([("due_at", 1), ("opened_at", 1), ("_id", 1)])
             .skip(skip)
             .limit(limit)
         )
         return [d async for d in cursor], total
-
-
-def task_query(
-    *,
-    agency: str,
-    role: str | None,
-    assignee: str | None,
-    status: int | None,
-    overdue: bool | None,
-    include_closed: bool,
-    now: datetime,
-    procedure: str | None = None,
-    text: str | None = None,
-    channel: str | None = None,
-) -> Document:
-    query: dict[str, Any] = {"agency_code": agency}
-    ands: list[Document] = []
-    if procedure is not None:
-        query["procedure_code"] = procedure
-    if channel is not None:
-        query["channel"] = channel
-    if text is not None:
-        # Part of the code or of the applicant's name, as typed (letters in either case).
-        pattern = {"$regex": re.escape(text.strip()), "$options": "i"}
-        ands.append({"$or": [{"code": pattern}, {"applicant.name": pattern}]})
-    if not include_closed:
-        query["terminal"] = False
-    if role is not None:
-        query["actionable_roles"] = role
-    if assignee is not None:
-        query["assignee_id"] = assignee
-    if status is not None:
-        query["status_code"] = status
-    if overdue is True:
-        query.update(due_at={"$lt": now}, paused_at=None, terminal=False)
-    elif overdue is False:
-        ands.append({"$or": [{"due_at": None}, {"due_at": {"$gte": now}}, {"paused_at": {"$ne": None}}]})
-    if ands:
-        query["$and"] = ands
-    return query

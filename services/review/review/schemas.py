@@ -44,6 +44,12 @@ class HistoryEntry(BaseModel):
 ClockState = Literal["none", "running", "due_soon", "overdue", "paused"]
 
 
+def is_overdue(doc: Document, now: datetime) -> bool:
+    """A dossier whose legal clock runs and has passed its due time."""
+    due = doc.get("due_at")
+    return due is not None and not doc["terminal"] and doc.get("paused_at") is None and now > due
+
+
 def clock_of(doc: Document, now: datetime, calendar: WorkCalendar, lead: timedelta) -> ClockState:
     """Where a dossier's legal clock stands: none (not started or ended), paused, overdue, due soon or running."""
     due = doc.get("due_at")
@@ -51,7 +57,7 @@ def clock_of(doc: Document, now: datetime, calendar: WorkCalendar, lead: timedel
         return "none"
     if doc.get("paused_at") is not None:
         return "paused"
-    if now > due:
+    if is_overdue(doc, now):
         return "overdue"
     return "due_soon" if calendar.remaining(now, due) <= lead else "running"
 

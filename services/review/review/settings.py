@@ -19,6 +19,9 @@ class ReviewSettings(CalendarSettings):
     worker_http_port: int = 9002
     due_soon_lead_hours: float = Field(default=8.0, gt=0, description="Office hours before the deadline to warn")
     scheduler_interval_seconds: float = Field(default=30.0, gt=0)
+    queue_full_read_seconds: float = Field(
+        default=300.0, gt=0, description="FerretDB: how often an agency's in-memory queue is read again whole"
+    )
 
     @property
     def due_soon_lead(self) -> timedelta:
