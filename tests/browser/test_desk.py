@@ -3,6 +3,7 @@ a dossier through the actions its workflow offers them, with the applicant answe
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import uuid
@@ -240,6 +241,13 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
         export = page.request.get(f"{leader.base}/can-bo/thong-ke.{kind}?tu={today}&den={today}&thu_tuc=MT-DTM-BO")
         assert export.status == 200
         assert export.body().startswith(starts)
+    # The months of the charts as CSV: this month's total is the period's (a period of one day).
+    by_month = page.request.get(
+        f"{leader.base}/can-bo/thong-ke.csv?tu={today}&den={today}&thu_tuc=MT-DTM-BO&theo=thang"
+    )
+    assert by_month.status == 200
+    [month] = list(csv.DictReader(io.StringIO(by_month.text())))
+    assert (month["month"], month["period_from"], int(month["received"])) == (today[:7], today, api["received"])
     page = leader.go(f"/can-bo/thong-ke?tu={today}&den=2020-01-01")
     expect(page.locator("#f-den-error")).to_contain_text("sau ngày bắt đầu")
 

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import openpyxl
 import pypdf
 import pytest
 from fastapi import FastAPI
@@ -337,6 +338,40 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     assert [r["agency_code"] for r in table] == ["BNNMT", "UBND.HN", "*"]
     for line, row in zip(table, [*body["rows"], total], strict=True):
         assert {k: ("" if v is None else str(v)) for k, v in row.items()} == line
+
+    # A period over two months: each month's total is what the statistics of that month alone say, in JSON, in the
+    # CSV by month and on the workbook's second sheet.
+    two = await client.get("/api/v1/records/stats", params={"from": "2026-10-15", "to": "2026-11-30"}, headers=ops)
+    months = two.json()["months"]
+    assert [(m["month"], m["period_from"], m["period_to"]) for m in months] == [
+        ("2026-10", "2026-10-15", "2026-10-31"),
+        ("2026-11", "2026-11-01", "2026-11-30"),
+    ]
+    assert months[1]["total"] == total
+    october = await client.get("/api/v1/records/stats", params={"from": "2026-10-15", "to": "2026-10-31"}, headers=ops)
+    assert months[0]["total"] == october.json()["total"]
+    assert months[0]["total"]["received"] == 1
+    by_month = await client.get(
+        "/api/v1/records/stats.csv", params={"from": "2026-10-15", "to": "2026-11-30", "by": "month"}, headers=ops
+    )
+    lines = list(csv.DictReader(io.StringIO(by_month.text)))
+    assert [(line["month"], line["received"], line["resolved_late"]) for line in lines] == [
+        ("2026-10", "1", "0"),
+        ("2026-11", "11", "2"),
+    ]
+    book = await client.get(
+        "/api/v1/records/stats.xlsx", params={"from": "2026-10-15", "to": "2026-11-30"}, headers=ops
+    )
+    sheet = openpyxl.load_workbook(io.BytesIO(book.content))["Theo thang"]
+    header = [c.value for c in sheet[3]]
+    assert [
+        dict(zip(header, (c.value for c in row), strict=True))["received"] for row in sheet.iter_rows(min_row=4)
+    ] == [1, 11]
+    wrong = await client.get(
+        "/api/v1/records/stats.csv", params={"from": "2026-11-01", "to": "2026-11-30", "by": "week"}, headers=ops
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "by"
 
     # An officer sees their own agency only; another agency is refused; a backwards period is a 422.
     hanoi = auth("leader", "leader-hn", "UBND.HN")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
@@ -17,7 +17,7 @@ from hoso.pins import hash_pin, verify_pin
 from hoso.problems import Problem
 from records.domain.chain import audit
 from records.domain.documents import dossier_forms
-from records.domain.stats import XLSX, performance, statistics, to_csv, to_xlsx
+from records.domain.stats import XLSX, by_month, months_to_csv, performance, statistics, to_csv, to_xlsx
 from records.repository import RecordsRepository, entry_of
 from records.schemas import (
     AuditOut,
@@ -31,7 +31,7 @@ from records.schemas import (
     TimelineOut,
     TrackingOut,
 )
-from records.search import day_range, local_day_bounds, search_query
+from records.search import LOCAL, day_range, local_day_bounds, search_query
 from records.settings import RecordsSettings
 
 DossierCode = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
@@ -147,9 +147,16 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
         if len(summaries) > settings.stats_max_dossiers:
             raise Problem(422, "Too much data", "narrow the statistics to an agency, a procedure or a shorter period")
         rated = {k: v for k, v in query.items() if k != "received_at"} | {"at": {"$gte": start, "$lt": end}}
-        rows, total = statistics(summaries, start, end, await repo.ratings_between(rated))
+        ratings = await repo.ratings_between(rated)
+        rows, total = statistics(summaries, start, end, ratings)
+        months = by_month(summaries, ratings, period.period_from, period.period_to, LOCAL)
         return StatsOut(
-            period_from=period.period_from, period_to=period.period_to, agency_code=scope, rows=rows, total=total
+            period_from=period.period_from,
+            period_to=period.period_to,
+            agency_code=scope,
+            rows=rows,
+            total=total,
+            months=months,
         )
 
     @router.get("/stats", response_model=StatsOut, summary="Statistics per agency and procedure for a period")
@@ -157,11 +164,19 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
         return await statistics_of(principal, period)
 
     @router.get("/stats.csv", summary="The same statistics as CSV", response_class=Response)
-    async def stats_csv(principal: Staff, period: Annotated[StatsPeriod, Depends()]) -> Response:
+    async def stats_csv(
+        principal: Staff,
+        period: Annotated[StatsPeriod, Depends()],
+        by: Annotated[
+            Literal["procedure", "month"],
+            Query(description="procedure: a line per agency and procedure and the total; month: a month's total"),
+        ] = "procedure",
+    ) -> Response:
         out = await statistics_of(principal, period)
-        name = f"hoso-stats-{period.period_from.isoformat()}-{period.period_to.isoformat()}.csv"
+        suffix = "-theo-thang" if by == "month" else ""
+        name = f"hoso-stats-{period.period_from.isoformat()}-{period.period_to.isoformat()}{suffix}.csv"
         return Response(
-            to_csv(out.rows, out.total),
+            months_to_csv(out.months) if by == "month" else to_csv(out.rows, out.total),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
@@ -176,7 +191,7 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
         out = await statistics_of(principal, period)
         name = f"hoso-stats-{period.period_from.isoformat()}-{period.period_to.isoformat()}.xlsx"
         return Response(
-            await asyncio.to_thread(to_xlsx, out.rows, out.total, period.period_from, period.period_to),
+            await asyncio.to_thread(to_xlsx, out.rows, out.total, period.period_from, period.period_to, out.months),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

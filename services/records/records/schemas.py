@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hoso.events import EventType, PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
-from records.domain.stats import Performance, StatsRow
+from records.domain.stats import MonthTotal, Performance, StatsRow
 
 
 class TimelineEntryOut(BaseModel):
@@ -145,6 +145,7 @@ class StatsOut(BaseModel):
     agency_code: str | None
     rows: list[StatsRow]
     total: StatsRow
+    months: list[MonthTotal] = Field(description="The total of each calendar month the period touches, cut to it")
 
 
 class RatingIn(BaseModel):

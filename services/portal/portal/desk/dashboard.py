@@ -2,15 +2,15 @@
 the charts a leader reads at a glance (received and resolved per month, on-time rate over time, overdue dossiers by
 procedure and by assignee), with the same figures as CSV and Excel.
 
-Every figure comes from the platform's API for the same query: the table is records' statistics for the period,
-each month of the charts is records' statistics for that month, and the overdue dossiers are review's queue of the
-agency now. Nothing is counted here that the API did not count.
+Every figure comes from the platform's API for the same query: the table and the months of the charts are records'
+statistics for the period (with the total of each month it touches), and the overdue dossiers are review's queue of
+the agency now. Nothing is counted here that the API did not count.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -22,7 +22,6 @@ from portal.desk.routes import OfficerPage
 from portal.web import FormErrors, Page
 
 MAX_DAYS = 731
-MAX_MONTHS = 24
 COLUMNS = (
     "received",
     "received_online",
@@ -61,17 +60,6 @@ def period_of(page: Page, tu: str, den: str) -> tuple[date, date, FormErrors]:
     return start, end, errors
 
 
-def months_of(start: date, end: date) -> list[tuple[date, date]]:
-    """The calendar months the period touches, each cut to the period."""
-    found: list[tuple[date, date]] = []
-    first = start.replace(day=1)
-    while first <= end and len(found) < MAX_MONTHS:
-        following = (first + timedelta(days=32)).replace(day=1)
-        found.append((max(first, start), min(following - timedelta(days=1), end)))
-        first = following
-    return found
-
-
 def dashboard_router() -> APIRouter:
     router = APIRouter()
 
@@ -94,16 +82,13 @@ def dashboard_router() -> APIRouter:
         if errors:
             return await page.render("desk/dashboard.html", status_code=422, errors=errors, **context)
         base = {"procedure": procedure} if procedure else {}
-        months = months_of(start, end)
-        whole, monthly, overdue = await asyncio.gather(
+        whole, overdue = await asyncio.gather(
             page.portal.api.stats(token, {"from": start.isoformat(), "to": end.isoformat(), **base}),
-            asyncio.gather(
-                *(page.portal.api.stats(token, {"from": a.isoformat(), "to": b.isoformat(), **base}) for a, b in months)
-            ),
             _overdue(page, token, procedure),
         )
         names = await page.portal.directory.names()
-        labels = [f"{a:%m/%Y}" for a, _ in months]
+        monthly = whole["months"]
+        labels = [f"{m['month'][5:]}/{m['month'][:4]}" for m in monthly]
         received = [m["total"]["received"] for m in monthly]
         resolved = [
             m["total"]["resolved_early"] + m["total"]["resolved_on_time"] + m["total"]["resolved_late"] for m in monthly
@@ -147,11 +132,14 @@ def dashboard_router() -> APIRouter:
         tu: Annotated[str, Query(max_length=10)] = "",
         den: Annotated[str, Query(max_length=10)] = "",
         thu_tuc: Annotated[str, Query(max_length=40, pattern=r"^[A-Za-z0-9_.-]*$")] = "",
+        theo: Annotated[str, Query(max_length=10)] = "",
     ) -> Response:
         start, end, errors = period_of(page, tu, den)
-        if kind not in ("csv", "xlsx") or errors:
+        if kind not in ("csv", "xlsx") or theo not in ("", "thang") or errors:
             return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
         query = f"from={start.isoformat()}&to={end.isoformat()}" + (f"&procedure={thu_tuc}" if thu_tuc else "")
+        if theo == "thang" and kind == "csv":
+            query += "&by=month"
         return await download(page, f"/api/v1/records/stats.{kind}?{query}")
 
     return router

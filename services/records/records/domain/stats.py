@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
 from statistics import median
 from zoneinfo import ZoneInfo
 
@@ -161,6 +161,39 @@ def statistics(
     return ordered, total.finish()
 
 
+class MonthTotal(BaseModel):
+    """The total row of one calendar month of a period (the month cut to the period)."""
+
+    month: str  # YYYY-MM
+    period_from: date
+    period_to: date
+    total: StatsRow
+
+
+def months_between(first: date, last: date) -> list[tuple[date, date]]:
+    """The calendar months the days `first`..`last` touch, each cut to them."""
+    found: list[tuple[date, date]] = []
+    month = first.replace(day=1)
+    while month <= last:
+        following = (month + timedelta(days=32)).replace(day=1)
+        found.append((max(month, first), min(following - timedelta(days=1), last)))
+        month = following
+    return found
+
+
+def by_month(
+    summaries: Sequence[Document], ratings: Sequence[Document], first: date, last: date, zone: ZoneInfo
+) -> list[MonthTotal]:
+    """`statistics` of each month of the period, counted from the same dossiers and ratings."""
+    months = []
+    for a, b in months_between(first, last):
+        start = datetime.combine(a, time.min, tzinfo=zone)
+        end = datetime.combine(b + timedelta(days=1), time.min, tzinfo=zone)
+        _, total = statistics(summaries, start, end, ratings)
+        months.append(MonthTotal(month=f"{a:%Y-%m}", period_from=a, period_to=b, total=total))
+    return months
+
+
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADINGS_VI = {
     "agency_code": "Cơ quan",
@@ -187,8 +220,11 @@ HEADINGS_VI = {
 }
 
 
-def to_xlsx(rows: list[StatsRow], total: StatsRow, period_from: date, period_to: date) -> bytes:
-    """The rows and the total as one worksheet: Vietnamese headings, then the column codes of the CSV and the API."""
+def to_xlsx(
+    rows: list[StatsRow], total: StatsRow, period_from: date, period_to: date, months: Sequence[MonthTotal] = ()
+) -> bytes:
+    """The rows and the total on one worksheet, the months' totals on a second: Vietnamese headings, then the column
+    codes of the CSV and the API."""
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -202,18 +238,43 @@ def to_xlsx(rows: list[StatsRow], total: StatsRow, period_from: date, period_to:
         sheet.append([values[c] for c in header])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
+    monthly = book.create_sheet("Theo thang")
+    monthly.append([f"Theo tháng, từ {period_from:%d/%m/%Y} đến {period_to:%d/%m/%Y}"])
+    counted = header[2:]
+    monthly.append(["Tháng", "Từ ngày", "Đến ngày", *(HEADINGS_VI[c] for c in counted)])
+    monthly.append(["month", "period_from", "period_to", *counted])
+    for month in months:
+        values = month.total.model_dump()
+        monthly.append([month.month, month.period_from, month.period_to, *(values[c] for c in counted)])
+    for cell in monthly[2]:
+        cell.font = Font(bold=True)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
+RATES = ["on_time_rate", "rating_average", "satisfaction_rate"]
+
+
 def to_csv(rows: list[StatsRow], total: StatsRow) -> str:
+    """One line per agency and procedure, then the total."""
+    header = ["agency_code", "procedure_code", *COLUMNS, *RATES]
+    return _csv(header, [row.model_dump() for row in [*rows, total]])
+
+
+def months_to_csv(months: Sequence[MonthTotal]) -> str:
+    """One line per month: its total."""
+    header = ["month", "period_from", "period_to", *COLUMNS, *RATES]
+    return _csv(
+        header, [m.model_dump(include={"month", "period_from", "period_to"}) | m.total.model_dump() for m in months]
+    )
+
+
+def _csv(header: list[str], lines: list[Document]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    header = ["agency_code", "procedure_code", *COLUMNS, "on_time_rate", "rating_average", "satisfaction_rate"]
     writer.writerow(header)
-    for row in [*rows, total]:
-        values = row.model_dump()
+    for values in lines:
         writer.writerow(["" if values[c] is None else values[c] for c in header])
     return out.getvalue()
 
