@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -19,18 +20,27 @@ async def apply_once(
     event_id: str,
     update: Document,
     upsert: bool = False,
+    unchanged: Mapping[str, Any] | None = None,
 ) -> bool:
     """Run `update` on document `doc_id` unless `event_id` was applied to it already.
 
     Returns True when the effect happened now, False when the event had been applied before (a duplicate,
-    a redelivery or a replay). The event id is recorded in the same single-document update as the effect.
+    a redelivery or a replay) or, with `unchanged` (dotted paths and the values the caller read), when one of those
+    fields has changed since. The event id is recorded in the same single-document update as the effect.
     """
+    facts = dict(unchanged or {})
+
+    def holds(doc: Document | None) -> bool:
+        if doc is None:
+            return not facts
+        return event_id not in doc.get(APPLIED_FIELD, ()) and all(dotted(doc, k) == v for k, v in facts.items())
+
     try:
         return await update_if(
             collection,
             doc_id,
-            guard={APPLIED_FIELD: {"$ne": event_id}},
-            holds=lambda doc: doc is None or event_id not in doc.get(APPLIED_FIELD, ()),
+            guard={APPLIED_FIELD: {"$ne": event_id}, **facts},
+            holds=holds,
             update=once_update(update, event_id),
             upsert=upsert,
         )
@@ -41,6 +51,14 @@ async def apply_once(
         if existing is not None and event_id in existing.get(APPLIED_FIELD, ()):
             return False
         raise
+
+
+def dotted(doc: Document, path: str) -> Any:
+    """The value at a dotted path (None where a field is missing, as a MongoDB equality filter reads it)."""
+    value: Any = doc
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
 
 
 def once_filter(doc_id: Any, event_id: str) -> Document:

@@ -259,7 +259,16 @@ def test_public_tracking_with_the_receipt_pin_and_withdrawal(
     page.click("button:has-text('Gửi yêu cầu rút hồ sơ')")
     expect(page.locator(".notice.success")).to_contain_text("Đã gửi yêu cầu rút hồ sơ")
     expect(page.locator(".summary-list")).to_contain_text("yêu cầu rút hồ sơ")
+    expect(page.locator(".summary-list")).to_contain_text("Lý do: Chủ dự án điều chỉnh quy mô")
     visitor.look("withdrawal-requested")
+    # Review takes the request (dossier.withdrawal_accepted): the page says so once it has heard.
+    for _ in range(40):
+        page.reload()
+        if "Cơ quan đã nhận yêu cầu lúc" in page.locator(".summary-list").inner_text():
+            break
+        page.wait_for_timeout(500)
+    expect(page.locator(".summary-list")).to_contain_text("Cơ quan đã nhận yêu cầu lúc")
+    visitor.look("withdrawal-accepted")
 
 
 def test_without_javascript_a_draft_is_saved_with_its_upload_and_checked(no_script_user: Visitor) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,13 +17,13 @@ from faststream.kafka import KafkaBroker
 
 from hoso.auth import Role
 from hoso.events import EventType, PublicStatus, new_event
-from hoso.events.catalog import DossierFeeRequested, DossierSupplementRequested
+from hoso.events.catalog import EVENT_MODELS, DossierFeeRequested, DossierSupplementRequested
 from hoso.kafka import publish_event
 from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import pdf_bytes
 from intake.domain.payment import sign
 from tests.integration.test_intake_submission import Token, auth, events_of, permit_body, submit, upload
-from tests.support import eventually, unique
+from tests.support import eventually, read_topic, unique
 
 pytest_plugins = ["tests.integration.test_intake_submission"]
 
@@ -90,6 +92,96 @@ async def test_withdrawal_before_a_decision_and_a_wrong_state_answer(
     assert again.json()["allowed_actions"] == []
     types = [e["type"] for e in await events_after(kafka_bootstrap, dossier["id"], count=2)]
     assert types == ["vn.gov.hoso.dossier.submitted.v1", "vn.gov.hoso.dossier.withdrawal_requested.v1"]
+
+
+def received_fields() -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {"receipt_number": "BNNMT-0001", "received_at": now, "appointment_at": now, "due_at": now}
+
+
+async def review_says(
+    broker: KafkaBroker,
+    dossier: dict[str, Any],
+    event_type: EventType,
+    status: PublicStatus,
+    version: int,
+    **extra: Any,
+) -> None:
+    """Publish one of review's events for `dossier`, made by review's step `version`."""
+    model = EVENT_MODELS[event_type]
+    base = {k: v for k, v in review_base(dossier, status).items() if k in model.model_fields}
+    data = model(**base, workflow_version=version, **extra)
+    await publish_event(broker, DOSSIER_EVENTS, new_event(event_type, data, service="review"))
+
+
+async def test_a_withdrawal_is_not_undone_by_a_step_review_made_before_it_took_the_request(
+    client: httpx.AsyncClient, token: Token, dossier: dict[str, Any], broker: KafkaBroker, kafka_bootstrap: str
+) -> None:
+    code = dossier["code"]
+    withdrawn = await client.post(
+        f"/api/v1/dossiers/{code}/withdrawal", json={"reason": "Dự án tạm dừng"}, headers=auth(token())
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    # Review requested a supplement (its step 2) before it read the withdrawal: the applicant still sees 7, and a
+    # supplement is refused instead of accepted and then dead-lettered by review.
+    due = datetime.now(UTC) + timedelta(days=30)
+    await review_says(
+        broker, dossier, EventType.DOSSIER_SUPPLEMENT_REQUESTED, PublicStatus.SUPPLEMENT_REQUESTED, 2,
+        items=["Bản đồ"], supplement_due_at=due,
+    )  # fmt: skip
+    await events_after(kafka_bootstrap, dossier["id"], count=2)
+    records = await read_topic(kafka_bootstrap, DOSSIER_EVENTS, expect=1, timeout=10)
+    [request_id] = [
+        dict(r.headers)["ce_id"].decode()
+        for r in records
+        if r.key == dossier["id"].encode() and b"withdrawal_requested" in dict(r.headers)["ce_type"]
+    ]
+    # Intake has read the supplement request; until review has taken the withdrawal, 7 stands and a supplement is
+    # refused.
+    seen: dict[str, Any] = {}
+
+    async def read(condition: Callable[[dict[str, Any]], bool]) -> bool:
+        seen.update((await client.get(f"/api/v1/dossiers/{code}", headers=auth(token()))).json())
+        return condition(seen)
+
+    await eventually(partial(read, lambda d: d["supplement_request"] is not None), what="the supplement request")
+    assert (seen["status"]["code"], seen["withdrawal"]["accepted_at"], seen["allowed_actions"]) == (7, None, [])
+    early = await client.post(
+        f"/api/v1/dossiers/{code}/supplements",
+        json={"components": [{"code": "request_letter", "file_ids": []}]},
+        headers=auth(token()),
+    )
+    assert early.status_code == 409
+    await review_says(
+        broker, dossier, EventType.DOSSIER_WITHDRAWAL_ACCEPTED, PublicStatus.WITHDRAWAL_REQUESTED, 3,
+        reason="Dự án tạm dừng", answers_event=request_id,
+    )  # fmt: skip
+    await eventually(partial(read, lambda d: d["withdrawal"]["accepted_at"] is not None), what="the withdrawal taken")
+    assert seen["status"]["code"] == 7
+    assert seen["allowed_actions"] == []
+    late = await client.post(
+        f"/api/v1/dossiers/{code}/supplements",
+        json={"components": [{"code": "request_letter", "file_ids": []}]},
+        headers=auth(token()),
+    )
+    assert late.status_code == 409
+    # A step older than the one shown changes nothing; review's next one does.
+    await review_says(broker, dossier, EventType.DOSSIER_RECEIVED, PublicStatus.RECEIVED, 1, **received_fields())
+    await review_says(broker, dossier, EventType.DOSSIER_STOPPED, PublicStatus.STOPPED, 4, reason="Theo yêu cầu")
+    seen = await status_becomes(client, token, code, 8)
+    assert seen["receipt_number"] is None
+
+
+async def test_a_withdrawal_that_review_outran_shows_review_s_status(
+    client: httpx.AsyncClient, token: Token, dossier: dict[str, Any], broker: KafkaBroker
+) -> None:
+    code = dossier["code"]
+    withdrawn = await client.post(f"/api/v1/dossiers/{code}/withdrawal", json={"reason": "Rút"}, headers=auth(token()))
+    assert withdrawn.status_code == 200, withdrawn.text
+    # Review refused the dossier at reception before it read the request: that outcome stands.
+    await review_says(broker, dossier, EventType.DOSSIER_REFUSED, PublicStatus.NOT_RECEIVED, 2, reason="Sai thủ tục")
+    seen = await status_becomes(client, token, code, 3)
+    assert seen["decision"]["outcome"] == "refused"
 
 
 async def test_a_supplement_requested_by_review_is_answered_once(

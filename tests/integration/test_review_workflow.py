@@ -247,11 +247,12 @@ async def test_withdrawal_then_stop(dossier: Callable[..., Dossier], kafka_boots
     assert waiting["available_actions"] == ["stop"]
     stopped = await d.act("leader", action="stop", reason="Công dân rút hồ sơ")
     assert stopped["dossier"]["status_code"] == 8
-    events = await d.events(kafka_bootstrap, expect=4)
+    events = await d.events(kafka_bootstrap, expect=5)
     assert [(t, s) for t, s, _ in events] == [
         ("dossier.submitted", 1),
         ("dossier.received", 2),
         ("dossier.withdrawal_requested", 7),
+        ("dossier.withdrawal_accepted", 7),  # review acknowledges the request
         ("dossier.stopped", 8),
     ]
 

@@ -37,7 +37,7 @@ def copy(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_the_shipped_rules_and_templates_load_and_every_template_renders_its_sample_in_each_language() -> None:
     catalog = load_catalog()
-    assert len(catalog.rules) == 17
+    assert len(catalog.rules) == 18
     for template in catalog:
         event_type = event_type_named(template.key.event)
         assert event_type is not None

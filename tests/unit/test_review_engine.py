@@ -214,13 +214,45 @@ def test_withdrawal_waits_for_an_officer_to_stop_processing() -> None:
     )
     step = decide_event(doc, event, ctx(vn(2026, 12, 2, 9)))
     assert step is not None
-    assert step.events == []
+    # Review acknowledges the request: intake shows status 7 from this step on, whatever came before it.
+    [(kind, data)] = emitted(step)
+    assert kind == "dossier.withdrawal_accepted"
+    assert (data["status_code"], data["workflow_version"], data["reason"]) == (7, doc["version"] + 1, "Đổi dự án")
     doc = apply(doc, step, vn(2026, 12, 2, 9))
     assert doc["status_code"] == 7
     doc, stop, _ = act(doc, LEADER, vn(2026, 12, 2, 10), action="stop", reason="Theo yêu cầu rút hồ sơ")
     assert doc["status_code"] == 8
     assert doc["terminal"]
     assert emitted(stop)[0][0] == "dossier.stopped"
+
+
+def test_every_event_review_emits_carries_the_version_its_step_makes() -> None:
+    at = vn(2026, 12, 1, 9)
+    doc = opened()
+    seen: list[tuple[str, int, int]] = []
+    for who, body in (
+        (RECEPTION, {"action": "receive"}),
+        (LEADER, {"action": "assign", "assignee_id": "cv-1"}),
+        (SPECIALIST, {"action": "request_supplement", "reason": "Thiếu bản đồ", "items": ["Bản đồ"]}),
+    ):
+        version = doc["version"]
+        doc, step, _ = act(doc, who, at, **body)
+        seen += [(kind, data["workflow_version"], version + 1) for kind, data in emitted(step)]
+    supplemented = intake_event(
+        doc, EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s"
+    )
+    step = decide_event(doc, supplemented, ctx(at))
+    assert step is not None
+    seen += [(kind, data["workflow_version"], doc["version"] + 1) for kind, data in emitted(step)]
+    doc = apply(doc, step, at)
+    overdue = decide_timers(doc, ctx(vn(2027, 3, 1, 9)))
+    assert overdue is not None
+    seen += [(kind, data["workflow_version"], doc["version"] + 1) for kind, data in emitted(overdue)]
+    assert [kind for kind, _, _ in seen] == [
+        "dossier.received", "dossier.assigned", "dossier.supplement_requested", "dossier.processing_resumed",
+        "dossier.overdue",
+    ]  # fmt: skip
+    assert all(carried == made for _, carried, made in seen), seen
 
 
 def test_an_extension_needs_a_later_date_and_re_arms_the_timers() -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from hoso.auth import OFFICER_ROLES, Principal, Role
+from hoso.errors import TransientError
 from hoso.events import Envelope, EventType, PublicStatus, canonical_json, new_event
 from hoso.events.catalog import (
     Applicant,
@@ -33,9 +34,11 @@ from hoso.events.catalog import (
     DossierSubmitted,
     DossierSupplemented,
     DossierSupplementRequested,
+    DossierWithdrawalAccepted,
     DossierWithdrawalRequested,
     FileRef,
 )
+from hoso.idempotency import APPLIED_FIELD, dotted
 from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay, initial_outbox
 from hoso.problems import Problem
@@ -383,7 +386,12 @@ async def supplement_dossier(
         "components": [c.model_dump() for c in command.components],
     }
     update = {
-        "$set": {"status_code": int(PublicStatus.PROCESSING), "status_updated_at": now, "supplement_request": None},
+        "$set": {
+            "status_code": int(PublicStatus.PROCESSING),
+            "status_updated_at": now,
+            "supplement_request": None,
+            "pending_request": pending_request(ApplicantAction.SUPPLEMENT, event),
+        },
         "$push": {"supplements": record},
     }
     if not await repo.act(
@@ -397,6 +405,11 @@ async def supplement_dossier(
     relay.wake(doc["_id"])
     await files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"])
     return await own_dossier(repo, code, applicant)
+
+
+def pending_request(action: ApplicantAction, event: Envelope) -> Document:
+    """The applicant's request on its way to review: the status intake set for it stands until review takes it."""
+    return {"action": action.value, "event_id": event.id, "at": event.time}
 
 
 async def withdraw_dossier(
@@ -423,6 +436,7 @@ async def withdraw_dossier(
             "status_code": int(PublicStatus.WITHDRAWAL_REQUESTED),
             "status_updated_at": now,
             "withdrawal": {"reason": command.reason, "at": now},
+            "pending_request": pending_request(ApplicantAction.WITHDRAW, event),
         }
     }
     allowed = [int(s) for s in PublicStatus if may(ApplicantAction.WITHDRAW, s)]
@@ -433,11 +447,39 @@ async def withdraw_dossier(
     return await own_dossier(repo, code, applicant)
 
 
-def view_update(event: Envelope) -> Document:
-    """How one of review's events changes intake's view of the dossier."""
+# The fields of intake's dossier that decide how one of review's events changes it, and how often to decide again.
+VIEW_FACTS = ("status_code", "workflow_version", "pending_request.event_id")
+VIEW_ATTEMPTS = 10
+
+
+def view_update(event: Envelope, current: Document | None) -> Document | None:
+    """How one of review's events changes intake's view of the dossier `current`; None: it changes nothing.
+
+    Review is the one authority for the workflow's public status, and each of its events carries the version of the
+    step that made it: a step older than the one shown changes nothing. The statuses intake sets itself when the
+    applicant acts (4 after a supplement or a payment, 7 after a withdrawal request) stand until review's step that
+    took the request (`answers_event`: `dossier.processing_resumed`, `dossier.withdrawal_accepted`), so a step review
+    made before it read the request cannot take the dossier back to a status the applicant could act on again. A
+    step from whose state the request can no longer be taken (a refusal, a decision) is shown as it is.
+    """
     payload = event.payload()
     assert isinstance(payload, DossierEventData)
-    fields: Document = {"status_code": int(payload.status_code), "status_updated_at": event.time}
+    version = payload.workflow_version
+    shown = (current or {}).get("workflow_version")
+    if version is not None and shown is not None and version <= shown:
+        return None
+    status = PublicStatus(payload.status_code)
+    fields: Document = {} if version is None else {"workflow_version": version}
+    pending = (current or {}).get("pending_request")
+    if pending is not None and payload.answers_event == pending["event_id"]:
+        fields["pending_request"] = None
+        if isinstance(payload, DossierWithdrawalAccepted):
+            fields["withdrawal.accepted_at"] = event.time
+    elif pending is not None and current is not None and may(ApplicantAction(pending["action"]), status):
+        # Review has not taken the applicant's request yet, and will from this step's state: what it led to stands.
+        status = PublicStatus(current["status_code"])
+    if current is None or status != current.get("status_code"):
+        fields.update(status_code=int(status), status_updated_at=event.time)
     if isinstance(payload, DossierReceived):
         fields.update(
             due_at=payload.due_at,
@@ -474,12 +516,23 @@ def view_update(event: Envelope) -> Document:
         fields["decision"] = {"outcome": outcome, "reason": payload.reason, "at": event.time}
     elif isinstance(payload, DossierResultReturned):
         fields["result_returned_at"] = payload.returned_at
-    return {"$set": fields}
+    return {"$set": fields} if fields else None
 
 
 async def record_review_event(repo: DossierRepository, event: Envelope) -> None:
     """Keep intake's view of the dossier (status, due date, requested supplements, fee) from review's events."""
-    await repo.apply_event(event.partitionkey, event.id, view_update(event))
+    for _ in range(VIEW_ATTEMPTS):
+        current = await repo.by_id(event.partitionkey)
+        if current is None or event.id in current.get(APPLIED_FIELD, ()):
+            return  # not intake's dossier, or applied already
+        update = view_update(event, current)
+        if update is None:
+            return
+        # What the update was decided on: a withdrawal or another step written meanwhile means deciding again.
+        read = {path: dotted(current, path) for path in VIEW_FACTS}
+        if await repo.apply_event(event.partitionkey, event.id, update, unchanged=read):
+            return
+    raise TransientError(f"{event.subject}: the dossier kept changing while {event.type.short_name} was applied")
 
 
 def check_draft(

@@ -14,7 +14,7 @@ from hoso.problems import Problem
 from hoso.topics import DOSSIER_EVENTS
 from intake.domain.lifecycle import ApplicantAction, may
 from intake.domain.payment import Callback, CallbackRefused, PaymentRequest, payment_request, read_callback
-from intake.handlers import SERVICE, WrongState, own_dossier
+from intake.handlers import SERVICE, WrongState, own_dossier, pending_request
 from intake.repository import DossierRepository
 from intake.settings import IntakeSettings
 
@@ -110,6 +110,7 @@ async def _record_paid(repo: DossierRepository, relay: OutboxRelay, doc: dict[st
             "fee.transaction_no": callback.transaction_no,
             "status_code": int(PublicStatus.PROCESSING),
             "status_updated_at": now,
+            "pending_request": pending_request(ApplicantAction.PAY_FEE, event),
         }
     }
     recorded = await repo.act(

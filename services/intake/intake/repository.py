@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -151,6 +152,11 @@ class DossierRepository:
         result = await self.collection.update_one(query, with_outbox(update, events))
         return result.matched_count == 1
 
-    async def apply_event(self, dossier_id: str, event_id: str, update: Document) -> bool:
-        """Intake's view of the dossier from another service's event; each event applies once."""
-        return await apply_once(self.collection, doc_id=dossier_id, event_id=event_id, update=update)
+    async def apply_event(
+        self, dossier_id: str, event_id: str, update: Document, *, unchanged: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Intake's view of the dossier from another service's event; each event applies once, and with `unchanged`
+        only while those fields (dotted paths) still hold the values read."""
+        return await apply_once(
+            self.collection, doc_id=dossier_id, event_id=event_id, update=update, unchanged=unchanged
+        )

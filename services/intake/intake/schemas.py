@@ -173,6 +173,14 @@ class DecisionOut(BaseModel):
     at: datetime
 
 
+class WithdrawalOut(BaseModel):
+    """The applicant's request to withdraw: when they asked, and when review took it (None: on its way)."""
+
+    reason: str
+    at: datetime
+    accepted_at: datetime | None = None
+
+
 class FeeOut(BaseModel):
     amount_vnd: int
     requested_at: datetime | None
@@ -239,6 +247,7 @@ class DossierOut(BaseModel):
     fee: FeeOut | None = None
     extension: ExtensionOut | None = None
     decision: DecisionOut | None = None
+    withdrawal: WithdrawalOut | None = None
     result_returned_at: datetime | None = None
     applicant: ApplicantOut
     fields: list[FieldOut] = Field(default_factory=list, description="What the applicant filled in, in their order")
@@ -273,6 +282,7 @@ class DossierOut(BaseModel):
             fee=FeeOut(**fee) if fee else None,
             extension=ExtensionOut(**doc["extension"]) if doc.get("extension") else None,
             decision=DecisionOut(**doc["decision"]) if doc.get("decision") else None,
+            withdrawal=WithdrawalOut(**doc["withdrawal"]) if doc.get("withdrawal") else None,
             result_returned_at=doc.get("result_returned_at"),
             applicant=ApplicantOut.of(doc),
             fields=[FieldOut(name=f["name"], value=f["value"]) for f in doc.get("fields", [])],

@@ -22,6 +22,7 @@ class EventType(StrEnum):
     DOSSIER_SUBMITTED = "vn.gov.hoso.dossier.submitted.v1"
     DOSSIER_SUPPLEMENTED = "vn.gov.hoso.dossier.supplemented.v1"
     DOSSIER_WITHDRAWAL_REQUESTED = "vn.gov.hoso.dossier.withdrawal_requested.v1"
+    DOSSIER_WITHDRAWAL_ACCEPTED = "vn.gov.hoso.dossier.withdrawal_accepted.v1"
     DOSSIER_FEE_PAID = "vn.gov.hoso.dossier.fee_paid.v1"
     DOSSIER_RECEIVED = "vn.gov.hoso.dossier.received.v1"
     DOSSIER_REFUSED = "vn.gov.hoso.dossier.refused.v1"
@@ -61,6 +62,17 @@ class DossierEventData(EventData):
     procedure_code: str = Field(min_length=1)
     agency_code: str = Field(min_length=1)
     status_code: PublicStatus = Field(description="The public status code this event leads to")
+    workflow_version: int | None = Field(
+        default=None,
+        ge=1,
+        description="Review's events: the version of the dossier's workflow this step made (the status of a higher "
+        "version supersedes it); none on the events of other services",
+    )
+    answers_event: str | None = Field(
+        default=None,
+        description="Review's events: the id of the applicant's request (supplement, fee payment, withdrawal) this "
+        "step took, if it took one",
+    )
 
 
 class Applicant(EventData):
@@ -121,6 +133,12 @@ class DossierSupplemented(DossierEventData):
 
 class DossierWithdrawalRequested(DossierEventData):
     reason: str = Field(min_length=1)
+
+
+class DossierWithdrawalAccepted(DossierEventData):
+    """Review has taken the applicant's withdrawal request: the dossier waits for an officer to stop processing."""
+
+    reason: str = Field(min_length=1, description="The applicant's reason, as requested")
 
 
 class DossierFeePaid(DossierEventData):
@@ -269,6 +287,7 @@ EVENT_MODELS: dict[EventType, type[EventData]] = {
     EventType.DOSSIER_SUBMITTED: DossierSubmitted,
     EventType.DOSSIER_SUPPLEMENTED: DossierSupplemented,
     EventType.DOSSIER_WITHDRAWAL_REQUESTED: DossierWithdrawalRequested,
+    EventType.DOSSIER_WITHDRAWAL_ACCEPTED: DossierWithdrawalAccepted,
     EventType.DOSSIER_FEE_PAID: DossierFeePaid,
     EventType.DOSSIER_RECEIVED: DossierReceived,
     EventType.DOSSIER_REFUSED: DossierRefused,

@@ -45,6 +45,7 @@ STEP_LABELS: dict[str, str] = {
     "dossier.fee_paid": "Nộp phí",
     "dossier.processing_resumed": "Tiếp tục xử lý",
     "dossier.withdrawal_requested": "Đề nghị rút hồ sơ",
+    "dossier.withdrawal_accepted": "Tiếp nhận đề nghị rút hồ sơ",
     "dossier.decision_proposed": "Trình kết quả giải quyết",
     "dossier.approved": "Phê duyệt",
     "dossier.rejected": "Không phê duyệt",

@@ -36,6 +36,8 @@ from hoso.events.catalog import (
     DossierStopped,
     DossierSubmitted,
     DossierSupplementRequested,
+    DossierWithdrawalAccepted,
+    DossierWithdrawalRequested,
 )
 from hoso.mongo import Document
 from hoso.pins import hash_pin, new_pin, seal_pin
@@ -202,12 +204,14 @@ def _move(doc: Document, to: str | None, ctx: Context, *, reset_clock: bool = Fa
 
 
 def _base(doc: Document, status: int) -> dict[str, Any]:
+    """What every event of the step after `doc` carries: the dossier, the status it leads to, the version it makes."""
     return {
         "dossier_id": doc["_id"],
         "dossier_code": doc["code"],
         "procedure_code": doc["procedure_code"],
         "agency_code": doc["agency_code"],
         "status_code": PublicStatus(status),
+        "workflow_version": doc["version"] + 1,
     }
 
 
@@ -437,14 +441,21 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
     fields = _move(doc, rule.to, ctx, reset_clock=reset)
     if incoming is IncomingEvent.SUPPLEMENTED:
         fields.update(supplement_due_at=None, supplement_items=None)
-    events = []
-    if incoming is not IncomingEvent.WITHDRAWAL_REQUESTED:
+    if incoming is IncomingEvent.WITHDRAWAL_REQUESTED:
+        request = event.payload()
+        assert isinstance(request, DossierWithdrawalRequested)
+        accepted = DossierWithdrawalAccepted(
+            **_base(doc, fields["status_code"]), answers_event=event.id, reason=request.reason
+        )
+        events = [_event(EventType.DOSSIER_WITHDRAWAL_ACCEPTED, accepted, ctx, doc)]
+    else:
         data = DossierProcessingResumed(
             **_base(doc, fields["status_code"]),
+            answers_event=event.id,
             due_at=fields.get("due_at", doc.get("due_at")),
             reason="supplement received" if incoming is IncomingEvent.SUPPLEMENTED else "fee paid",
         )
-        events.append(_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc))
+        events = [_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc)]
     record = _record("event", incoming.value, "applicant", doc, fields["state"], ctx, event_id=event.id)
     return Step(fields=fields, events=events, applies_event=event.id, record=record)
 
