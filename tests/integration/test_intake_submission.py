@@ -24,6 +24,7 @@ from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
 from intake.domain.codes import format_dossier_code
+from intake.files import FileStore
 from intake.repository import DossierRepository
 from intake.settings import IntakeSettings
 from tests.support import read_topic, unique
@@ -136,6 +137,27 @@ async def test_a_retried_submission_creates_one_dossier_and_one_complete_event(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     }
     assert all(len(f["sha256"]) == 64 for f in files)
+
+
+async def test_a_submission_retried_after_its_files_were_not_attached_attaches_them(
+    client: Client, token: Token, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = await permit_body(client, token("owner-retry"))
+    file_ids = [f for c in body["components"] for f in c["file_ids"]]
+
+    async def dies(self: FileStore, file_ids: list[str], *, dossier_id: str, agency_code: str) -> None:
+        raise RuntimeError("the process died before attaching the files")
+
+    # The dossier is inserted, then the request ends before its files are attached (a crash, a database down).
+    with monkeypatch.context() as m:
+        m.setattr(FileStore, "attach", dies)
+        with pytest.raises(RuntimeError, match="died before attaching"):
+            await submit(client, token("owner-retry"), body, "key-retry-files")
+    officer = auth(token("o1", Role.RECEPTION_OFFICER, "UBND.HN"))
+    again = await submit(client, token("owner-retry"), body, "key-retry-files")
+    assert again.status_code == 200, again.text
+    for file_id in file_ids:
+        assert (await client.get(f"/api/v1/files/{file_id}", headers=officer)).status_code == 200, file_id
 
 
 async def test_the_same_key_with_another_body_is_a_conflict(client: Client, token: Token) -> None:

@@ -184,6 +184,15 @@ def test_dossiers_survive_killed_processes_and_restarted_infrastructure(platform
         assert lifecycle_steps == LIFECYCLE, (code, lifecycle_steps)
         assert patiently(f"audit of {code}", lambda c=code: walk.audit(c))["valid"] is True
         ids[code] = walk.applicant_view(code)["id"]
+        # Every file the dossier holds downloads for an officer of its agency (none was left unattached).
+        seen = walk.call("GET", f"/api/v1/dossiers/{code}", walk.leader)
+        parts = [*seen["components"], *(c for s in seen["supplements"] for c in s["components"])]
+        file_ids = [f for c in parts for f in c["file_ids"]]
+        assert file_ids, code
+        for file_id in file_ids:
+            answer = walk.http.get(f"/api/v1/files/{file_id}", headers=walk.leader.headers)
+            assert answer.status_code == 200, (code, file_id, answer.status_code)
+            assert answer.content[:4] in (b"%PDF", b"PK\x03\x04"), (code, file_id)
     mine = walk.call("GET", "/api/v1/dossiers", walk.applicant, params={"limit": 100})
     assert len(mine["items"]) == min(DOSSIERS, 100)
 

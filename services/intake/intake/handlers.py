@@ -146,7 +146,7 @@ async def submit_dossier(
     dossier_id = str(uuid.uuid5(_SUBMISSIONS, f"{sender.subject}|{idempotency_key}"))
     existing = await repo.by_id(dossier_id)
     if existing is not None:
-        return Submission(_same_request(existing, fingerprint), created=False)
+        return await _submitted_before(files, existing, fingerprint)
     now = bson_now()
     day = service_day(now, timezone)
     version = await procedure_in_force(catalog, command.procedure_code, day)
@@ -190,19 +190,33 @@ async def submit_dossier(
             )  # the latter: a dossier created before ids derived from the key
             if existing is None:
                 raise
-            return Submission(_same_request(existing, fingerprint), created=False)
+            return await _submitted_before(files, existing, fingerprint)
         except BaseException:
             # Not created (the database failed, the request was cancelled): give the number back if we can.
             with contextlib.suppress(Exception):
                 await asyncio.shield(repo.release_sequence(agency, day, sequence))
             raise
         relay.wake(dossier_id)
-        # The dossier exists from here on: a busy database must not turn this request into a failure.
-        await retry_transient(
-            lambda: files.attach(list(stored), dossier_id=dossier_id, agency_code=agency), attempts=10
-        )
+        await _attach_files(files, document)
         return Submission(document, created=True)
     raise Problem(503, "Busy", "could not allocate a dossier code; retry with the same Idempotency-Key")
+
+
+async def _attach_files(files: FileStore, dossier: Document) -> None:
+    """Link the dossier's files to it, which lets its agency's officers read them; linking twice changes nothing."""
+    file_ids = [f for c in dossier["components"] for f in c["file_ids"]]
+    # The dossier exists from here on: a busy database must not turn this request into a failure.
+    await retry_transient(
+        lambda: files.attach(file_ids, dossier_id=dossier["_id"], agency_code=dossier["agency_code"]), attempts=10
+    )
+
+
+async def _submitted_before(files: FileStore, existing: Document, fingerprint: str) -> Submission:
+    """The answer to a retried submission: its dossier, with its files linked (the request that created it may
+    have ended between the insert and the linking)."""
+    dossier = _same_request(existing, fingerprint)
+    await _attach_files(files, dossier)
+    return Submission(dossier, created=False)
 
 
 def _same_request(existing: Document, fingerprint: str) -> Document:
