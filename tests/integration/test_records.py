@@ -10,7 +10,7 @@ import json
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,6 +54,7 @@ from records.domain.chain import audit, link_after
 from records.handlers import _timeline_entry, record_event, record_events
 from records.repository import INDEXES as RECORDS_INDEXES
 from records.repository import RecordsRepository, entry_of
+from records.search import local_day_bounds, statistics_query
 from records.settings import RecordsSettings
 from tests.integration.conftest import CommandLog
 from tests.servers import DmsServer
@@ -294,13 +295,17 @@ def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
     s[10].submitted(at(11, 30)).received(at(12, 1), at(12, 20))  # received after the period
     s[11].submitted(at(11, 14)).received(at(11, 15), at(11, 18)).returned(at(11, 19))  # late
     s[12].submitted(at(11, 28)).received(at(11, 29), at(12, 10))  # not yet due
+    s += [Story(*b, 12), Story(*b, 13)]
+    s[13].submitted(at(11, 12)).refused(at(11, 13))  # refused at reception, never received: rejected
+    long_ago = datetime(2025, 3, 3, 9, tzinfo=LOCAL)
+    s[14].submitted(long_ago).received(long_ago, long_ago + timedelta(days=20)).returned(long_ago + timedelta(days=7))
     zero = dict.fromkeys(
         ["received", "resolved_early", "resolved_on_time", "resolved_late", "rejected", "withdrawn",
          "in_progress_not_yet_due", "in_progress_overdue", "awaiting_supplement", "awaiting_fee"], 0,
     )  # fmt: skip
     expected = {
         "BNNMT": {**zero, "received": 9, "resolved_early": 2, "resolved_on_time": 1, "resolved_late": 1,
-                  "rejected": 1, "withdrawn": 1, "in_progress_not_yet_due": 1, "in_progress_overdue": 1,
+                  "rejected": 2, "withdrawn": 1, "in_progress_not_yet_due": 1, "in_progress_overdue": 1,
                   "awaiting_supplement": 1, "awaiting_fee": 1, "on_time_rate": 0.75},
         "UBND.HN": {**zero, "received": 2, "resolved_late": 1, "in_progress_not_yet_due": 1, "on_time_rate": 0.0},
     }  # fmt: skip
@@ -308,7 +313,13 @@ def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
 
 
 async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
-    records: FastAPI, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any
+    records: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    mongo: AsyncMongoClient[Document],
+    settings: RecordsSettings,
 ) -> None:
     all_stories, expected = stories()
     for story in all_stories:
@@ -328,6 +339,17 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     assert total["received"] == 11
     assert total["resolved_late"] == 2
     assert total["on_time_rate"] == 0.6
+    # Only what the period needs is read: the dossier resolved in 2025 is not, the carried-over ones and the one
+    # refused at reception are.
+    start, end = local_day_bounds(date(2026, 11, 1), date(2026, 11, 30))
+    read = await RecordsRepository(mongo[settings.mongodb_database]).for_statistics(
+        statistics_query(start, end, agency="BNNMT", procedure=None)
+    )
+    ids = {d["_id"] for d in read}
+    bnnmt = [story for story in all_stories if story.agency == "BNNMT"]
+    wanted = {story.dossier_id for n, story in enumerate(all_stories) if story in bnnmt and n not in (10, 14)}
+    assert wanted <= ids  # carried over (9), refused at reception (13) and the rest of November's
+    assert {all_stories[10].dossier_id, all_stories[14].dossier_id}.isdisjoint(ids)  # received after; resolved in 2025
 
     as_csv = await client.get(
         "/api/v1/records/stats.csv", params={"from": "2026-11-01", "to": "2026-11-30"}, headers=ops
@@ -402,17 +424,18 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
 
     officer = auth("reception_officer", "officer-1", "BNNMT")
     mine = await search(officer, page_size=100)
-    assert mine["total"] == 11
+    assert mine["total"] == 13
     assert {i["agency_code"] for i in mine["items"]} == {"BNNMT"}
     assert [i["code"] for i in (await search(officer, status=5))["items"]] == [all_stories[7].code]
     assert {i["code"] for i in (await search(officer, status=[3, 8]))["items"]} == {
         all_stories[3].code,
         all_stories[4].code,
+        all_stories[13].code,
     }
     overdue = await search(officer, overdue=True)
     assert all_stories[6].code in {i["code"] for i in overdue["items"]}
     assert all(i["overdue"] for i in overdue["items"])
-    assert (await search(officer, applicant="nguyễn văn"))["total"] == 11
+    assert (await search(officer, applicant="nguyễn văn"))["total"] == 13
     assert (await search(officer, applicant=".*"))["total"] == 0  # a pattern is a literal, not a regex
     received = await search(officer, received_from="2026-11-01", received_to="2026-11-30", page_size=3, page=2)
     assert received["total"] == 9
@@ -422,7 +445,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     assert refused.status_code == 403
     injected = await client.get("/api/v1/records/dossiers", params={"code[$ne]": "x"}, headers=officer)
     assert injected.status_code == 200
-    assert injected.json()["total"] == 11  # an unknown parameter is ignored, never an operator
+    assert injected.json()["total"] == 13  # an unknown parameter is ignored, never an operator
 
 
 async def test_forms_are_rendered_from_the_timeline(

@@ -31,7 +31,7 @@ from records.schemas import (
     TimelineOut,
     TrackingOut,
 )
-from records.search import LOCAL, day_range, local_day_bounds, search_query
+from records.search import LOCAL, day_range, local_day_bounds, search_query, statistics_query
 from records.settings import RecordsSettings
 
 DossierCode = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
@@ -138,15 +138,12 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
     async def statistics_of(principal: Principal, period: StatsPeriod) -> StatsOut:
         scope = agency_scope(principal, period.agency)
         start, end = local_day_bounds(period.period_from, period.period_to)
-        query: Document = {"received_at": {"$lt": end}}
-        if scope is not None:
-            query["agency_code"] = scope
-        if period.procedure is not None:
-            query["procedure_code"] = period.procedure
+        query = statistics_query(start, end, agency=scope, procedure=period.procedure)
         summaries = await repo.for_statistics(query)
         if len(summaries) > settings.stats_max_dossiers:
             raise Problem(422, "Too much data", "narrow the statistics to an agency, a procedure or a shorter period")
-        rated = {k: v for k, v in query.items() if k != "received_at"} | {"at": {"$gte": start, "$lt": end}}
+        rated = {k: v for k, v in query.items() if k in ("agency_code", "procedure_code")}
+        rated["at"] = {"$gte": start, "$lt": end}
         ratings = await repo.ratings_between(rated)
         rows, total = statistics(summaries, start, end, ratings)
         months = by_month(summaries, ratings, period.period_from, period.period_to, LOCAL)

@@ -77,3 +77,20 @@ def search_query(
     if not clauses:
         return {}
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def statistics_query(start: datetime, end: datetime, *, agency: str | None, procedure: str | None) -> Document:
+    """The dossiers the statistics of [start, end) count: received before its end and not finished before its start
+    (received, resolved or still in progress in the period, carried over or not), and those finished in it without
+    having been received (refused at reception). A dossier finished before the period is not read."""
+    query: Document = {
+        "$or": [
+            {"received_at": {"$lt": end}, "$or": [{"finished_at": None}, {"finished_at": {"$gte": start}}]},
+            {"finished_at": {"$gte": start, "$lt": end}},
+        ]
+    }
+    if agency is not None:
+        query["agency_code"] = agency
+    if procedure is not None:
+        query["procedure_code"] = procedure
+    return query
