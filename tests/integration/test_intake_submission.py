@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
@@ -23,9 +24,9 @@ from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
-from intake.domain.codes import format_dossier_code
+from intake.domain.codes import SequenceExhausted, format_dossier_code
 from intake.files import FileStore
-from intake.repository import DossierRepository
+from intake.repository import KEPT_DAYS, DossierRepository
 from intake.settings import IntakeSettings
 from tests.support import read_topic, unique
 
@@ -370,6 +371,55 @@ async def test_a_number_given_back_and_taken_again_still_finds_its_dossier_by_co
     assert found["_id"] == "dossier-that-was-created"
     assert following == first + 1
     assert (await repo.by_code(format_dossier_code("BNNMT", day, following)) or {}).get("_id") == "next-dossier"
+
+
+async def test_a_crash_between_claiming_a_number_and_storing_the_dossier_leaves_that_number_unused(
+    database: AsyncDatabase[Document],
+) -> None:
+    # The guarantee is uniqueness and order, not the absence of gaps: the slot says who claimed the unused number.
+    repo = DossierRepository(database)
+    day = date(2026, 11, 28)
+    lost = await repo.reserve_sequence("BNNMT", day, "dossier-of-a-process-that-died")
+    after = await DossierRepository(database).reserve_sequence("BNNMT", day, "next-dossier")  # another process
+    assert after == lost + 1
+    slot = await database["dossier_code_slots"].find_one({"_id": f"BNNMT|{day.isoformat()}|{lost}"})
+    assert slot is not None
+    assert slot["dossier_id"] == "dossier-of-a-process-that-died"
+
+
+async def test_the_numbers_of_a_day_end_at_9999_and_a_full_day_is_a_clear_503(
+    database: AsyncDatabase[Document], client: Client, token: Token, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = DossierRepository(database)
+    day = date(2026, 11, 29)
+    await database["dossier_counters"].insert_one({"_id": f"BNNMT|{day.isoformat()}", "sequence": 9998})
+    assert await repo.reserve_sequence("BNNMT", day, "the-last-one") == 9999
+    with pytest.raises(SequenceExhausted):
+        await repo.reserve_sequence("BNNMT", day, "one-too-many")
+    assert await database["dossier_code_slots"].count_documents({"_id": f"BNNMT|{day.isoformat()}|10000"}) == 0
+
+    # Through the API: a problem+json saying so, a Retry-After up to the next local day, and nothing created.
+    async def full(self: DossierRepository, agency_code: str, day: date, dossier_id: str) -> int:
+        raise SequenceExhausted(f"{agency_code} has used all 9999 numbers of {day}")
+
+    body = await permit_body(client, token("citizen-full"))
+    monkeypatch.setattr(DossierRepository, "reserve_sequence", full)
+    answer = await submit(client, token("citizen-full"), body, "key-full-day")
+    assert answer.status_code == 503
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["title"] == "Dossier numbers used up"
+    assert "9999" in answer.json()["detail"]
+    assert 0 < int(answer.headers["Retry-After"]) <= 24 * 3600
+    monkeypatch.undo()
+    assert (await client.get("/api/v1/dossiers", headers=auth(token("citizen-full")))).json()["items"] == []
+
+
+def test_a_process_keeps_the_claims_locks_of_the_most_recent_days_only() -> None:
+    repo = DossierRepository(defaultdict(dict))  # type: ignore[arg-type]  # no database is reached
+    for n in range(KEPT_DAYS * 3):
+        repo._lock_of(f"BNNMT|day-{n}")
+    assert len(repo._claiming) == KEPT_DAYS
+    assert f"BNNMT|day-{KEPT_DAYS * 3 - 1}" in repo._claiming
 
 
 async def register(client: Client, token: str, body: dict[str, Any], key: str) -> httpx.Response:

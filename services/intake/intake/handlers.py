@@ -8,8 +8,9 @@ import hashlib
 import random
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
 
@@ -53,7 +54,7 @@ from intake.domain.catalog import (
     UnknownProcedure,
     version_in_force,
 )
-from intake.domain.codes import format_dossier_code, service_day
+from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, format_dossier_code, service_day
 from intake.domain.lifecycle import ApplicantAction, allowed_actions, may
 from intake.domain.submission import FileFacts, Finding, check_components, check_fields
 from intake.files import FileStore, StoredFile
@@ -164,7 +165,10 @@ async def submit_dossier(
         where = f"fields.{version.competence.rules[0].field}" if version.competence.rules else "procedure_code"
         raise InvalidDossier([Finding(where, f"the competent agency for this dossier is {agency}, not yours")])
     for _ in range(_MAX_CODE_ATTEMPTS):
-        sequence = await repo.reserve_sequence(agency, day, dossier_id)
+        try:
+            sequence = await repo.reserve_sequence(agency, day, dossier_id)
+        except SequenceExhausted as exc:
+            raise NumbersUsedUp(agency, day, timezone) from exc
         code = format_dossier_code(agency, day, sequence)
         event = _submitted_event(
             dossier_id, code, agency, version, applicant, command, stored, now, correlation_id, channel, registered_by
@@ -217,6 +221,21 @@ async def _submitted_before(files: FileStore, existing: Document, fingerprint: s
     dossier = _same_request(existing, fingerprint)
     await _attach_files(files, dossier)
     return Submission(dossier, created=False)
+
+
+class NumbersUsedUp(Problem):
+    """The agency has given all 9999 dossier numbers of the day (a code has four digits): nothing was created."""
+
+    def __init__(self, agency: str, day: date, timezone: str) -> None:
+        midnight = datetime.combine(day + timedelta(days=1), time.min, tzinfo=ZoneInfo(timezone))
+        wait = max(1, int((midnight - bson_now()).total_seconds()))
+        super().__init__(
+            503,
+            "Dossier numbers used up",
+            f"{agency} has given all {MAX_SEQUENCE} dossier numbers of {day.isoformat()}; submit again from "
+            f"{midnight.isoformat()} with the same Idempotency-Key",
+            headers={"Retry-After": str(wait)},
+        )
 
 
 def _same_request(existing: Document, fingerprint: str) -> Document:

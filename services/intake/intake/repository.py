@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -16,11 +17,13 @@ from hoso.events import Envelope
 from hoso.idempotency import apply_once
 from hoso.mongo import Document, IndexSpec, bson_now
 from hoso.outbox import with_outbox
-from intake.domain.codes import parse_dossier_code
+from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, parse_dossier_code
 
 DOSSIERS = "dossiers"
 COUNTERS = "dossier_counters"
 CODE_SLOTS = "dossier_code_slots"
+# Agency-days whose claims lock a process keeps (the most recently used).
+KEPT_DAYS = 64
 
 INDEXES = [
     IndexSpec(DOSSIERS, [("code", 1)], name="code_unique", unique=True),
@@ -56,7 +59,8 @@ class DossierRepository:
         self.collection: AsyncCollection[Document] = db[DOSSIERS]
         self.counters: AsyncCollection[Document] = db[COUNTERS]
         self.slots: AsyncCollection[Document] = db[CODE_SLOTS]
-        self._claiming: dict[str, asyncio.Lock] = {}
+        # Per agency-day: the lock of this process's claims and the last number it claimed (the newest few kept).
+        self._claiming: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self._claimed: dict[str, int] = {}
 
     async def by_id(self, dossier_id: str) -> Document | None:
@@ -95,12 +99,14 @@ class DossierRepository:
             return int(released["released"][0])
         # Claims of one agency-day are made one at a time in this process, each starting after the last one, so
         # concurrent submissions do not walk over each other's slots; other processes' claims cost a retry each.
-        async with self._claiming.setdefault(key, asyncio.Lock()):
+        async with self._lock_of(key):
             sequence = self._claimed.get(key, 0) + 1
             if sequence == 1:
                 counter = await self.counters.find_one({"_id": key}, projection={"sequence": 1})
                 sequence = int((counter or {}).get("sequence", 0)) + 1
             while True:
+                if sequence > MAX_SEQUENCE:
+                    raise SequenceExhausted(f"{agency_code} has used all {MAX_SEQUENCE} numbers of {day.isoformat()}")
                 try:
                     slot = {"_id": _slot_id(key, sequence), "dossier_id": dossier_id, "at": bson_now()}
                     await self.slots.insert_one(slot)
@@ -113,6 +119,17 @@ class DossierRepository:
                 {"_id": key, "sequence": {"$not": {"$gte": sequence}}}, {"$set": {"sequence": sequence}}, upsert=True
             )
         return sequence
+
+    def _lock_of(self, key: str) -> asyncio.Lock:
+        """The claims lock of an agency-day; only the most recently used `KEPT_DAYS` are kept (with their last
+        number), so a long-running process holds a bounded number of them."""
+        lock = self._claiming.pop(key, None) or asyncio.Lock()
+        self._claiming[key] = lock
+        surplus = max(0, len(self._claiming) - KEPT_DAYS)
+        for old in [k for k, held in self._claiming.items() if not held.locked()][:surplus]:
+            del self._claiming[old]
+            self._claimed.pop(old, None)
+        return lock
 
     async def release_sequence(self, agency_code: str, day: date, sequence: int) -> None:
         """Give back a number whose dossier was not created, so the next submission takes it (no gap)."""

@@ -1,4 +1,6 @@
-"""Dossier codes `<agency>-<YYMMDD>-<NNNN>` (Circular 01/2018/TT-VPCP Art. 19): gap-free per agency per day."""
+"""Dossier codes `<agency>-<YYMMDD>-<NNNN>` (Circular 01/2018/TT-VPCP Art. 19): unique and in order per agency per
+day; a number given back when its dossier could not be stored is taken again, one claimed by a process that died
+before storing its dossier stays unused (its slot names the dossier id and the time)."""
 
 from __future__ import annotations
 
