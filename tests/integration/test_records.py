@@ -408,6 +408,9 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     )
     assert backwards.status_code == 422
     assert backwards.json()["errors"][0]["field"] == "to"
+    endless = await client.get("/api/v1/records/stats", params={"from": "0001-01-01", "to": "9999-12-31"}, headers=ops)
+    assert endless.status_code == 422
+    assert endless.json()["errors"][0]["field"] == "to"
     applicant = await client.get(
         "/api/v1/records/stats",
         params={"from": "2026-11-01", "to": "2026-11-30"},

@@ -59,6 +59,9 @@ class StatsPeriod:
     procedure: Annotated[str | None, Query(max_length=40)] = None
 
 
+# The longest statistics period (ten years and a few days): its answer holds a total per month.
+MAX_STATS_DAYS = 3660
+
 Staff = Annotated[
     Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN, Role.OPS))
 ]
@@ -138,6 +141,11 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
     async def statistics_of(principal: Principal, period: StatsPeriod) -> StatsOut:
         scope = agency_scope(principal, period.agency)
         start, end = local_day_bounds(period.period_from, period.period_to)
+        if (period.period_to - period.period_from).days >= MAX_STATS_DAYS:
+            raise Problem(
+                422, "Invalid request", f"a statistics period is at most {MAX_STATS_DAYS} days",
+                errors=[{"field": "to", "message": f"must be less than {MAX_STATS_DAYS} days after `from`"}],
+            )  # fmt: skip
         query = statistics_query(start, end, agency=scope, procedure=period.procedure)
         summaries = await repo.for_statistics(query)
         if len(summaries) > settings.stats_max_dossiers:
