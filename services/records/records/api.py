@@ -140,12 +140,12 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
 
     async def statistics_of(principal: Principal, period: StatsPeriod) -> StatsOut:
         scope = agency_scope(principal, period.agency)
-        start, end = local_day_bounds(period.period_from, period.period_to)
         if (period.period_to - period.period_from).days >= MAX_STATS_DAYS:
             raise Problem(
                 422, "Invalid request", f"a statistics period is at most {MAX_STATS_DAYS} days",
                 errors=[{"field": "to", "message": f"must be less than {MAX_STATS_DAYS} days after `from`"}],
             )  # fmt: skip
+        start, end = local_day_bounds(period.period_from, period.period_to)
         query = statistics_query(start, end, agency=scope, procedure=period.procedure)
         summaries = await repo.for_statistics(query)
         if len(summaries) > settings.stats_max_dossiers:

@@ -20,6 +20,11 @@ def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
             422, "Invalid request", "the period ends before it starts",
             errors=[{"field": "to", "message": "must be on or after `from`"}],
         )  # fmt: skip
+    if last == date.max:
+        raise Problem(
+            422, "Invalid request", "the period ends on the last day a date can name",
+            errors=[{"field": "to", "message": f"must be before {date.max.isoformat()}"}],
+        )  # fmt: skip
     start = datetime.combine(first, time.min, tzinfo=LOCAL)
     end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=LOCAL)
     return start, end
@@ -37,7 +42,10 @@ def day_range(name: str, first: date | None, last: date | None) -> Document | No
                 422, "Invalid request", f"{name}_to is before {name}_from",
                 errors=[{"field": f"{name}_to", "message": f"must be on or after {name}_from"}],
             )  # fmt: skip
-        bounds["$lt"] = datetime.combine(last + timedelta(days=1), time.min, tzinfo=LOCAL)
+        if last < date.max:
+            bounds["$lt"] = datetime.combine(last + timedelta(days=1), time.min, tzinfo=LOCAL)
+        else:  # the last day a date can name has no day after it
+            bounds["$lte"] = datetime.combine(last, time.max, tzinfo=LOCAL)
     return bounds
 
 
