@@ -22,6 +22,7 @@ from hoso.kafka import publish_event
 from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import pdf_bytes
 from intake.domain.payment import sign
+from intake.repository import DossierRepository
 from tests.integration.test_intake_submission import Token, auth, events_of, permit_body, submit, upload
 from tests.support import eventually, read_topic, unique
 
@@ -210,6 +211,38 @@ async def test_a_supplement_requested_by_review_is_answered_once(
     assert twice.status_code == 409
     types = [e["type"] for e in await events_after(kafka_bootstrap, dossier["id"], count=3)]
     assert types.count("vn.gov.hoso.dossier.supplemented.v1") == 1
+
+
+async def test_a_supplement_whose_answer_was_lost_after_it_was_recorded_leaves_its_files_readable(
+    client: httpx.AsyncClient,
+    token: Token,
+    dossier: dict[str, Any],
+    broker: KafkaBroker,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    due = datetime.now(UTC) + timedelta(days=30)
+    await review_says(
+        broker, dossier, EventType.DOSSIER_SUPPLEMENT_REQUESTED, PublicStatus.SUPPLEMENT_REQUESTED, 4,
+        items=["Bản đồ"], supplement_due_at=due,
+    )  # fmt: skip
+    await status_becomes(client, token, dossier["code"], 5)
+    map_file = await upload(client, token(), pdf_bytes("Bản đồ"))
+    body = {"components": [{"code": "proposal_report", "file_ids": [map_file]}], "note": "Bổ sung bản đồ"}
+    recorded = DossierRepository.act
+
+    async def dies_after_recording(self: DossierRepository, *args: Any, **kwargs: Any) -> bool:
+        await recorded(self, *args, **kwargs)
+        raise RuntimeError("the process died after recording the supplement")
+
+    # The supplement is recorded and the process dies before answering; the applicant's retry finds it done.
+    with monkeypatch.context() as m:
+        m.setattr(DossierRepository, "act", dies_after_recording)
+        with pytest.raises(RuntimeError, match="died after recording"):
+            await client.post(f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token()))
+    again = await client.post(f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token()))
+    assert again.status_code == 409
+    officer = auth(token("o1", Role.RECEPTION_OFFICER, dossier["agency_code"]))
+    assert (await client.get(f"/api/v1/files/{map_file}", headers=officer)).status_code == 200
 
 
 def signed_callback(

@@ -427,6 +427,11 @@ async def supplement_dossier(
         },
         "$push": {"supplements": record},
     }
+    # The files are linked to the dossier first: a request that ends after recording the supplement (a crash, the
+    # database gone) leaves no file its officers cannot read, and a retry may send the same files again.
+    await retry_transient(
+        lambda: files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"]), attempts=10
+    )
     if not await repo.act(
         doc["_id"],
         allowed_statuses=[int(PublicStatus.SUPPLEMENT_REQUESTED)],
@@ -436,7 +441,6 @@ async def supplement_dossier(
         fresh = await own_dossier(repo, code, applicant)  # the status changed meanwhile: say what it is now
         raise WrongState(ApplicantAction.SUPPLEMENT, PublicStatus(fresh["status_code"]))
     relay.wake(doc["_id"])
-    await files.attach(list(stored), dossier_id=doc["_id"], agency_code=doc["agency_code"])
     return await own_dossier(repo, code, applicant)
 
 
