@@ -190,14 +190,19 @@ async def test_a_supplement_requested_by_review_is_answered_once(
 ) -> None:
     due = datetime.now(UTC) + timedelta(days=30)
     request = DossierSupplementRequested(
-        **review_base(dossier, PublicStatus.SUPPLEMENT_REQUESTED), items=["Bản đồ vị trí dự án"], supplement_due_at=due
+        **review_base(dossier, PublicStatus.SUPPLEMENT_REQUESTED),
+        items=["Bản đồ vị trí dự án"],
+        supplement_due_at=due,
+        clock_paused=True,
     )
+    assert dossier["clock_paused"] is False
     await publish_event(
         broker, DOSSIER_EVENTS, new_event(EventType.DOSSIER_SUPPLEMENT_REQUESTED, request, service="review")
     )
     seen = await status_becomes(client, token, dossier["code"], 5)
     assert seen["supplement_request"]["items"] == ["Bản đồ vị trí dự án"]
     assert seen["allowed_actions"] == ["supplement", "withdraw"]
+    assert seen["clock_paused"] is True  # as review's event said
 
     map_file = await upload(client, token(), pdf_bytes("Bản đồ"))
     body = {"components": [{"code": "proposal_report", "file_ids": [map_file]}], "note": "Bổ sung bản đồ"}
@@ -207,6 +212,7 @@ async def test_a_supplement_requested_by_review_is_answered_once(
     assert supplemented.status_code == 200, supplemented.text
     assert supplemented.json()["status"]["code"] == 4
     assert supplemented.json()["supplement_request"] is None
+    assert supplemented.json()["clock_paused"] is False  # the supplement sets it running again
     twice = await client.post(f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token()))
     assert twice.status_code == 409
     types = [e["type"] for e in await events_after(kafka_bootstrap, dossier["id"], count=3)]

@@ -10,7 +10,7 @@ import json
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,6 +110,7 @@ class Story:
             EventType.DOSSIER_RECEIVED, DossierReceived, when,
             status_code=PublicStatus.RECEIVED, actor_id="officer-1", receipt_number=f"{self.code}/TN",
             received_at=when, appointment_at=due, due_at=due, tracking_pin_hash=hash_pin("12345678"),
+            clock_paused=False,
         )  # fmt: skip
 
     def returned(self, when: datetime) -> Story:
@@ -138,14 +139,17 @@ class Story:
         return self.add(
             EventType.DOSSIER_SUPPLEMENT_REQUESTED, DossierSupplementRequested, when,
             status_code=PublicStatus.SUPPLEMENT_REQUESTED, actor_id="specialist-1",
-            items=["Bản đồ vị trí dự án"], supplement_due_at=when + timedelta(days=30),
+            items=["Bản đồ vị trí dự án"], supplement_due_at=when + timedelta(days=30), clock_paused=True,
+        )  # fmt: skip
+
+    def fee_requested(self, when: datetime, *, pauses: bool = True) -> Story:
+        return self.add(
+            EventType.DOSSIER_FEE_REQUESTED, DossierFeeRequested, when,
+            status_code=PublicStatus.AWAITING_FEE, actor_id="specialist-1", amount=5_000_000, clock_paused=pauses,
         )  # fmt: skip
 
     def fee(self, requested: datetime, paid: datetime) -> Story:
-        self.add(
-            EventType.DOSSIER_FEE_REQUESTED, DossierFeeRequested, requested,
-            status_code=PublicStatus.AWAITING_FEE, actor_id="specialist-1", amount=5_000_000,
-        )  # fmt: skip
+        self.fee_requested(requested)
         return self.add(
             EventType.DOSSIER_FEE_PAID, DossierFeePaid, paid, "intake",
             status_code=PublicStatus.PROCESSING, amount=5_000_000, payment_reference="PAY-1",
@@ -451,6 +455,44 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     injected = await client.get("/api/v1/records/dossiers", params={"code[$ne]": "x"}, headers=officer)
     assert injected.status_code == 200
     assert injected.json()["total"] == 13  # an unknown parameter is ignored, never an operator
+
+
+async def test_overdue_is_what_review_said_of_the_clock_not_what_a_status_suggests(
+    records: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    mongo: AsyncMongoClient[Document],
+    settings: RecordsSettings,
+) -> None:
+    past_due = at(11, 20)
+    waiting = Story("BNNMT", "MT-DTM-BO", 41).submitted(at(11, 2)).received(at(11, 3), past_due)
+    waiting.supplement_requested(at(11, 4))  # paused before its due time: not overdue, however long it waits
+    fee_runs = Story("BNNMT", "MT-DTM-BO", 42).submitted(at(11, 2)).received(at(11, 3), past_due)
+    fee_runs.fee_requested(at(11, 4), pauses=False)  # a workflow whose fee wait does not stop the clock: overdue
+    late = Story("BNNMT", "MT-DTM-BO", 43).submitted(at(11, 2)).received(at(11, 3), past_due)
+    await publish(broker, prefix, [*waiting.events, *fee_runs.events, *late.events])
+    for story in (waiting, fee_runs, late):
+        await timeline(client, auth, story.code, len(story.events))
+    officer = auth("reception_officer", "officer-1", "BNNMT")
+
+    async def codes(**params: Any) -> dict[str, bool]:
+        found = await client.get("/api/v1/records/dossiers", params={**params, "page_size": 100}, headers=officer)
+        assert found.status_code == 200, found.text
+        return {i["code"]: i["overdue"] for i in found.json()["items"]}
+
+    mine = {waiting.code, fee_runs.code, late.code}
+    assert {c: o for c, o in (await codes()).items() if c in mine} == {
+        waiting.code: False,
+        fee_runs.code: True,
+        late.code: True,
+    }
+    assert {c for c in await codes(overdue=True) if c in mine} == {fee_runs.code, late.code}
+    assert {c for c in await codes(overdue=False) if c in mine} == {waiting.code}
+    # The metrics' gauge counts the same two.
+    _, overdue = await RecordsRepository(mongo[settings.mongodb_database]).status_counts(datetime.now(UTC))
+    assert overdue == {"BNNMT": 2}
 
 
 async def test_forms_are_rendered_from_the_timeline(

@@ -62,15 +62,50 @@ def test_the_clock_counts_calendar_days_for_a_calendar_day_deadline() -> None:
 
 
 def test_the_clock_is_paused_with_the_reason_while_the_agency_waits_for_a_supplement() -> None:
-    waiting = dossier(5, status_since=NOW.isoformat(), supplement_request={"reason": "Thiếu bản đồ", "items": ["x"]})
+    waiting = dossier(
+        5,
+        status_since=NOW.isoformat(),
+        due_at=(NOW - timedelta(days=3)).isoformat(),
+        clock_paused=True,
+        supplement_request={"reason": "Thiếu bản đồ", "items": ["x"]},
+    )
     clock = legal_clock(waiting, DeadlineUnit.WORKING_DAYS, now=NOW, calendar=CALENDAR)
     assert (clock.state, clock.paused_for, clock.reason) == (ClockState.PAUSED, "supplement", "Thiếu bản đồ")
-    assert clock.paused_since == NOW
+    assert clock.paused_since == NOW  # past its due time, but a paused clock is not overdue
 
 
 def test_the_clock_is_paused_while_the_fee_is_awaited() -> None:
-    clock = legal_clock(dossier(6, status_since=NOW.isoformat()), DeadlineUnit.WORKING_DAYS, now=NOW, calendar=CALENDAR)
+    waiting = dossier(6, status_since=NOW.isoformat(), due_at=NOW.isoformat(), clock_paused=True)
+    clock = legal_clock(waiting, DeadlineUnit.WORKING_DAYS, now=NOW, calendar=CALENDAR)
     assert (clock.state, clock.paused_for) == (ClockState.PAUSED, "fee")
+
+
+def test_whether_the_clock_stands_still_is_what_review_says_not_what_the_status_suggests() -> None:
+    due = (NOW + timedelta(days=7)).isoformat()
+    paused = legal_clock(
+        dossier(4, due_at=due, clock_paused=True), DeadlineUnit.WORKING_DAYS, now=NOW, calendar=CALENDAR
+    )
+    assert (paused.state, paused.paused_for) == (ClockState.PAUSED, "applicant")
+    running = legal_clock(
+        dossier(5, due_at=due, clock_paused=False), DeadlineUnit.WORKING_DAYS, now=NOW, calendar=CALENDAR
+    )
+    assert running.state is ClockState.RUNNING
+
+
+def test_a_supplement_asked_for_at_reception_leaves_the_clock_not_started() -> None:
+    clock = legal_clock(dossier(5, status_since=NOW.isoformat()), DeadlineUnit.WORKING_DAYS, now=NOW, calendar=CALENDAR)
+    assert clock.state is ClockState.NOT_STARTED
+
+
+def test_past_the_due_time_after_office_hours_is_overdue_by_no_amount_yet() -> None:
+    due = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # Wednesday 17:00 in Hanoi, the close of office
+    after_hours = due + timedelta(hours=1)
+    clock = legal_clock(
+        dossier(4, due_at=due.isoformat()), DeadlineUnit.WORKING_DAYS, now=after_hours, calendar=CALENDAR
+    )
+    assert (clock.state, clock.amount) == (ClockState.OVERDUE, None)
+    at_due = legal_clock(dossier(4, due_at=due.isoformat()), DeadlineUnit.WORKING_DAYS, now=due, calendar=CALENDAR)
+    assert at_due.state is ClockState.DUE_SOON
 
 
 @pytest.mark.parametrize("status", [3, 8, 9, 10])

@@ -226,10 +226,11 @@ def test_withdrawal_waits_for_an_officer_to_stop_processing() -> None:
     assert emitted(stop)[0][0] == "dossier.stopped"
 
 
-def test_every_event_review_emits_carries_the_version_its_step_makes() -> None:
+def test_every_event_review_emits_carries_the_version_its_step_makes_and_whether_the_clock_stands_still() -> None:
     at = vn(2026, 12, 1, 9)
     doc = opened()
     seen: list[tuple[str, int, int]] = []
+    paused: list[bool] = []
     for who, body in (
         (RECEPTION, {"action": "receive"}),
         (LEADER, {"action": "assign", "assignee_id": "cv-1"}),
@@ -238,12 +239,14 @@ def test_every_event_review_emits_carries_the_version_its_step_makes() -> None:
         version = doc["version"]
         doc, step, _ = act(doc, who, at, **body)
         seen += [(kind, data["workflow_version"], version + 1) for kind, data in emitted(step)]
+        paused += [data["clock_paused"] for _, data in emitted(step)]
     supplemented = intake_event(
         doc, EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s"
     )
     step = decide_event(doc, supplemented, ctx(at))
     assert step is not None
     seen += [(kind, data["workflow_version"], doc["version"] + 1) for kind, data in emitted(step)]
+    paused += [data["clock_paused"] for _, data in emitted(step)]
     doc = apply(doc, step, at)
     overdue = decide_timers(doc, ctx(vn(2027, 3, 1, 9)))
     assert overdue is not None
@@ -253,18 +256,25 @@ def test_every_event_review_emits_carries_the_version_its_step_makes() -> None:
         "dossier.overdue",
     ]  # fmt: skip
     assert all(carried == made for _, carried, made in seen), seen
+    paused += [data["clock_paused"] for _, data in emitted(overdue)]
+    assert paused == [False, False, True, False, False]
 
 
 def test_an_extension_needs_a_later_date_and_re_arms_the_timers() -> None:
     doc = received()
     with pytest.raises(ActionRefused, match="later than the current deadline"):
         act(doc, LEADER, vn(2026, 12, 2, 9), action="extend_deadline", reason="Hội đồng", new_due_at=vn(2027, 1, 1, 17))
-    at_due = vn(2027, 1, 15, 17)
-    overdue = decide_timers(doc, ctx(at_due))
+    due = vn(2027, 1, 15, 17)
+    at_due = decide_timers(doc, ctx(due))
+    assert at_due is not None
+    assert emitted(at_due)[0][0] == "dossier.due_soon"  # at its due time it is not yet late
+    doc = apply(doc, at_due, due)
+    past_due = due + timedelta(minutes=1)
+    overdue = decide_timers(doc, ctx(past_due))
     assert overdue is not None
     assert emitted(overdue)[0][0] == "dossier.overdue"
-    doc = apply(doc, overdue, at_due)
-    assert decide_timers(doc, ctx(at_due + timedelta(hours=1))) is None  # once per deadline
+    doc = apply(doc, overdue, past_due)
+    assert decide_timers(doc, ctx(past_due + timedelta(hours=1))) is None  # once per deadline
     new_due = vn(2027, 2, 26, 17)
     doc, step, _ = act(
         doc, LEADER, vn(2027, 1, 16, 9), action="extend_deadline", reason="Hội đồng họp lại", new_due_at=new_due
@@ -277,8 +287,8 @@ def test_an_extension_needs_a_later_date_and_re_arms_the_timers() -> None:
     assert due_soon is not None
     assert emitted(due_soon)[0][0] == "dossier.due_soon"
     doc = apply(doc, due_soon, vn(2027, 2, 26, 9))
-    assert decide_timers(doc, ctx(vn(2027, 2, 26, 10))) is None
-    late = decide_timers(doc, ctx(vn(2027, 2, 26, 17)))
+    assert decide_timers(doc, ctx(vn(2027, 2, 26, 17))) is None  # due soon already said, not late yet
+    late = decide_timers(doc, ctx(vn(2027, 2, 26, 17, 1)))
     assert late is not None
     assert emitted(late)[0][0] == "dossier.overdue"
 

@@ -422,6 +422,7 @@ async def supplement_dossier(
         "$set": {
             "status_code": int(PublicStatus.PROCESSING),
             "status_updated_at": now,
+            "clock_paused": False,
             "supplement_request": None,
             "pending_request": pending_request(ApplicantAction.SUPPLEMENT, event),
         },
@@ -515,6 +516,8 @@ def view_update(event: Envelope, current: Document | None) -> Document | None:
     elif pending is not None and current is not None and may(ApplicantAction(pending["action"]), status):
         # Review has not taken the applicant's request yet, and will from this step's state: what it led to stands.
         status = PublicStatus(current["status_code"])
+    elif payload.clock_paused is not None:
+        fields["clock_paused"] = payload.clock_paused
     if current is None or status != current.get("status_code"):
         fields.update(status_code=int(status), status_updated_at=event.time)
     if isinstance(payload, DossierReceived):

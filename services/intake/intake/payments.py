@@ -110,6 +110,7 @@ async def _record_paid(repo: DossierRepository, relay: OutboxRelay, doc: dict[st
             "fee.transaction_no": callback.transaction_no,
             "status_code": int(PublicStatus.PROCESSING),
             "status_updated_at": now,
+            "clock_paused": False,
             "pending_request": pending_request(ApplicantAction.PAY_FEE, event),
         }
     }

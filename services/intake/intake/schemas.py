@@ -243,6 +243,9 @@ class DossierOut(BaseModel):
     tracking_pin: str | None = Field(default=None, description="The receipt's tracking PIN (its owner alone sees it)")
     due_at: datetime | None = None
     appointment_at: datetime | None = None
+    clock_paused: bool = Field(
+        default=False, description="Whether the legal clock stands still (the agency waits on the applicant)"
+    )
     supplement_request: SupplementRequestOut | None = None
     fee: FeeOut | None = None
     extension: ExtensionOut | None = None
@@ -278,6 +281,7 @@ class DossierOut(BaseModel):
             tracking_pin=_unsealed(doc.get("tracking_pin_sealed"), seal_key),
             due_at=doc.get("due_at"),
             appointment_at=doc.get("appointment_at"),
+            clock_paused=bool(doc.get("clock_paused")),
             supplement_request=SupplementRequestOut(**supplement) if supplement else None,
             fee=FeeOut(**fee) if fee else None,
             extension=ExtensionOut(**doc["extension"]) if doc.get("extension") else None,

@@ -148,6 +148,8 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
         "status_code": int(payload.status_code),
         "updated_at": event.time,
     }
+    if payload.clock_paused is not None:
+        fields["clock_paused"] = payload.clock_paused
     if isinstance(payload, DossierSubmitted):
         fields.update(
             applicant_id=payload.applicant.id,
@@ -155,6 +157,7 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
             applicant_kind=payload.applicant.kind,
             channel=payload.channel,
             submitted_at=payload.submitted_at,
+            clock_paused=False,
             procedure_version=payload.procedure_version,
             procedure_name_vi=payload.procedure_name_vi,
             procedure_name_en=payload.procedure_name_en,

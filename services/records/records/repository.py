@@ -14,6 +14,7 @@ from hoso.idempotency import APPLIED_FIELD, apply_once, once_filter, once_update
 from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, id_lookups_only, update_if, write_many
 from hoso.versioned import VersionedStore
 from records.domain.chain import GENESIS, ChainEntry
+from records.domain.stats import CLOCK
 
 TIMELINE = "timeline"
 DOSSIERS = "dossiers"
@@ -263,12 +264,11 @@ class RecordsRepository:
         """Dossiers by (agency, status), and open overdue dossiers by agency (for the metrics)."""
         by_status: dict[tuple[str, int], int] = {}
         overdue: dict[str, int] = {}
-        projection = {"agency_code": 1, "status_code": 1, "due_at": 1, "finished_at": 1}
+        projection = {"agency_code": 1, "status_code": 1, "due_at": 1, "finished_at": 1, "clock_paused": 1}
         async for doc in self.dossiers.find({}, projection=projection):
             agency, status = doc.get("agency_code", ""), int(doc.get("status_code", 0))
             by_status[(agency, status)] = by_status.get((agency, status), 0) + 1
-            due = doc.get("due_at")
-            if due is not None and due < now and doc.get("finished_at") is None and status not in (5, 6):
+            if CLOCK.overdue(doc, now):
                 overdue[agency] = overdue.get(agency, 0) + 1
             overdue.setdefault(agency, 0)
         return by_status, overdue

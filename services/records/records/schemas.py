@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hoso.events import EventType, PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
-from records.domain.stats import MonthTotal, Performance, StatsRow
+from records.domain.stats import CLOCK, MonthTotal, Performance, StatsRow
 
 
 class TimelineEntryOut(BaseModel):
@@ -111,8 +111,6 @@ class DossierSummaryOut(BaseModel):
     @classmethod
     def of(cls, doc: Document, now: datetime) -> DossierSummaryOut:
         status = PublicStatus(doc["status_code"])
-        due = doc.get("due_at")
-        paused = status in (PublicStatus.SUPPLEMENT_REQUESTED, PublicStatus.AWAITING_FEE)
         return cls(
             code=doc["code"],
             agency_code=doc["agency_code"],
@@ -125,10 +123,10 @@ class DossierSummaryOut(BaseModel):
             status_label_en=status_label(status, "en"),
             submitted_at=doc.get("submitted_at"),
             received_at=doc.get("received_at"),
-            due_at=due,
+            due_at=doc.get("due_at"),
             finished_at=doc.get("finished_at"),
             outcome=doc.get("outcome"),
-            overdue=due is not None and due < now and doc.get("finished_at") is None and not paused,
+            overdue=CLOCK.overdue(doc, now),
         )
 
 

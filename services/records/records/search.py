@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from hoso.mongo import Document
 from hoso.problems import Problem
+from records.domain.stats import CLOCK
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -78,10 +79,9 @@ def search_query(
     if received is not None:
         clauses.append({"received_at": received})
     if overdue is True:
-        clauses.append({"due_at": {"$lt": now}, "finished_at": None, "status_code": {"$nin": [5, 6]}})
+        clauses.append(CLOCK.overdue_query(now))
     elif overdue is False:
-        clauses.append({"$or": [{"due_at": None}, {"due_at": {"$gte": now}}, {"finished_at": {"$ne": None}},
-                                {"status_code": {"$in": [5, 6]}}]})  # fmt: skip
+        clauses.append(CLOCK.not_overdue_query(now))
     if not clauses:
         return {}
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

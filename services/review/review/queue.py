@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from hoso.logs import get_logger
 from hoso.mongo import Document, id_lookups_only
+from review.domain.engine import CLOCK
 from review.repository import ReviewRepository
 from review.schemas import is_overdue
 
@@ -66,9 +67,9 @@ class TaskFilter:
         if not self.include_closed:
             query["terminal"] = False
         if self.overdue is True:
-            query.update(due_at={"$lt": now}, paused_at=None, terminal=False)
+            query.update(CLOCK.overdue_query(now))
         elif self.overdue is False:
-            ands.append({"$or": [{"due_at": None}, {"due_at": {"$gte": now}}, {"paused_at": {"$ne": None}}]})
+            ands.append(CLOCK.not_overdue_query(now))
         if ands:
             query["$and"] = ands
         return query

@@ -11,6 +11,7 @@ from hoso.deadlines import VIETNAM, WorkCalendar
 from hoso.events import PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
+from review.domain.engine import CLOCK
 
 # Times are answered in Vietnam's time zone (+07:00), whether they were just computed or read back from MongoDB.
 LocalTime = Annotated[datetime, PlainSerializer(lambda moment: moment.astimezone(VIETNAM).isoformat(), return_type=str)]
@@ -46,8 +47,7 @@ ClockState = Literal["none", "running", "due_soon", "overdue", "paused"]
 
 def is_overdue(doc: Document, now: datetime) -> bool:
     """A dossier whose legal clock runs and has passed its due time."""
-    due = doc.get("due_at")
-    return due is not None and not doc["terminal"] and doc.get("paused_at") is None and now > due
+    return CLOCK.overdue(doc, now)
 
 
 def clock_of(doc: Document, now: datetime, calendar: WorkCalendar, lead: timedelta) -> ClockState:

@@ -73,6 +73,11 @@ class DossierEventData(EventData):
         description="Review's events: the id of the applicant's request (supplement, fee payment, withdrawal) this "
         "step took, if it took one",
     )
+    clock_paused: bool | None = Field(
+        default=None,
+        description="Review's events: whether the dossier's legal clock stands still after this step (its workflow's "
+        "state waits on the applicant: a supplement, a fee); none on the events of other services",
+    )
 
 
 class Applicant(EventData):

@@ -11,12 +11,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from hoso.clock import is_overdue
 from hoso.deadlines import HOURS_PER_WORKING_DAY, DeadlineUnit, WorkCalendar
 
 # Public status codes (the national one-stop systems' list).
 NEW, RECEIVED, NOT_RECEIVED, PROCESSING, SUPPLEMENT, FEE, WITHDRAWAL, STOPPED, PROCESSED, RETURNED = range(1, 11)
-RUNNING_STATUSES = frozenset({RECEIVED, PROCESSING, WITHDRAWAL})
-PAUSED_STATUSES = frozenset({SUPPLEMENT, FEE})
+RUNNING_STATUSES = frozenset({RECEIVED, PROCESSING, WITHDRAWAL, SUPPLEMENT, FEE})
+
+
+_PAUSED_FOR = {SUPPLEMENT: "supplement", FEE: "fee"}
 
 
 class ClockState(StrEnum):
@@ -37,7 +40,7 @@ class Clock:
     due_at: datetime | None = None
     paused_since: datetime | None = None
     paused_for: str | None = None
-    """Why it is paused: "supplement" (the agency waits for documents) or "fee" (for the fee)."""
+    """Why it is paused: "supplement" (the agency waits for documents), "fee" (for the fee) or "applicant"."""
     reason: str = ""
 
 
@@ -58,28 +61,32 @@ def legal_clock(dossier: dict[str, Any], unit: DeadlineUnit, *, now: datetime, c
     due = _datetime(dossier.get("due_at"))
     if status == NEW:
         return Clock(ClockState.NOT_STARTED, unit)
-    if status in PAUSED_STATUSES:
+    if status in _PAUSED_FOR and due is None:
+        return Clock(ClockState.NOT_STARTED, unit)  # waiting on the applicant at reception: it starts once received
+    if status not in RUNNING_STATUSES or due is None:
+        return Clock(ClockState.ENDED, unit, due_at=due)
+    if dossier.get("clock_paused"):  # review's fact: its workflow's state waits on the applicant
         request = dossier.get("supplement_request") or {}
         return Clock(
             ClockState.PAUSED,
             unit,
             due_at=due,
             paused_since=_datetime(dossier.get("status_since")),
-            paused_for="supplement" if status == SUPPLEMENT else "fee",
+            paused_for=_PAUSED_FOR.get(status, "applicant"),
             reason=str(request.get("reason") or "") if status == SUPPLEMENT else "",
         )
-    if status not in RUNNING_STATUSES or due is None:
-        return Clock(ClockState.ENDED, unit, due_at=due)
+    overdue = is_overdue(due, now, running=True)
     if unit is DeadlineUnit.CALENDAR_DAYS:
         days = (due - now).total_seconds() / 86400
-        left = float(math.ceil(days)) if days >= 0 else float(math.ceil(-days))
-        if days < 0:
+        left = float(math.ceil(abs(days)))
+        if overdue:
             return Clock(ClockState.OVERDUE, unit, amount=left, due_at=due)
         return Clock(ClockState.DUE_SOON if days <= 1 else ClockState.RUNNING, unit, amount=left, due_at=due)
     remaining = calendar.remaining(now, due).total_seconds()
     amount = _in_unit(abs(remaining), unit)
-    if remaining < 0:
-        return Clock(ClockState.OVERDUE, unit, amount=_rounded(amount, unit), due_at=due)
+    if overdue:
+        # Past the due time out of office hours, no working time has passed yet: overdue, by no amount to name.
+        return Clock(ClockState.OVERDUE, unit, amount=_rounded(amount, unit) or None, due_at=due)
     soon = remaining <= HOURS_PER_WORKING_DAY * 3600
     return Clock(ClockState.DUE_SOON if soon else ClockState.RUNNING, unit, amount=_rounded(amount, unit), due_at=due)
 

@@ -27,11 +27,16 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from pydantic import BaseModel
 
+from hoso.clock import ClockFields, is_overdue
 from hoso.deadlines import HOURS_PER_WORKING_DAY, WorkCalendar
 from hoso.events import PublicStatus
 from hoso.mongo import Document
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+
+CLOCK = ClockFields(due="due_at", running={"finished_at": None, "clock_paused": False})
+"""Where a dossier's summary keeps its legal clock: it runs until the dossier is finished, except while review's last
+event said it stands still."""
 
 COLUMNS = (
     "received",
@@ -122,7 +127,7 @@ def classify(summary: Document, start: datetime, end: datetime) -> list[str]:
             counted.append("awaiting_supplement")
         elif status == PublicStatus.AWAITING_FEE:
             counted.append("awaiting_fee")
-        elif due_at is not None and due_at < end:
+        elif is_overdue(due_at, end, running=True):
             counted.append("in_progress_overdue")
         else:
             counted.append("in_progress_not_yet_due")

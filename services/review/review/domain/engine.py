@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hoso.auth import Principal, Role
+from hoso.clock import ClockFields
 from hoso.deadlines import DeadlineUnit, WorkCalendar
 from hoso.errors import ImpossibleTransition
 from hoso.events import Envelope, EventType, PublicStatus, new_event
@@ -203,15 +204,27 @@ def _move(doc: Document, to: str | None, ctx: Context, *, reset_clock: bool = Fa
     return fields
 
 
-def _base(doc: Document, status: int) -> dict[str, Any]:
-    """What every event of the step after `doc` carries: the dossier, the status it leads to, the version it makes."""
+CLOCK = ClockFields(due="due_at", running={"terminal": False, "paused_at": None})
+"""Where an instance keeps its legal clock: it runs while the dossier is open and its state does not pause it."""
+
+
+def clock_paused(doc: Document) -> bool:
+    """Whether the dossier's legal clock has started and stands still (its state waits on the applicant)."""
+    return doc.get("due_at") is not None and not doc["terminal"] and doc.get("paused_at") is not None
+
+
+def _base(doc: Document, fields: Document) -> dict[str, Any]:
+    """What every event of the step after `doc` carries: the dossier, the status the step's `fields` lead to, the
+    version it makes and whether the legal clock stands still after it."""
+    after = {**doc, **fields}
     return {
         "dossier_id": doc["_id"],
         "dossier_code": doc["code"],
         "procedure_code": doc["procedure_code"],
         "agency_code": doc["agency_code"],
-        "status_code": PublicStatus(status),
+        "status_code": PublicStatus(after["status_code"]),
         "workflow_version": doc["version"] + 1,
+        "clock_paused": clock_paused(after),
     }
 
 
@@ -294,7 +307,7 @@ def _receive(doc: Document, req: ActionRequest, officer: Principal, to: str | No
         received_by=officer.subject,
     )
     data = DossierReceived(
-        **_base(doc, fields["status_code"]),
+        **_base(doc, fields),
         actor_id=officer.subject,
         receipt_number=receipt,
         received_at=ctx.now,
@@ -333,7 +346,7 @@ def _simple(
 
 
 def _officer(doc: Document, officer: Principal, fields: Document, req: ActionRequest) -> dict[str, Any]:
-    return {**_base(doc, fields["status_code"]), "actor_id": officer.subject, "attachment": req.attachment}
+    return {**_base(doc, fields), "actor_id": officer.subject, "attachment": req.attachment}
 
 
 def _supplement_due(doc: Document, req: ActionRequest, ctx: Context) -> Document:
@@ -444,13 +457,11 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
     if incoming is IncomingEvent.WITHDRAWAL_REQUESTED:
         request = event.payload()
         assert isinstance(request, DossierWithdrawalRequested)
-        accepted = DossierWithdrawalAccepted(
-            **_base(doc, fields["status_code"]), answers_event=event.id, reason=request.reason
-        )
+        accepted = DossierWithdrawalAccepted(**_base(doc, fields), answers_event=event.id, reason=request.reason)
         events = [_event(EventType.DOSSIER_WITHDRAWAL_ACCEPTED, accepted, ctx, doc)]
     else:
         data = DossierProcessingResumed(
-            **_base(doc, fields["status_code"]),
+            **_base(doc, fields),
             answers_event=event.id,
             due_at=fields.get("due_at", doc.get("due_at")),
             reason="supplement received" if incoming is IncomingEvent.SUPPLEMENTED else "fee paid",
@@ -472,7 +483,7 @@ def decide_timers(doc: Document | None, ctx: Context) -> Step | None:
     if expiry and doc["state"] in expiry.from_ and supplement_due is not None and ctx.now > supplement_due:
         fields = _move(doc, expiry.to, ctx)
         reason = f"the supplement deadline {supplement_due.isoformat()} passed without a supplement"
-        data = DossierRefused(**_base(doc, fields["status_code"]), actor_id=SYSTEM_ACTOR, reason=reason)
+        data = DossierRefused(**_base(doc, fields), actor_id=SYSTEM_ACTOR, reason=reason)
         return Step(
             fields=fields,
             events=[_event(EventType.DOSSIER_REFUSED, data, ctx, doc)],
@@ -481,8 +492,8 @@ def decide_timers(doc: Document | None, ctx: Context) -> Step | None:
     due = doc.get("due_at")
     if due is None or doc.get("paused_at") is not None:
         return None
-    base = _base(doc, doc["status_code"])
-    if ctx.now >= due:
+    base = _base(doc, {})
+    if CLOCK.overdue(doc, ctx.now):
         if doc.get("overdue_for") == due:
             return None
         event = _event(EventType.DOSSIER_OVERDUE, DossierOverdue(**base, due_at=due), ctx, doc)
