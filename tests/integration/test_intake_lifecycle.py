@@ -17,7 +17,12 @@ from faststream.kafka import KafkaBroker
 
 from hoso.auth import Role
 from hoso.events import EventType, PublicStatus, new_event
-from hoso.events.catalog import EVENT_MODELS, DossierFeeRequested, DossierSupplementRequested
+from hoso.events.catalog import (
+    EVENT_MODELS,
+    DossierFeeRequested,
+    DossierPersonalDataErased,
+    DossierSupplementRequested,
+)
 from hoso.kafka import publish_event
 from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import pdf_bytes
@@ -343,3 +348,45 @@ async def test_an_admin_publishes_a_version_and_dossiers_keep_theirs(
     assert history["2022"]["effective_to"] == (tomorrow - timedelta(days=1)).isoformat()
     mine = (await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=auth(token()))).json()
     assert mine["procedure_version"] == "2022"
+
+
+async def test_an_erasure_of_personal_data_erases_intake_s_copy_of_it(
+    client: httpx.AsyncClient, token: Token, broker: KafkaBroker
+) -> None:
+    officer = token("tn-hn", Role.RECEPTION_OFFICER, "UBND.HN")
+    scanned = await permit_body(client, officer)
+    person = {"kind": "citizen", "name": "Nguyễn Thị Hoa", "personal_id": "001190012345", "phone": "+84 912 000 111"}
+    body = {
+        **{k: scanned[k] for k in ("procedure_code", "components", "fields")},
+        "channel": "post",
+        "applicant": person,
+    }
+    registered = await client.post(
+        "/api/v1/dossiers/registered", json=body, headers={**auth(officer), "Idempotency-Key": unique("key-erase")}
+    )
+    assert registered.status_code == 201, registered.text
+    dossier = registered.json()
+    assert dossier["applicant"]["phone"] == "+84 912 000 111"
+    erased = DossierPersonalDataErased(
+        dossier_id=dossier["id"],
+        dossier_code=dossier["code"],
+        erased=["applicant.name", "applicant.phone"],
+        reason="Yêu cầu của chủ thể dữ liệu",
+        actor_id="admin-hn",
+        erased_at=datetime.now(UTC),
+    )
+    await publish_event(
+        broker, DOSSIER_EVENTS, new_event(EventType.DOSSIER_PERSONAL_DATA_ERASED, erased, service="records")
+    )
+    seen: dict[str, Any] = {}
+
+    async def gone() -> bool:
+        seen.update((await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=auth(officer))).json())
+        return seen["applicant"]["phone"] is None
+
+    await eventually(gone, what="the applicant's phone erased")
+    assert seen["applicant"] == {
+        "kind": "citizen", "name": None, "email": None, "phone": None, "personal_id": None, "tax_code": None
+    }  # fmt: skip
+    assert seen["code"] == dossier["code"]
+    assert seen["components"] == dossier["components"]  # what was filed stays

@@ -51,6 +51,7 @@ from hoso.runtime import ProcessRole
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from records.bootstrap import build_app
 from records.domain.chain import audit, link_after
+from records.domain.personal import matches
 from records.handlers import _timeline_entry, record_event, record_events
 from records.repository import INDEXES as RECORDS_INDEXES
 from records.repository import RecordsRepository, entry_of
@@ -99,7 +100,8 @@ class Story:
         return self.add(
             EventType.DOSSIER_SUBMITTED, DossierSubmitted, when, "intake",
             status_code=PublicStatus.NEW, procedure_version="2025-03", submitted_at=when,
-            applicant=Applicant(id=f"citizen-{self.sequence}", name=applicant, email="an@example.vn"),
+            applicant=Applicant(
+                id=f"citizen-{self.sequence}", name=applicant, email="an@example.vn", phone="+84901234567"),
             procedure_name_vi="Thẩm định báo cáo đánh giá tác động môi trường",
             components=[ComponentFiles(code="eia_report", file_ids=["f-1"], files=[
                 FileRef(id="f-1", name="bao-cao.pdf", content_type="application/pdf", size=6, sha256=sha)])],
@@ -493,6 +495,76 @@ async def test_overdue_is_what_review_said_of_the_clock_not_what_a_status_sugges
     # The metrics' gauge counts the same two.
     _, overdue = await RecordsRepository(mongo[settings.mongodb_database]).status_counts(datetime.now(UTC))
     assert overdue == {"BNNMT": 2}
+
+
+async def test_personal_data_stays_out_of_the_chain_and_its_erasure_leaves_every_audit_valid(
+    records: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    mongo: AsyncMongoClient[Document],
+    settings: RecordsSettings,
+) -> None:
+    story = Story("BNNMT", "MT-DTM-BO", 51).submitted(at(11, 2), "Trần Thị Mai").received(at(11, 3), at(11, 20))
+    await publish(broker, prefix, story.events)
+    entries = await timeline(client, auth, story.code, 2)
+    db = mongo[settings.mongodb_database]
+    stored = [doc async for doc in db["timeline"].find({"dossier_id": story.dossier_id})]
+    for personal in ("an@example.vn", "+84901234567", "Trần Thị Mai"):
+        assert all(personal not in doc["event"] for doc in stored), personal  # nowhere in what the chain signs
+    applicant = json.loads(next(d for d in stored if d["sequence"] == 1)["event"])["data"]["applicant"]
+    assert applicant["id"] == "citizen-51"
+    assert all(applicant[k].startswith("personal:") for k in ("email", "phone", "name"))
+    kept = await db["personal_data"].find_one({"_id": story.dossier_id})
+    assert kept is not None
+    assert {pair["path"]: pair["value"] for pair in kept["values"]} == {
+        "applicant.email": "an@example.vn", "applicant.phone": "+84901234567", "applicant.name": "Trần Thị Mai"
+    }  # fmt: skip
+    assert matches("+84901234567", applicant["phone"], kept["salt"])  # the digest proves the value while kept
+    officer = auth("specialist", "specialist-1", "BNNMT")
+    form = await client.get(f"/api/v1/records/dossiers/{story.code}/forms/01.pdf", headers=officer)
+    assert "Trần Thị Mai" in " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(form.content)).pages)
+
+    url = f"/api/v1/records/dossiers/{story.code}/personal-data/erasure"
+    admin = auth("admin", "admin-bnnmt", "BNNMT")
+    reason = "Yêu cầu xoá dữ liệu của chủ thể dữ liệu ngày 01/12/2026, số 12/YC"
+    assert (await client.post(url, json={"reason": reason}, headers=officer)).status_code == 403
+    other = await client.post(url, json={"reason": reason}, headers=auth("admin", "admin-hn", "UBND.HN"))
+    assert other.status_code == 404
+    blank = await client.post(url, json={"reason": "   "}, headers=admin)
+    assert blank.status_code == 422
+    assert "reason" in blank.text
+    erased = await client.post(url, json={"reason": reason}, headers=admin)
+    assert erased.status_code == 200, erased.text
+    body = erased.json()
+    assert body["erased"] == ["applicant.email", "applicant.name", "applicant.phone"]
+    assert (body["erased_now"], body["actor_id"], body["reason"]) == (True, "admin-bnnmt", reason)
+
+    kept = await db["personal_data"].find_one({"_id": story.dossier_id})
+    assert kept is not None
+    assert (kept["values"], kept["salt"]) == (None, None)
+    summary = await db["dossiers"].find_one({"_id": story.dossier_id})
+    assert summary is not None
+    assert summary["applicant_name"] == ""
+    # The erasure joins the timeline (published through records' outbox), and the chain still verifies.
+    entries = await timeline(client, auth, story.code, 3)
+    assert entries[-1]["event_type"] == EventType.DOSSIER_PERSONAL_DATA_ERASED.value
+    audit_answer = await client.get(f"/api/v1/records/dossiers/{story.code}/audit", headers=officer)
+    assert audit_answer.json()["valid"] is True
+    assert audit_answer.json()["entries"] == 3
+    form = await client.get(f"/api/v1/records/dossiers/{story.code}/forms/01.pdf", headers=officer)
+    assert form.status_code == 200
+    assert "Trần Thị Mai" not in " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(form.content)).pages)
+    again = await client.post(url, json={"reason": "lần hai"}, headers=admin)
+    assert again.status_code == 200
+    assert (again.json()["erased_now"], again.json()["reason"]) == (False, reason)  # once; the first one stands
+
+    # The submission delivered again after the erasure keeps nothing personal.
+    await publish(broker, prefix, story.events[:1])
+    await asyncio.sleep(1)
+    assert (await db["personal_data"].find_one({"_id": story.dossier_id}) or {}).get("values") is None
+    assert len(await timeline(client, auth, story.code, 3)) == 3
 
 
 async def test_forms_are_rendered_from_the_timeline(

@@ -1,10 +1,11 @@
-"""Intake's subscriptions: review's lifecycle events keep intake's view of each dossier."""
+"""Intake's subscriptions: review's lifecycle events keep intake's view of each dossier; records' erasure of a
+dossier's personal data erases intake's copy."""
 
 from __future__ import annotations
 
 from hoso.consumer import EventHandler
 from hoso.events import Envelope, EventType
-from intake.handlers import record_review_event
+from intake.handlers import erase_personal_data, record_review_event
 from intake.repository import DossierRepository
 
 # Review's events that change what an applicant sees of a dossier (intake's own events are applied at the source).
@@ -29,4 +30,7 @@ def event_handlers(repo: DossierRepository) -> dict[EventType, EventHandler]:
     async def on_review_event(event: Envelope) -> None:
         await record_review_event(repo, event)
 
-    return dict.fromkeys(REVIEW_EVENTS, on_review_event)
+    async def on_erasure(event: Envelope) -> None:
+        await erase_personal_data(repo, event)
+
+    return {**dict.fromkeys(REVIEW_EVENTS, on_review_event), EventType.DOSSIER_PERSONAL_DATA_ERASED: on_erasure}

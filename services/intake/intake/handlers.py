@@ -26,6 +26,7 @@ from hoso.events.catalog import (
     DossierDeadlineExtended,
     DossierEventData,
     DossierFeeRequested,
+    DossierPersonalDataErased,
     DossierProcessingResumed,
     DossierReceived,
     DossierRefused,
@@ -573,6 +574,21 @@ async def record_review_event(repo: DossierRepository, event: Envelope) -> None:
         if await repo.apply_event(event.partitionkey, event.id, update, unchanged=read):
             return
     raise TransientError(f"{event.subject}: the dossier kept changing while {event.type.short_name} was applied")
+
+
+async def erase_personal_data(repo: DossierRepository, event: Envelope) -> None:
+    """Erase intake's copy of a dossier's personal data once records has erased its own: the applicant's contact, and
+    a citizen's name and identity number (an organisation's name and tax code are not personal data)."""
+    payload = event.payload()
+    assert isinstance(payload, DossierPersonalDataErased)
+    current = await repo.by_id(event.partitionkey)
+    if current is None:
+        return
+    erased = ["applicant.email", "applicant.phone"]
+    if current.get("applicant_kind") != "organisation":
+        erased += ["applicant.name", "applicant_identifiers.personal_id"]
+    update = {"$unset": dict.fromkeys(erased, ""), "$set": {"personal_data_erased_at": payload.erased_at}}
+    await repo.apply_event(event.partitionkey, event.id, update)
 
 
 def check_draft(

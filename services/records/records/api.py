@@ -13,15 +13,19 @@ from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal, require
 from hoso.events import PublicStatus
 from hoso.forms import FormCode, render_form
 from hoso.mongo import Document, bson_now
+from hoso.outbox import OutboxRelay
 from hoso.pins import hash_pin, verify_pin
 from hoso.problems import Problem
 from records.domain.chain import audit
 from records.domain.documents import dossier_forms
 from records.domain.stats import XLSX, by_month, months_to_csv, performance, statistics, to_csv, to_xlsx
+from records.privacy import erase_personal_data
 from records.repository import RecordsRepository, entry_of
 from records.schemas import (
     AuditOut,
     DossierSummaryOut,
+    ErasureIn,
+    ErasureOut,
     PerformanceOut,
     RatingIn,
     RatingOut,
@@ -67,7 +71,7 @@ Staff = Annotated[
 ]
 
 
-def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRouter:
+def records_router(repo: RecordsRepository, settings: RecordsSettings, personal_relay: OutboxRelay) -> APIRouter:
     router = APIRouter(prefix="/api/v1/records", tags=["records"])
 
     async def readable_dossier(code: str, principal: Principal) -> Document:
@@ -103,6 +107,22 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings) -> APIRou
             first_invalid_event_id=bad_id,
             problem=result.problem,
         )
+
+    @router.post(
+        "/dossiers/{code}/personal-data/erasure",
+        response_model=ErasureOut,
+        summary="Erase the dossier's personal data (the agency's admins); the timeline and its audit stay valid",
+    )
+    async def erase(
+        code: DossierCode,
+        body: ErasureIn,
+        principal: Annotated[Principal, Depends(require_roles(Role.ADMIN))],
+    ) -> ErasureOut:
+        dossier = await readable_dossier(code, principal)
+        record, now = await erase_personal_data(repo, dossier, reason=body.reason, actor=principal, now=bson_now())
+        if now:
+            personal_relay.wake(dossier["_id"])
+        return ErasureOut.of(record, now=now)
 
     @router.get("/dossiers", response_model=SearchPage, summary="Search dossiers (officers: own agency)")
     async def search(

@@ -39,13 +39,18 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
         )
         archiver = Archiver(repo, exporter_of(settings), policy, settings.archive_interval_seconds)
         runtime.add_outbox(repo.archives)
+        personal_relay = runtime.add_outbox(repo.personal)
         runtime.add_consumer(
             [DOSSIER_EVENTS, NOTIFICATION_EVENTS], event_handlers(repo, archiver), batch_handler(repo, archiver)
         )
         if role.consumes:
             runtime.add_background(archiver.run)
             runtime.add_background(lambda: watch_dossiers(repo, settings.gauges_interval_seconds))
-        return [records_router(repo, settings), performance_router(repo, settings), tracking_router(repo)]
+        return [
+            records_router(repo, settings, personal_relay),
+            performance_router(repo, settings),
+            tracking_router(repo),
+        ]
 
     return build_service_app(
         settings,

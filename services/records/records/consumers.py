@@ -14,6 +14,7 @@ from records.repository import RecordsRepository
 DOSSIER_EVENT_TYPES = tuple(t for t, model in EVENT_MODELS.items() if issubclass(model, DossierEventData))
 NOTIFICATION_EVENT_TYPES = (EventType.NOTIFICATION_DELIVERED, EventType.NOTIFICATION_FAILED)
 MESSAGE_EVENT_TYPES = (EventType.DOSSIER_MESSAGE_SENT, EventType.DOSSIER_MESSAGE_READ)
+PRIVACY_EVENT_TYPES = (EventType.DOSSIER_PERSONAL_DATA_ERASED,)
 
 
 def event_handlers(repo: RecordsRepository, archiver: Archiver) -> dict[EventType, EventHandler]:
@@ -22,7 +23,8 @@ def event_handlers(repo: RecordsRepository, archiver: Archiver) -> dict[EventTyp
         if ended is not None:
             await archiver.on_ended(ended, event.id)
 
-    return dict.fromkeys((*DOSSIER_EVENT_TYPES, *MESSAGE_EVENT_TYPES, *NOTIFICATION_EVENT_TYPES), on_event)
+    types = (*DOSSIER_EVENT_TYPES, *MESSAGE_EVENT_TYPES, *PRIVACY_EVENT_TYPES, *NOTIFICATION_EVENT_TYPES)
+    return dict.fromkeys(types, on_event)
 
 
 def batch_handler(repo: RecordsRepository, archiver: Archiver) -> BatchHandler:

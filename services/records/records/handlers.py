@@ -20,6 +20,7 @@ from hoso.events.catalog import (
 )
 from hoso.mongo import Document, bson_now
 from records.domain.chain import GENESIS, ChainEntry, link_after
+from records.domain.personal import chained_form, new_salt, personal_values
 from records.repository import RecordsRepository, SequenceTaken
 
 _MAX_APPEND_ATTEMPTS = 20
@@ -56,7 +57,7 @@ async def record_events(repo: RecordsRepository, events: Sequence[Envelope]) -> 
     entries = []
     for event, payload in payloads:
         sequence, head = heads.get(payload.dossier_id, (0, GENESIS))
-        link = link_after(sequence, head, event.canonical())
+        link = link_after(sequence, head, await _chained_form(repo, event, payload))
         heads[payload.dossier_id] = (link.sequence, link.hash)
         entries.append(_timeline_entry(event, payload, link))
     inserted = await repo.append_many(entries)
@@ -98,7 +99,7 @@ async def _append_to_timeline(
     repo: RecordsRepository, event: Envelope, payload: DossierEventData | TimelineNote
 ) -> None:
     # No look-up first: the entry's `_id` is the event id, so the insert itself tells a redelivery apart.
-    canonical = event.canonical()
+    canonical = await _chained_form(repo, event, payload)
     for _ in range(_MAX_APPEND_ATTEMPTS):
         sequence, head = await repo.chain_head(payload.dossier_id)
         if sequence == 0:
@@ -120,6 +121,15 @@ async def _append_to_timeline(
         await repo.advance_head(payload.dossier_id, link.sequence, link.hash, event.id)
         return
     raise RuntimeError(f"could not append {event.id} to the timeline of {payload.dossier_code}")
+
+
+async def _chained_form(repo: RecordsRepository, event: Envelope, payload: DossierEventData | TimelineNote) -> bytes:
+    """The event as the chain signs it: its personal values kept aside (erasable) and their salted digests in it."""
+    values = personal_values(event)
+    if not values:
+        return event.canonical()
+    salt = await repo.keep_personal(payload.dossier_id, payload.dossier_code, values, new_salt())
+    return chained_form(event, salt)
 
 
 def _timeline_entry(event: Envelope, payload: DossierEventData | TimelineNote, link: ChainEntry) -> Document:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +11,10 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from hoso.events import Envelope
 from hoso.idempotency import APPLIED_FIELD, apply_once, once_filter, once_update
 from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, id_lookups_only, update_if, write_many
+from hoso.outbox import initial_outbox, outbox_indexes, with_outbox
 from hoso.versioned import VersionedStore
 from records.domain.chain import GENESIS, ChainEntry
 from records.domain.stats import CLOCK
@@ -23,6 +26,7 @@ CODES = "codes"
 ARCHIVES = "archives"
 PACKAGES = "archive_packages"
 RATINGS = "ratings"
+PERSONAL = "personal_data"
 
 INDEXES = [
     IndexSpec(TIMELINE, [("dossier_id", 1), ("sequence", 1)], name="dossier_sequence", unique=True),
@@ -32,6 +36,7 @@ INDEXES = [
     IndexSpec(DOSSIERS, [("agency_code", 1), ("received_at", 1)], name="agency_received"),
     IndexSpec(DOSSIERS, [("applicant_id", 1)], name="applicant"),
     IndexSpec(ARCHIVES, [("state", 1), ("next_attempt_at", 1)], name="due"),
+    *outbox_indexes(PERSONAL),
 ]
 
 
@@ -71,6 +76,8 @@ class RecordsRepository:
         self.packages: AsyncCollection[Document] = db[PACKAGES]
         # The applicants' ratings of the service, one per dossier (`_id`: the dossier's id).
         self.ratings: AsyncCollection[Document] = db[RATINGS]
+        # A dossier's personal data and the salt of its digests in the chain (`_id`: the dossier's id), erasable.
+        self.personal: AsyncCollection[Document] = db[PERSONAL]
 
     async def has_entry(self, event_id: str) -> bool:
         return await self.timeline.find_one({"_id": event_id}, projection={"_id": 1}) is not None
@@ -200,6 +207,34 @@ class RecordsRepository:
 
     async def dossier(self, dossier_id: str) -> Document | None:
         return await self.dossiers.find_one({"_id": dossier_id})
+
+    # --- personal data --------------------------------------------------------------------------------------------
+
+    async def keep_personal(self, dossier_id: str, dossier_code: str, values: dict[str, str], salt: str) -> str | None:
+        """Keep a dossier's personal values with `salt`, once; the salt its digests are made with (the one kept
+        first), or None once they were erased (nothing personal is kept again after an erasure)."""
+        # Paths hold dots, which may not name a key: the values are kept as path/value pairs.
+        pairs = [{"path": path, "value": value} for path, value in sorted(values.items())]
+        document = {"_id": dossier_id, "dossier_code": dossier_code, "salt": salt, "values": pairs}
+        with contextlib.suppress(DuplicateKeyError):
+            await self.personal.insert_one({**document, "kept_at": bson_now(), "erased_at": None, **initial_outbox(())})
+            return salt
+        kept = await self.personal.find_one({"_id": dossier_id}, projection={"salt": 1})
+        assert kept is not None
+        return kept.get("salt")
+
+    async def personal_data(self, dossier_id: str) -> Document | None:
+        return await self.personal.find_one({"_id": dossier_id})
+
+    async def erase_personal(
+        self, dossier_id: str, erasure: Document, summary: Document, events: Sequence[tuple[str, Envelope]]
+    ) -> None:
+        """Erase a dossier's personal values and their salt (a record of the erasure stays in their place), with the
+        event that says so (the outbox publishes it), then what the summary repeats of them (`summary`)."""
+        update = with_outbox({"$set": {"values": None, "salt": None, **erasure}}, events)
+        await self.personal.update_one({"_id": dossier_id}, update, upsert=True)
+        if summary:
+            await self.dossiers.update_one({"_id": dossier_id}, {"$set": summary})
 
     # --- search and statistics ------------------------------------------------------------------------------------
 

@@ -34,6 +34,35 @@ class TimelineOut(BaseModel):
     head: str | None
 
 
+class ErasureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(
+        min_length=1, max_length=1000, description="Why: the data subject's request, its date and reference"
+    )
+
+
+class ErasureOut(BaseModel):
+    dossier_code: str
+    erased_at: datetime
+    erased: list[str] = Field(description="What was erased, as paths in the submission (`applicant.email`, ...)")
+    reason: str
+    actor_id: str
+    erased_now: bool = Field(description="False when the dossier's personal data had been erased before")
+
+    @classmethod
+    def of(cls, record: Document, *, now: bool) -> ErasureOut:
+        erasure = record["erasure"]
+        return cls(
+            dossier_code=record["dossier_code"],
+            erased_at=record["erased_at"],
+            erased=erasure["erased"],
+            reason=erasure["reason"],
+            actor_id=erasure["actor_id"],
+            erased_now=now,
+        )
+
+
 class AuditOut(BaseModel):
     dossier_code: str
     valid: bool

@@ -41,6 +41,7 @@ class EventType(StrEnum):
     DOSSIER_ARCHIVED = "vn.gov.hoso.dossier.archived.v1"
     DOSSIER_MESSAGE_SENT = "vn.gov.hoso.dossier.message_sent.v1"
     DOSSIER_MESSAGE_READ = "vn.gov.hoso.dossier.message_read.v1"
+    DOSSIER_PERSONAL_DATA_ERASED = "vn.gov.hoso.dossier.personal_data_erased.v1"
     NOTIFICATION_DELIVERED = "vn.gov.hoso.notification.delivered.v1"
     NOTIFICATION_FAILED = "vn.gov.hoso.notification.failed.v1"
 
@@ -271,6 +272,16 @@ class DossierMessageRead(DossierMessage):
     read_at: datetime
 
 
+class DossierPersonalDataErased(TimelineNote):
+    """A dossier's personal data (the applicant's contact, a citizen's name and identity number) was erased where it
+    is kept. Records' chain keeps only salted digests of it, which can no longer be tested; intake erases its copy."""
+
+    erased: list[str] = Field(description="What records erased, as paths in the submission (`applicant.email`, ...)")
+    reason: str = Field(min_length=1, description="Why: the data subject's request and its reference")
+    actor_id: str = Field(min_length=1, description="Who erased it")
+    erased_at: datetime
+
+
 class NotificationOutcome(TimelineNote):
     delivery_id: str = Field(min_length=1)
     source_event_id: str = Field(min_length=1)
@@ -311,6 +322,7 @@ EVENT_MODELS: dict[EventType, type[EventData]] = {
     EventType.DOSSIER_ARCHIVED: DossierArchived,
     EventType.DOSSIER_MESSAGE_SENT: DossierMessageSent,
     EventType.DOSSIER_MESSAGE_READ: DossierMessageRead,
+    EventType.DOSSIER_PERSONAL_DATA_ERASED: DossierPersonalDataErased,
     EventType.NOTIFICATION_DELIVERED: NotificationDelivered,
     EventType.NOTIFICATION_FAILED: NotificationFailed,
 }

@@ -55,6 +55,7 @@ STEP_LABELS: dict[str, str] = {
     "dossier.due_soon": "Sắp đến hạn",
     "dossier.overdue": "Quá hạn",
     "dossier.archived": "Lưu trữ hồ sơ",
+    "dossier.personal_data_erased": "Xoá dữ liệu cá nhân",
 }
 
 
@@ -63,7 +64,8 @@ def _event(entry: Document) -> Envelope:
 
 
 def _dossier_entries(timeline: Sequence[Document]) -> list[Document]:
-    return [e for e in timeline if e["event_type"].startswith("vn.gov.hoso.dossier.")]
+    """The entries of the dossier's processing: its events with a status (not messages, deliveries or erasures)."""
+    return [e for e in timeline if e.get("status_code") is not None]
 
 
 def _procedure_name(summary: Document) -> str:
