@@ -62,6 +62,7 @@ def desk_clock(task: dict[str, Any], *, page: Page) -> Clock:
         "status": {"code": task["status_code"]},
         "due_at": task.get("due_at"),
         "status_since": task.get("paused_at"),
+        "clock_paused": task.get("clock_paused"),
     }
     return legal_clock(dossier, unit, now=bson_now(), calendar=page.portal.calendar)
 
