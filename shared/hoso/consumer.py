@@ -29,9 +29,10 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 
-from hoso.errors import PoisonMessage, is_transient
+from hoso.errors import PoisonMessage
 from hoso.events.catalog import EventType
 from hoso.events.envelope import Envelope, from_kafka
+from hoso.faults import is_transient
 from hoso.health import Readiness
 from hoso.logs import get_logger
 from hoso.metrics import EVENTS_DEAD_LETTERED, EVENTS_HANDLED, TRANSIENT_FAILURES

@@ -1,13 +1,9 @@
-"""Failure classes shared by consumers, relays and APIs."""
+"""Failure classes shared by consumers, relays and APIs: plain exceptions, no driver (domain modules import them).
+
+Which driver faults pass by themselves is `hoso.faults`.
+"""
 
 from __future__ import annotations
-
-import asyncio
-
-from aiokafka import errors as kafka_errors
-from pymongo import errors as mongo_errors
-
-_BUSY = "database is locked"
 
 
 class TransientError(Exception):
@@ -41,23 +37,3 @@ class UnknownEventType(PoisonMessage):
 class ImpossibleTransition(PoisonMessage):
     def __init__(self, detail: str) -> None:
         super().__init__("impossible-transition", detail)
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Faults of the infrastructure that pass by themselves: retried with backoff, never dead-lettered."""
-    if isinstance(exc, TransientError):
-        return True
-    if isinstance(exc, mongo_errors.ConnectionFailure | mongo_errors.WaitQueueTimeoutError):
-        return True
-    if isinstance(exc, mongo_errors.PyMongoError) and exc.has_error_label("RetryableWriteError"):
-        return True
-    if isinstance(exc, mongo_errors.NotPrimaryError | mongo_errors.ExecutionTimeout):
-        return True
-    if isinstance(exc, mongo_errors.OperationFailure) and _BUSY in str(exc):
-        # FerretDB on SQLite answers a write that met another writer's lock with SQLITE_BUSY.
-        return True
-    if isinstance(exc, kafka_errors.KafkaConnectionError | kafka_errors.KafkaTimeoutError):
-        return True
-    if isinstance(exc, kafka_errors.KafkaError) and getattr(exc, "retriable", False):
-        return True
-    return isinstance(exc, ConnectionError | TimeoutError | asyncio.TimeoutError)

@@ -13,11 +13,11 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
+from hoso.documents import Document as Document
 from hoso.logs import get_logger
 
 log = get_logger(__name__)
 
-Document = dict[str, Any]
 
 T = TypeVar("T")
 

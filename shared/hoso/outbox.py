@@ -20,8 +20,8 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from hoso.errors import is_transient
 from hoso.events.envelope import Envelope
+from hoso.faults import is_transient
 from hoso.health import Readiness
 from hoso.logs import get_logger
 from hoso.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, TRANSIENT_FAILURES

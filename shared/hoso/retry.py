@@ -7,7 +7,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from hoso.errors import is_transient
+from hoso.faults import is_transient
 
 T = TypeVar("T")
 

@@ -16,9 +16,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import TokenVerifier
 from hoso.consumer import BatchHandler, EventConsumer, EventHandler
-from hoso.errors import is_transient
 from hoso.events.catalog import EventType
 from hoso.events.envelope import Envelope
+from hoso.faults import is_transient
 from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics, publish_event
 from hoso.lag import watch_lag

@@ -16,37 +16,15 @@ from __future__ import annotations
 import contextlib
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from hoso.errors import TransientError
-from hoso.events.envelope import Envelope
 from hoso.mongo import Document, bson_now, find_by_ids, id_lookups_only, write_many
 from hoso.outbox import outbox_entries
-
-APPLIED_FIELD = "applied_events"
-# The history records of the document's steps (version, time, record), kept on the document so that showing it reads
-# nothing more; documents begun before it was kept have none and read their steps instead.
-HISTORY_FIELD = "history"
-_RESERVED = frozenset({"_id", "version", "outbox", "outbox_rev", "outbox_at", APPLIED_FIELD, HISTORY_FIELD})
-
-
-@dataclass(frozen=True)
-class Step:
-    """One change: the fields it sets, the events it emits, the incoming event it applies, its history record."""
-
-    fields: Document
-    events: Sequence[tuple[str, Envelope]] = ()
-    applies_event: str | None = None
-    record: Document = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        reserved = _RESERVED.intersection(self.fields)
-        if reserved:
-            raise ValueError(f"a step cannot set {sorted(reserved)}")
+from hoso.steps import APPLIED_FIELD, HISTORY_FIELD, Step
 
 
 class VersionConflict(TransientError):
@@ -89,10 +67,6 @@ def _stored(doc_id: str, version: int, step: Step) -> Document:
         "applies_event": step.applies_event,
         "record": step.record,
     }
-
-
-def has_applied(doc: Document | None, event_id: str) -> bool:
-    return doc is not None and event_id in doc.get(APPLIED_FIELD, ())
 
 
 Decide = Callable[[Document | None], Step | None]

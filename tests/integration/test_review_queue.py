@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 import hoso.mongo as mongo_module
 from hoso.changes import ChangeLog
 from hoso.mongo import Document
-from hoso.versioned import Step
+from hoso.steps import Step
 from review.queue import CopiedQueue, IndexedQueue, TaskFilter
 from review.repository import ReviewRepository
 

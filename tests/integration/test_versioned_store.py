@@ -7,7 +7,8 @@ import asyncio
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.mongo import Document, bson_now
-from hoso.versioned import Step, VersionedStore, step_id
+from hoso.steps import Step
+from hoso.versioned import VersionedStore, step_id
 from tests.integration.conftest import CommandLog
 from tests.support import submitted_event
 

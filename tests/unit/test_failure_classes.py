@@ -4,7 +4,8 @@ import pytest
 from aiokafka.errors import KafkaConnectionError, RecordTooLargeError, RequestTimedOutError
 from pymongo.errors import AutoReconnect, DuplicateKeyError, OperationFailure, ServerSelectionTimeoutError
 
-from hoso.errors import ImpossibleTransition, is_transient
+from hoso.errors import ImpossibleTransition
+from hoso.faults import is_transient
 
 
 @pytest.mark.parametrize(

@@ -17,12 +17,15 @@ from hoso.events.catalog import DossierFeePaid, DossierSubmitted, DossierSupplem
 from hoso.mongo import Document
 from hoso.outbox import outbox_entries
 from hoso.pins import unseal_pin, verify_pin
-from hoso.versioned import Step, advance
+from hoso.steps import Step
+from hoso.versioned import advance
+from review.api import REFUSAL_STATUS, refusal_problem
 from review.domain.definition import ActionName, definition_for, load_definitions
 from review.domain.engine import (
     ActionRefused,
     ActionRequest,
     Context,
+    Refusal,
     decide_action,
     decide_event,
     decide_timers,
@@ -137,15 +140,18 @@ def test_an_action_checks_role_agency_state_and_requirements(
 ) -> None:
     with pytest.raises(ActionRefused) as refused:
         act(opened(), who, vn(2026, 11, 30, 9), **body)
-    assert refused.value.status == status
+    assert REFUSAL_STATUS[refused.value.refusal] == status
+    assert refusal_problem(refused.value).status == status
     assert named in refused.value.detail
 
 
 def test_the_wrong_state_lists_the_actions_possible_now() -> None:
     with pytest.raises(ActionRefused) as refused:
         act(opened(), LEADER, vn(2026, 11, 30, 9), action="approve", decision_number="1/QĐ")
-    assert refused.value.extra["allowed_actions"] == ["receive", "refuse"]
-    assert refused.value.extra["state"] == "awaiting_reception"
+    assert refused.value.refusal is Refusal.WRONG_STATE
+    assert refused.value.facts["allowed_actions"] == ["receive", "refuse"]
+    assert refused.value.facts["state"] == "awaiting_reception"
+    assert refusal_problem(refused.value).extra["allowed_actions"] == ["receive", "refuse"]
 
 
 def received(at: datetime | None = None, **kw: Any) -> Document:
@@ -345,10 +351,10 @@ def test_an_action_on_a_version_the_officer_did_not_see_is_refused_as_changed_me
     doc, _, _ = act(doc, LEADER, vn(2026, 12, 1, 10), action="assign", assignee_id="cv-1")
     with pytest.raises(ActionRefused) as refused:
         act(doc, LEADER, vn(2026, 12, 1, 11), action="assign", assignee_id="cv-2", expected_version=seen)
-    assert refused.value.status == 409
+    assert refused.value.refusal is Refusal.CHANGED_MEANWHILE
     assert refused.value.title == "Changed meanwhile"
-    assert refused.value.extra["version"] == doc["version"]
-    assert refused.value.extra["state"] == "in_appraisal"
+    assert refused.value.facts["version"] == doc["version"]
+    assert refused.value.facts["state"] == "in_appraisal"
     # Against the version it now has, the same action goes through, and the version is not kept in its record.
     doc, step, _ = act(
         doc, LEADER, vn(2026, 12, 1, 11), action="assign", assignee_id="cv-2", expected_version=doc["version"]

@@ -17,7 +17,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.logs import get_logger
 from hoso.mongo import Document, IndexSpec, bson_now
-from hoso.versioned import Step, VersionConflict, VersionedStore, advance, step_id
+from hoso.steps import Step
+from hoso.versioned import VersionConflict, VersionedStore, advance, step_id
 
 log = get_logger(__name__)
 

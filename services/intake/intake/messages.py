@@ -20,8 +20,9 @@ from hoso.auth import Principal
 from hoso.events import Envelope, EventType, new_event
 from hoso.events.catalog import DossierMessageRead, DossierMessageSent, FileRef
 from hoso.mongo import Document, bson_now
+from hoso.steps import Step
 from hoso.topics import DOSSIER_EVENTS
-from hoso.versioned import Step, VersionedStore
+from hoso.versioned import VersionedStore
 
 THREADS = "message_threads"
 SERVICE = "intake"

@@ -17,7 +17,6 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from hoso.errors import is_transient
 from hoso.events import Envelope
 from hoso.events.catalog import (
     DossierAssigned,
@@ -26,6 +25,7 @@ from hoso.events.catalog import (
     DossierSubmitted,
     OfficerAction,
 )
+from hoso.faults import is_transient
 from hoso.forms import agency_name, form_for_event, render_form
 from hoso.logs import get_logger
 from hoso.metrics import NOTIFY_DELIVERIES

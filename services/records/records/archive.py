@@ -18,13 +18,13 @@ from typing import Protocol
 
 import httpx
 
-from hoso.errors import is_transient
 from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierArchived
+from hoso.faults import is_transient
 from hoso.logs import get_logger
 from hoso.mongo import Document, bson_now
+from hoso.steps import Step
 from hoso.topics import DOSSIER_EVENTS
-from hoso.versioned import Step
 from records.domain.documents import build_package, sha256
 from records.repository import RecordsRepository
 

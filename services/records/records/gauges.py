@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hoso.errors import is_transient
+from hoso.faults import is_transient
 from hoso.logs import get_logger
 from hoso.metrics import DOSSIERS, DOSSIERS_OVERDUE
 from hoso.mongo import bson_now

@@ -10,9 +10,9 @@ from hoso.auth import Principal, Role, require_roles
 from hoso.http import CORRELATION_ID_HEADER
 from hoso.mongo import Document, bson_now
 from hoso.problems import Problem
-from hoso.versioned import Step
+from hoso.steps import Step
 from review.domain.definition import ActionName
-from review.domain.engine import ActionRequest, Decision, decide_action
+from review.domain.engine import ActionRefused, ActionRequest, Decision, Refusal, decide_action
 from review.handlers import Review
 from review.queue import ServerQueue, TaskFilter
 from review.schemas import ActionResult, DossierOut, TaskCounts, TaskOut, TaskPage, WorkflowsOut, clock_of
@@ -20,6 +20,21 @@ from review.schemas import ActionResult, DossierOut, TaskCounts, TaskOut, TaskPa
 Officer = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER))]
 Staff = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN))]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9.\-]+$")]
+
+
+# How the HTTP edge answers each of the workflow's refusals.
+REFUSAL_STATUS = {
+    Refusal.NOT_PERMITTED: 403,
+    Refusal.WRONG_STATE: 409,
+    Refusal.CHANGED_MEANWHILE: 409,
+    Refusal.INVALID: 422,
+}
+
+
+def refusal_problem(refused: ActionRefused) -> Problem:
+    """The problem+json answer of a refused action: its status, title, detail, fields at fault and facts."""
+    status = REFUSAL_STATUS[refused.refusal]
+    return Problem(status, refused.title, refused.detail, errors=refused.errors, **refused.facts)
 
 
 class DossierNotFound(Problem):
@@ -86,7 +101,10 @@ def review_router(review: Review) -> APIRouter:
             decisions.append(decision)
             return decision.step
 
-        updated, _ = await repo.transact(doc["_id"], decide)
+        try:
+            updated, _ = await repo.transact(doc["_id"], decide)
+        except ActionRefused as refused:
+            raise refusal_problem(refused) from refused
         assert updated is not None
         pin = decisions[-1].tracking_pin if body.action is ActionName.RECEIVE else None
         return ActionResult(dossier=await render(updated, officer), tracking_pin=pin)

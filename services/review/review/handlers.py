@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from hoso.errors import ImpossibleTransition, PoisonMessage, is_transient
+from hoso.errors import ImpossibleTransition, PoisonMessage
 from hoso.events import Envelope
 from hoso.events.catalog import DossierSubmitted
+from hoso.faults import is_transient
 from hoso.logs import get_logger
 from hoso.mongo import Document, bson_now
-from hoso.versioned import Step
+from hoso.steps import Step
 from review.domain.definition import WorkflowDefinition, definition_for
 from review.domain.engine import Context, decide_event, decide_timers, open_instance
 from review.repository import ReviewRepository

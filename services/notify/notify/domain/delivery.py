@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from hoso.documents import Document
 from hoso.events import Envelope, EventType, new_event
 from hoso.events.catalog import NotificationDelivered, NotificationFailed
-from hoso.mongo import Document
+from hoso.steps import Step
 from hoso.topics import NOTIFICATION_EVENTS
-from hoso.versioned import Step
 
 SERVICE = "notify"
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hoso.documents import Document
 from hoso.events import Envelope, EventType, PublicStatus
 from hoso.events.catalog import OfficerAction
 from hoso.events.status import status_label
@@ -29,7 +30,6 @@ from hoso.forms import (
     form_for_event,
     render_form,
 )
-from hoso.mongo import Document
 
 PACKAGE_FORMAT = "hoso-archive/1"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -29,8 +29,8 @@ from pydantic import BaseModel
 
 from hoso.clock import ClockFields, is_overdue
 from hoso.deadlines import HOURS_PER_WORKING_DAY, WorkCalendar
+from hoso.documents import Document
 from hoso.events import PublicStatus
-from hoso.mongo import Document
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -17,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from hoso.auth import Principal, Role
 from hoso.clock import ClockFields
 from hoso.deadlines import DeadlineUnit, WorkCalendar
+from hoso.documents import Document
 from hoso.errors import ImpossibleTransition
 from hoso.events import Envelope, EventType, PublicStatus, new_event
 from hoso.events.catalog import (
@@ -40,11 +42,9 @@ from hoso.events.catalog import (
     DossierWithdrawalAccepted,
     DossierWithdrawalRequested,
 )
-from hoso.mongo import Document
 from hoso.pins import hash_pin, new_pin, seal_pin
-from hoso.problems import Problem
+from hoso.steps import Step, has_applied
 from hoso.topics import DOSSIER_EVENTS
-from hoso.versioned import Step, has_applied
 from review.domain.definition import (
     ActionName,
     IncomingEvent,
@@ -95,18 +95,39 @@ class Decision:
     tracking_pin: str | None = None  # shown once, to the receiving officer
 
 
-class ActionRefused(Problem):
-    pass
+class Refusal(StrEnum):
+    """Why the workflow refuses an officer's action."""
+
+    NOT_PERMITTED = "not_permitted"  # their role, agency or assignment does not allow it
+    WRONG_STATE = "wrong_state"  # not from the dossier's state
+    CHANGED_MEANWHILE = "changed_meanwhile"  # the dossier moved on since the version they acted on
+    INVALID = "invalid"  # what they gave is wrong or missing
+
+
+class ActionRefused(Exception):
+    """The workflow refuses an officer's action: why, a title and a detail for them, the fields at fault (`errors`)
+    and the facts that help them act again (`facts`: state, status, version, allowed actions). The HTTP edge says
+    how it answers each refusal."""
+
+    def __init__(
+        self, refusal: Refusal, title: str, detail: str, *, errors: list[dict[str, Any]] | None = None, **facts: Any
+    ) -> None:
+        super().__init__(detail)
+        self.refusal = refusal
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.facts = facts
 
 
 def not_permitted(detail: str) -> ActionRefused:
-    return ActionRefused(403, "Not permitted", detail)
+    return ActionRefused(Refusal.NOT_PERMITTED, "Not permitted", detail)
 
 
 def wrong_state(action: str, doc: Document, definition: WorkflowDefinition) -> ActionRefused:
     possible = [a.value for a in definition.actions_in(doc["state"])]
     return ActionRefused(
-        409,
+        Refusal.WRONG_STATE,
         "Not possible in this state",
         f"{action} is not possible while the dossier is {doc['state']} (status {doc['status_code']}); "
         f"possible now: {', '.join(possible) or 'none'}",
@@ -118,7 +139,7 @@ def wrong_state(action: str, doc: Document, definition: WorkflowDefinition) -> A
 
 def changed_meanwhile(doc: Document, definition: WorkflowDefinition) -> ActionRefused:
     return ActionRefused(
-        409,
+        Refusal.CHANGED_MEANWHILE,
         "Changed meanwhile",
         f"the dossier changed since you saw it: it is now {doc['state']} (status {doc['status_code']}, version "
         f"{doc['version']}); look at it again before acting",
@@ -131,7 +152,10 @@ def changed_meanwhile(doc: Document, definition: WorkflowDefinition) -> ActionRe
 
 def invalid(field: str, message: str) -> ActionRefused:
     return ActionRefused(
-        422, "Invalid action", f"{field}: {message}", errors=[{"field": field, "in": "body", "message": message}]
+        Refusal.INVALID,
+        "Invalid action",
+        f"{field}: {message}",
+        errors=[{"field": field, "in": "body", "message": message}],
     )
 
 
@@ -256,7 +280,7 @@ def decide_action(doc: Document, request: ActionRequest, officer: Principal, ctx
     rule = ctx.definition.action(name)
     if rule is None:
         raise ActionRefused(
-            422,
+            Refusal.INVALID,
             "Invalid action",
             f"action: {name.value} is not part of the {ctx.definition.id} workflow",
             errors=[{"field": "action", "in": "body", "message": "not part of this workflow"}],
@@ -274,7 +298,7 @@ def decide_action(doc: Document, request: ActionRequest, officer: Principal, ctx
     missing = sorted(r.value for r in required if getattr(request, r.value) in (None, []))
     if missing:
         raise ActionRefused(
-            422,
+            Refusal.INVALID,
             "Invalid action",
             f"{name.value} needs {', '.join(missing)}",
             errors=[{"field": f, "in": "body", "message": "required for this action"} for f in missing],

@@ -1,0 +1,43 @@
+"""Domain modules know no infrastructure: no HTTP, no database or Kafka driver, no fault classification."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = sorted(ROOT.glob("services/*/*/domain/*.py"))
+FORBIDDEN = (
+    "fastapi",
+    "starlette",
+    "pymongo",
+    "aiokafka",
+    "faststream",
+    "hoso.problems",
+    "hoso.faults",
+    "hoso.mongo",
+    "hoso.versioned",
+    "hoso.outbox",
+)
+
+
+def imported(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_every_service_has_domain_modules() -> None:
+    assert {p.parts[-4] for p in DOMAIN} >= {"intake", "review", "notify", "records"}
+
+
+@pytest.mark.parametrize("path", DOMAIN, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_domain_module_imports_no_infrastructure(path: Path) -> None:
+    leaks = sorted(n for n in imported(path) if any(n == f or n.startswith(f + ".") for f in FORBIDDEN))
+    assert not leaks, f"{path.relative_to(ROOT)} imports {leaks}"
