@@ -10,7 +10,7 @@ from hoso.events.envelope import Envelope
 
 APPLIED_FIELD = "applied_events"
 # The history records of the document's steps (version, time, record), kept on the document so that showing it reads
-# nothing more; documents begun before it was kept have none and read their steps instead.
+# nothing more.
 HISTORY_FIELD = "history"
 _RESERVED = frozenset({"_id", "version", "outbox", "outbox_rev", "outbox_at", APPLIED_FIELD, HISTORY_FIELD})
 

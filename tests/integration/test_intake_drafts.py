@@ -258,36 +258,6 @@ async def test_an_expired_draft_is_swept_and_gone(
     assert (await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))).status_code == 404
 
 
-async def test_a_draft_kept_before_drafts_were_versioned_is_upgraded_and_stays_usable(
-    client: Client, token: Token, mongo: AsyncMongoClient[Document], database_name: str
-) -> None:
-    now = bson_now()
-    legacy = {
-        "_id": "0" * 31 + "1",
-        "owner": "citizen-1",
-        "created_at": now,
-        "updated_at": now,
-        "expires_at": now + timedelta(days=30),
-        "procedure_code": EIA,
-        "applicant_kind": "organisation",
-        "components": [],
-        "fields": [{"name": "project_name", "value": "Dự án cũ"}],
-    }
-    await mongo[database_name]["drafts"].insert_one(legacy)
-    store = DraftStore(mongo[database_name], retention=timedelta(days=30))
-    assert await store.upgrade() == 1
-    assert await store.upgrade() == 0
-    path = f"/api/v1/drafts/{legacy['_id']}"
-    got = await client.get(path, headers=auth(token()))
-    assert got.status_code == 200, got.text
-    assert got.json()["fields"] == {"project_name": "Dự án cũ"}
-    put = await client.put(
-        path, json={"procedure_code": EIA, "fields": {"project_name": "Dự án mới"}}, headers=auth(token())
-    )
-    assert put.status_code == 200, put.text
-    assert (await client.get(path, headers=auth(token()))).json()["fields"] == {"project_name": "Dự án mới"}
-
-
 async def test_the_fee_quote_follows_the_catalog_rule(client: Client) -> None:
     answer = await client.get(
         f"/api/v1/procedures/{EIA}/fee", params={"total_investment_vnd": "150000000000", "project_type": "5"}

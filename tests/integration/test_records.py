@@ -763,24 +763,6 @@ async def test_an_entry_recorded_just_before_a_crash_joins_its_chain_when_the_ev
     assert await repo.chain_head(story.dossier_id) == (3, entries[-1]["hash"])
 
 
-async def test_a_dossier_recorded_before_chains_listed_their_entries_is_still_found_by_code(
-    database: AsyncDatabase[Document],
-) -> None:
-    await ensure_indexes(database, RECORDS_INDEXES)
-    repo = RecordsRepository(database)
-    story = Story("BNNMT", "MT-DTM-BO", 33).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
-    await record_events(repo, story.events[:1])
-    await repo.chains.update_one({"_id": story.dossier_id}, {"$unset": {"entries": ""}})
-    await repo.codes.delete_one({"_id": story.code})
-    await record_events(repo, story.events[1:])
-
-    entries = await repo.timeline_of(story.code)
-    assert [e["_id"] for e in entries] == [e.id for e in story.events]
-    summary = await repo.dossier_by_code(story.code)
-    assert summary is not None
-    assert summary["_id"] == story.dossier_id
-
-
 async def test_the_applicant_rates_a_returned_result_once_and_it_counts_in_the_statistics_and_performance(
     client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, auth: Any
 ) -> None:

@@ -217,7 +217,7 @@ async def test_creating_many_at_once_leaves_existing_documents_and_brings_a_died
     assert woken == ["d-9"]
 
 
-async def test_a_documents_history_is_kept_on_it_and_one_begun_before_reads_its_steps(
+async def test_a_documents_history_is_kept_on_it(
     logged: tuple[AsyncDatabase[Document], CommandLog],
 ) -> None:
     database, commands = logged
@@ -232,11 +232,3 @@ async def test_a_documents_history_is_kept_on_it_and_one_begun_before_reads_its_
     history = await store.history(doc)
     assert [(h["version"], h["record"]["to"]) for h in history] == [(1, "open"), (2, "received"), (3, "closed")]
     assert commands.sent == []
-
-    # A document written before it kept its history.
-    await store.collection.update_one({"_id": "d-10"}, {"$unset": {"history": ""}})
-    legacy = await store.get("d-10")
-    assert legacy is not None
-    from_steps = await store.history(legacy)
-    assert [(h["version"], h["record"]["to"]) for h in from_steps] == [(1, "open"), (2, "received"), (3, "closed")]
-    assert [h["at"] for h in from_steps] == [h["at"] for h in history]

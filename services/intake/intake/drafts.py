@@ -7,7 +7,6 @@ A draft has no code, emits no event and changes no workflow; it is deleted `rete
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from hoso.logs import get_logger
 from hoso.mongo import Document, IndexSpec, bson_now
 from hoso.steps import Step
-from hoso.versioned import VersionConflict, VersionedStore, advance, step_id
+from hoso.versioned import VersionConflict, VersionedStore, step_id
 
 log = get_logger(__name__)
 
@@ -88,24 +87,7 @@ class DraftStore:
         await self._store.steps.delete_many({"at": {"$lte": now - self._retention}})
         return len(expired)
 
-    async def upgrade(self) -> int:
-        """Drafts kept before drafts were versioned (no `version`): each becomes version 1 of its own steps."""
-        legacy = await self.collection.find({"version": {"$exists": False}}).to_list()
-        for doc in legacy:
-            with contextlib.suppress(VersionConflict):  # another process upgrades it too
-                await self._store.commit(doc["_id"], None, Step(fields={k: v for k, v in doc.items() if k != "_id"}))
-            first = await self._store.steps.find_one({"_id": step_id(doc["_id"], 1)})
-            if first is not None:  # a later version written meanwhile is restored by the next read of its steps
-                await self.collection.replace_one({"_id": doc["_id"]}, advance(None, first))
-        return len(legacy)
-
     async def sweep_forever(self, interval: float = 3600.0) -> None:
-        try:
-            upgraded = await self.upgrade()
-            if upgraded:
-                log.info("drafts.upgraded", drafts=upgraded)
-        except Exception as exc:  # the drafts not upgraded stay unreadable until the next start
-            log.warning("drafts.upgrade_failed", error=str(exc))
         while True:
             try:
                 deleted = await self.sweep()

@@ -98,11 +98,7 @@ class RecordsRepository:
 
     async def dossier_id_of(self, code: str) -> str | None:
         found = await self.codes.find_one({"_id": code})
-        if found is not None:
-            return str(found["dossier_id"])
-        # A dossier recorded before codes were noted.
-        summary = await self.dossiers.find_one({"code": code}, projection={"_id": 1})
-        return str(summary["_id"]) if summary is not None else None
+        return str(found["dossier_id"]) if found is not None else None
 
     async def advance_heads(self, heads: dict[str, tuple[int, str, list[str]]]) -> None:
         """`advance_head` for several dossiers in one round trip: (sequence, hash, ids of the entries up to it that
@@ -165,14 +161,8 @@ class RecordsRepository:
     async def timeline_up_to(self, dossier_id: str, sequence: int | None) -> list[Document]:
         """The dossier's entries in order (up to `sequence`), looked up by `_id` through its chain."""
         chain = await self.chains.find_one({"_id": dossier_id})
-        ids = (chain or {}).get("entries", [])
-        if chain is not None and len(ids) == chain["sequence"]:
-            found = await find_by_ids(self.timeline, ids)
-            entries = sorted(found.values(), key=lambda e: int(e["sequence"]))
-        else:
-            # A chain begun before it listed its entries.
-            cursor = self.timeline.find({"dossier_id": dossier_id}, sort=[("sequence", 1)])
-            entries = [doc async for doc in cursor]
+        found = await find_by_ids(self.timeline, (chain or {}).get("entries", []))
+        entries = sorted(found.values(), key=lambda e: int(e["sequence"]))
         return [e for e in entries if sequence is None or e["sequence"] <= sequence]
 
     async def dossier_by_code(self, code: str) -> Document | None:
