@@ -457,10 +457,10 @@ async def test_a_batch_of_events_creates_each_delivery_once_whatever_was_applied
     first_received = received(first, state_dir)
 
     await notify.on_event(first)  # applied alone before (the one-by-one way)
-    created_alone = set(notify._created)
+    created_alone = set(notify.sender._created)
     # A batch holding that event again and another one twice; then the same batch redelivered.
     await notify.on_events([first, first_received, second, first_received])
-    created_in_batch = set(notify._created) - created_alone
+    created_in_batch = set(notify.sender._created) - created_alone
     await notify.on_events([first, first_received, second, first_received])
 
     # No SMS channel here: submitted gives e-mail + in-app, received e-mail + in-app.
@@ -475,7 +475,7 @@ async def test_a_batch_of_events_creates_each_delivery_once_whatever_was_applied
             (second.subject, "dossier.submitted", "in_app"),
         ]
     )
-    assert set(notify._created) == set(found)
+    assert set(notify.sender._created) == set(found)
     assert len(created_alone) == 2
     assert len(created_in_batch) == 4
     assert all(d["version"] == 1 and d["status"] == "created" for d in found.values())
@@ -513,8 +513,8 @@ async def test_a_worker_finds_the_deliveries_of_a_worker_that_died_at_its_next_f
         await asyncio.sleep(0.3)  # the survivor's look at start-up is over
         sub = submitted(phone=None)
         await doomed.on_events([sub])  # created; its worker dies before sending them
-        assert len(doomed._created) == 2
-        assert survivor._created == set()
+        assert len(doomed.sender._created) == 2
+        assert survivor.sender._created == set()
 
         async def sent() -> bool:
             docs = [d async for d in repo.store.collection.find({"dossier_code": sub.subject})]
