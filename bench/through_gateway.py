@@ -28,6 +28,7 @@ import httpx
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from bench.replay import Counters, counters, lifecycles, replay
 from hoso.auth import Role
 from hoso.devkeys import mint_token
 from hoso.mongo import Document, find_by_ids
@@ -167,13 +168,20 @@ async def recorded_events(
 
 async def phase(
     records: AsyncDatabase[Document], http: httpx.AsyncClient, headers: dict[str, str], count: int, concurrency: int,
-    rate: float | None,
+    rate: float | None, measured: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
+    """One phase's figures; with `measured`, also what the servers counted during it and each dossier's events."""
     bodies = await prepare(http, headers, count)
     began = datetime.now(UTC)
+    before = await server_counters() if measured is not None else None
     submitted, latencies, start, end = await submit_all(http, headers, bodies, concurrency, rate)
     recorded = await recorded_times(records, set(submitted), wait_seconds=900)
     events = await recorded_events(records, began)
+    if measured is not None and before is not None:
+        measured["counted"] = (await server_counters()).since(before)
+        measured["stories"] = await lifecycles(records, sorted(submitted))
+        # Every event of every dossier recorded (the quiet wait after the last one is not counted).
+        measured["dossiers_per_s"] = round(count / (max(events, default=end) - start), 2)
     lags = [recorded[d] - submitted[d] for d in recorded]
     last = max(recorded.values()) if recorded else end
     return {
@@ -203,11 +211,42 @@ async def run(count: int, concurrency: int) -> dict[str, Any]:
         records = client[f"bench_{platform.run_id}_records"]
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{GATEWAY_PORT}", timeout=120) as http:
-                top = await phase(records, http, headers, count, concurrency, rate=None)
+                measured: dict[str, Any] = {}
+                top = await phase(records, http, headers, count, concurrency, rate=None, measured=measured)
                 half_rate = max(top["recorded_per_s"] / 2, 0.5)
                 half = await phase(records, http, headers, max(count // 2, 10), concurrency, half_rate)
         finally:
             await client.close()
-        return {"top": top, "half_rate": half}
     finally:
         platform.run("down")
+    # The yardstick, on the same servers once the platform has stopped: the minimal operations of what it ran.
+    before = await server_counters()
+    minimal = await replay(platform.env["KAFKA_BOOTSTRAP_SERVERS"], platform.env["MONGODB_URL"], measured["stories"],
+                           concurrency)  # fmt: skip
+    replayed = (await server_counters()).since(before)
+    per_dossier = {
+        "platform": per(measured["counted"], count),
+        "replay": per(replayed, count),
+    }
+    return {
+        "top": top,
+        "half_rate": half,
+        "replay": minimal,
+        "per_dossier": per_dossier,
+        "platform_dossiers_per_s": measured["dossiers_per_s"],
+        "platform_to_replay": round(measured["dossiers_per_s"] / minimal["dossiers_per_s"], 3),
+    }
+
+
+def per(counted: dict[str, Any], dossiers: int) -> dict[str, Any]:
+    """What the servers counted, per dossier."""
+    return {
+        "database_commands": round(counted["database_commands"] / dossiers, 1),
+        "kafka_messages": round(counted["kafka_messages"] / dossiers, 2),
+        "by_command": {c: round(n / dossiers, 1) for c, n in counted["by_command"].items()},
+    }
+
+
+async def server_counters() -> Counters:
+    return await counters(os.environ.get("HOSO_FERRETDB_DEBUG_ADDR", "127.0.0.1:27099"),
+                          os.environ["KAFKA_BOOTSTRAP_SERVERS"])  # fmt: skip

@@ -8,6 +8,8 @@ export HOSO_STATE="$ROOT/.local/bench"
 export HOSO_KAFKA_PORT="${HOSO_BENCH_KAFKA_PORT:-29092}"
 export HOSO_KAFKA_CONTROLLER_PORT="${HOSO_BENCH_KAFKA_CONTROLLER_PORT:-29093}"
 export HOSO_FERRETDB_PORT="${HOSO_BENCH_FERRETDB_PORT:-27019}"
+# FerretDB's own counters (ferretdb_client_requests_total): the benchmark reads the database commands from them.
+export HOSO_FERRETDB_DEBUG_ADDR="${HOSO_BENCH_FERRETDB_DEBUG_ADDR:-127.0.0.1:27099}"
 export HOSO_KEYCLOAK_PORT="${HOSO_BENCH_KEYCLOAK_PORT:-28180}"
 export HOSO_KEYCLOAK_MANAGEMENT_PORT="${HOSO_BENCH_KEYCLOAK_MANAGEMENT_PORT:-28181}"
 export HOSO_PORTAL_URL="http://127.0.0.1:28080"  # the benchmark platform's gateway (bench/through_gateway.py)
