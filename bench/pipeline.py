@@ -5,7 +5,10 @@
 (b) records pipeline: N aggregates written with their outbox, relayed by the outbox relay, consumed by records'
     consumer (batches of up to 200, a commit after each batch's effects) into the hash-chained timeline;
 (c) platform: K dossiers submitted through intake's HTTP API behind the gateway with concurrency C until records
-    holds each (bench/through_gateway.py), then half that rate; and the ratio of (c)'s event throughput to (a)'s.
+    holds each (bench/through_gateway.py), then half that rate;
+(d) replay: the minimal operations of (c)'s lifecycle with the same concurrency on the same servers
+    (bench/replay.py), and (c)'s dossier rate over (d)'s, with the database commands and Kafka messages per dossier of
+    both as FerretDB and Kafka count them.
 
 usage: python bench/pipeline.py [--events N] [--dossiers K] [--concurrency C]
        (KAFKA_BOOTSTRAP_SERVERS, MONGODB_URL; `make bench` sets them; BENCH_EVENTS, BENCH_DOSSIERS, BENCH_CONCURRENCY)

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.events import EventType
@@ -70,10 +71,18 @@ async def counters(debug_addr: str, bootstrap: str) -> Counters:
     async with httpx.AsyncClient(timeout=10) as http:
         text = (await http.get(f"http://{debug_addr}/debug/metrics")).text
     commands = Counter({name: int(n) for name, n in _REQUESTS.findall(text)})
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(await admin.list_topics())
+    finally:
+        await admin.close()
+    # Consumers' offset commits (`__consumer_offsets`) are not the platform's messages.
+    topics = [t for t in described if t.get("error_code", 0) == 0 and not t["is_internal"]]
+    partitions = [TopicPartition(t["topic"], p["partition"]) for t in topics for p in t["partitions"]]
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await probe.start()
     try:
-        partitions = [TopicPartition(t, p) for t in await probe.topics() for p in probe.partitions_for_topic(t) or ()]
         ends = await probe.end_offsets(partitions) if partitions else {}
     finally:
         await probe.stop()
