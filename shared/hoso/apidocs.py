@@ -18,13 +18,17 @@ from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, SERVICES, dlq_topic
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
-# Which service emits each event type.
+# Which service emits each event type (the rest: review); `tests/unit/test_event_schemas.py` checks it against the
+# services' code.
 PRODUCERS: dict[EventType, str] = {
     EventType.DOSSIER_SUBMITTED: "intake",
     EventType.DOSSIER_SUPPLEMENTED: "intake",
     EventType.DOSSIER_WITHDRAWAL_REQUESTED: "intake",
     EventType.DOSSIER_FEE_PAID: "intake",
+    EventType.DOSSIER_MESSAGE_SENT: "intake",
+    EventType.DOSSIER_MESSAGE_READ: "intake",
     EventType.DOSSIER_ARCHIVED: "records",
+    EventType.DOSSIER_PERSONAL_DATA_ERASED: "records",
     EventType.NOTIFICATION_DELIVERED: "notify",
     EventType.NOTIFICATION_FAILED: "notify",
 }

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import copy
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from hoso.apidocs import producer_of
+from hoso.events import EventType
 from hoso.events.catalog import EVENT_MODELS
 from hoso.events.schemas import breaking_changes, committed_schemas, current_schemas, schema_file_name
 
@@ -71,3 +75,15 @@ def test_making_an_optional_field_required_is_compatible(submitted: dict[str, An
     new = copy.deepcopy(submitted)
     new["required"].append("fields")
     assert breaking_changes(submitted, new) == []
+
+
+def test_the_asyncapi_document_names_the_service_whose_code_emits_each_event() -> None:
+    root = Path(__file__).resolve().parents[2] / "services"
+    emitted = re.compile(r"(?:new_event|_event)\(\s*EventType\.([A-Z_]+)")
+    found = {
+        (EventType[name], source.parts[len(root.parts)])
+        for source in root.glob("*/*/**/*.py")
+        for name in emitted.findall(source.read_text())
+    }
+    assert len(found) >= 10
+    assert sorted((t.value, s) for t, s in found if producer_of(t) != s) == []
