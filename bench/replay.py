@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from hoso.apidocs import CONSUMERS, topic_of
 from hoso.events import EventType
 from hoso.kafka import ensure_topics
 from hoso.mongo import Document, create_client
@@ -44,16 +45,13 @@ def subscriptions() -> dict[str, tuple[list[str], set[EventType]]]:
     from review.consumers import event_handlers as review_handlers
 
     stub = SimpleNamespace(on_submitted=None, on_intake_event=None, on_event=None)
-    return {
-        "intake": ([DOSSIER_EVENTS], set(intake_handlers(stub))),  # type: ignore[arg-type]
-        "review": ([DOSSIER_EVENTS], set(review_handlers(stub))),  # type: ignore[arg-type]
-        "notify": ([DOSSIER_EVENTS], set(notify_handlers(stub))),  # type: ignore[arg-type]
-        "records": ([DOSSIER_EVENTS, NOTIFICATION_EVENTS], set(records_handlers(stub, stub))),  # type: ignore[arg-type]
+    applied = {
+        "intake": set(intake_handlers(stub)),  # type: ignore[arg-type]
+        "review": set(review_handlers(stub)),  # type: ignore[arg-type]
+        "notify": set(notify_handlers(stub)),  # type: ignore[arg-type]
+        "records": set(records_handlers(stub, stub)),  # type: ignore[arg-type]
     }
-
-
-def topic_of(event_type: str) -> str:
-    return NOTIFICATION_EVENTS if event_type.startswith("vn.gov.hoso.notification.") else DOSSIER_EVENTS
+    return {service: (CONSUMERS[service], types) for service, types in applied.items()}
 
 
 @dataclass(frozen=True)
@@ -151,12 +149,14 @@ async def replay(
         key = f"replay-{run}-{n}"
         for event_type, source in story:
             event_id = uuid.uuid4().hex
-            outbox = {"event_id": event_id, "topic": topic_of(event_type), "envelope": "{}"}
+            outbox = {"event_id": event_id, "topic": topic_of(EventType(event_type)), "envelope": "{}"}
             await dbs.get(source, dbs["records"])["aggregates"].update_one(
                 {"_id": key}, {"$push": {"outbox": outbox}, "$inc": {"outbox_rev": 1}}, upsert=True
             )
             headers = [("ce_type", event_type.encode()), ("ce_id", event_id.encode())]
-            await producer.send_and_wait(topics[topic_of(event_type)], b"{}", key=key.encode(), headers=headers)
+            await producer.send_and_wait(
+                topics[topic_of(EventType(event_type))], b"{}", key=key.encode(), headers=headers
+            )
 
     consumers = [asyncio.create_task(consume(s)) for s in subs]
     gate = asyncio.Semaphore(concurrency)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-Document = dict[str, Any]
+from hoso.documents import Document
 
 
 def is_overdue(due_at: datetime | None, at: datetime, *, running: bool) -> bool:

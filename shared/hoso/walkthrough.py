@@ -256,27 +256,23 @@ class Walkthrough:
 
     # --- what the record shows ------------------------------------------------------------------------------------
 
-    def timeline(self, code: str) -> list[dict[str, Any]]:
-        answer = self.call("GET", f"/api/v1/records/dossiers/{code}/timeline", self.leader)
-        entries: list[dict[str, Any]] = answer["entries"]
+    def timeline(self, code: str, *, held: bool = True) -> list[dict[str, Any]]:
+        """The dossier's timeline; `held=False`: an empty one while records does not hold the dossier yet (404), as
+        each service takes the events at its own pace."""
+        path = f"/api/v1/records/dossiers/{code}/timeline"
+        answer = self.http.get(path, headers=self.leader.headers)
+        if not held and answer.status_code == 404:
+            return []
+        if answer.status_code != 200:
+            raise WalkthroughFailed(f"GET {path}: {answer.status_code} {answer.text[:500]}")
+        entries: list[dict[str, Any]] = answer.json()["entries"]
         return entries
 
     def wait_timeline(self, code: str, event: str) -> list[dict[str, Any]]:
         wanted = f"vn.gov.hoso.{event}.v1"
-
-        def recorded() -> list[dict[str, Any]]:
-            # Records may not hold the dossier yet (404): each service takes the events at its own pace.
-            answer = self.http.get(f"/api/v1/records/dossiers/{code}/timeline", headers=self.leader.headers)
-            if answer.status_code == 404:
-                return []
-            if answer.status_code != 200:
-                raise WalkthroughFailed(f"GET timeline of {code}: {answer.status_code} {answer.text[:500]}")
-            entries: list[dict[str, Any]] = answer.json()["entries"]
-            return entries
-
         return self.wait(
             f"{event} in the timeline of {code}",
-            lambda: (t := recorded()) and any(e["event_type"] == wanted for e in t) and t,
+            lambda: (t := self.timeline(code, held=False)) and any(e["event_type"] == wanted for e in t) and t,
         )
 
     def audit(self, code: str) -> dict[str, Any]:

@@ -129,7 +129,7 @@ async def _chained_form(repo: RecordsRepository, event: Envelope, payload: Dossi
     if not values:
         return event.canonical()
     salt = await repo.keep_personal(payload.dossier_id, payload.dossier_code, values, new_salt())
-    return chained_form(event, salt)
+    return chained_form(event, salt, values)
 
 
 def _timeline_entry(event: Envelope, payload: DossierEventData | TimelineNote, link: ChainEntry) -> Document:

@@ -23,7 +23,7 @@ from hoso.events.envelope import canonical_json
 PREFIX = "personal:"
 SALT_BYTES = 32
 
-# Where the personal values of each event type are, as paths in its data, and whether one applies to the event.
+# Where the personal values of each event type are, as paths in its data.
 _PERSONAL: dict[EventType, tuple[tuple[str, ...], ...]] = {
     EventType.DOSSIER_SUBMITTED: (("applicant", "email"), ("applicant", "phone"), ("applicant", "name")),
 }
@@ -55,13 +55,14 @@ def personal_values(event: Envelope) -> dict[str, str]:
     return found
 
 
-def chained_form(event: Envelope, salt: str | None) -> bytes:
-    """The canonical bytes the chain signs: the event with each personal value replaced by its digest.
+def chained_form(event: Envelope, salt: str | None, values: dict[str, str] | None = None) -> bytes:
+    """The canonical bytes the chain signs: the event with each personal value (`values`, as `personal_values` finds
+    them) replaced by its digest.
 
     Without a salt (the dossier's personal data was erased before this event came again), each value is replaced by
     `personal:erased`: nothing personal is written after an erasure.
     """
-    values = personal_values(event)
+    values = personal_values(event) if values is None else values
     if not values:
         return event.canonical()
     whole = json.loads(event.canonical())
