@@ -79,11 +79,16 @@ kafka_up() {
       -e "s#@DATA_DIR@#$dir/data#g" -e "s#@PARTITIONS@#$KAFKA_PARTITIONS#g" \
       "$ROOT/deploy/local/kafka/server.properties.in" > "$dir/server.properties"
   if [ ! -f "$dir/cluster-id" ]; then
-    # 16 random bytes, url-safe base64 without padding: the 22-character id KRaft expects.
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' > "$dir/cluster-id"
+    # 16 random bytes, url-safe base64 without padding: the 22-character id KRaft expects. Like Kafka's own
+    # random-uuid, an id that begins with "-" is drawn again: the format tool would read it as an option.
+    local id="-"
+    while [ "${id:0:1}" = "-" ]; do
+      id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    done
+    echo "$id" > "$dir/cluster-id"
   fi
   local java_opts=(-Xmx512m -Xms256m -Dlog4j2.configurationFile="$ROOT/deploy/local/kafka/log4j2.properties")
-  java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format -t "$(cat "$dir/cluster-id")" \
+  java "${java_opts[@]}" -cp "$libs/*" kafka.tools.StorageTool format --cluster-id="$(cat "$dir/cluster-id")" \
     -c "$dir/server.properties" --ignore-formatted > "$dir/format.log" 2>&1 \
     || { show_log_tail "$dir/format.log"; die "Kafka storage format failed"; }
   log "starting Kafka on 127.0.0.1:$KAFKA_PORT (log: $dir/kafka.log)"
