@@ -34,8 +34,9 @@ from hoso.consumer import EventConsumer
 from hoso.events import to_kafka
 from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics, publish_event
-from hoso.mongo import create_client, detect_server, ensure_indexes
+from hoso.mongo import create_client, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox
+from hoso.store import Store
 from records.repository import INDEXES, RecordsRepository
 from tests.support import records_batch_handler, records_handlers, submitted_event, wait_consumed
 
@@ -80,8 +81,9 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
     topic = f"bench.platform.{uuid.uuid4().hex[:8]}"
     await ensure_topics(bootstrap, [topic], partitions=3)
     client = create_client(mongo_url, app_name="bench")
-    await detect_server(client)  # as the services do at start-up
     db = client[f"bench_{uuid.uuid4().hex[:8]}"]
+    store = Store(db)
+    await store.connect()  # as the services do at start-up
     await ensure_indexes(db, INDEXES)
     events = [submitted_event(sequence=i % 9999 + 1) for i in range(n)]
     aggregates = db["aggregates"]
@@ -92,7 +94,7 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
     written = time.perf_counter()
     broker = create_broker(bootstrap, client_id="bench")
     group = f"bench-{uuid.uuid4().hex[:8]}"
-    repo = RecordsRepository(db)
+    repo = RecordsRepository(store)
     EventConsumer(
         service="records",
         broker=broker,
@@ -107,13 +109,13 @@ async def platform(bootstrap: str, mongo_url: str, n: int) -> dict[str, Any]:
     async def publish(t: str, e: Any) -> None:
         await publish_event(broker, t, e)
 
-    relay = OutboxRelay(aggregates, publish, service="bench", readiness=Readiness())
+    relay = OutboxRelay(store.table("aggregates"), publish, service="bench", readiness=Readiness())
     relay_started = time.perf_counter()
     relayed = await relay.drain()
     relay_done = time.perf_counter()
     await wait_consumed(bootstrap, group, topic, timeout=600)
     consumed = time.perf_counter()
-    recorded = await repo.timeline.count_documents({})
+    recorded = await repo.timeline.count({})
     await broker.stop()
     await client.drop_database(db.name)
     await client.close()

@@ -33,7 +33,8 @@ from pymongo import AsyncMongoClient
 from bench.through_gateway import GATEWAY_PORT, BenchPlatform, percentiles, start_platform
 from hoso.devkeys import DEMO_PASSWORD
 from hoso.events.catalog import DossierSubmitted
-from hoso.mongo import Document, detect_server
+from hoso.mongo import Document
+from hoso.store import Store
 from hoso.walkthrough import Walkthrough
 from review.domain.definition import load_definitions
 from review.domain.engine import open_instance
@@ -195,8 +196,8 @@ async def upload_memory(platform: BenchPlatform, size: int) -> dict[str, Any]:
 async def seed_queue(platform: BenchPlatform, count: int) -> None:
     """`count` dossiers waiting in BNNMT's queues, opened in review's database as its consumer opens them."""
     client: AsyncMongoClient[Document] = AsyncMongoClient(platform.env["MONGODB_URL"], tz_aware=True)
-    await detect_server(client)  # written as review writes on this server (its change log too, on FerretDB v1)
-    repo = ReviewRepository(client[f"bench_{platform.run_id}_review"])
+    # Written as review writes on this server (its change log too, on FerretDB v1).
+    repo = ReviewRepository(Store(client[f"bench_{platform.run_id}_review"]))
     [definition] = [d for d in load_definitions() if d.id == "appraisal"]
     gate = asyncio.Semaphore(16)
 

@@ -31,7 +31,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from bench.replay import Counters, counters, lifecycles, replay
 from hoso.auth import Role
 from hoso.devkeys import mint_token
-from hoso.mongo import Document, find_by_ids
+from hoso.mongo import Document
+from hoso.store import Store
 from hoso.walkthrough import DOCX, PDF, docx_bytes, pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +144,7 @@ async def recorded_times(records: AsyncDatabase[Document], ids: set[str], wait_s
     found: dict[str, float] = {}
     deadline = time.time() + wait_seconds
     while len(found) < len(ids) and time.time() < deadline:
-        summaries = await find_by_ids(records["dossiers"], ids - set(found), projection={"recorded_at": 1})
+        summaries = await Store(records).table("dossiers").get_many(ids - set(found), projection={"recorded_at": 1})
         found.update({i: d["recorded_at"].timestamp() for i, d in summaries.items()})
         await asyncio.sleep(0.2)
     return found

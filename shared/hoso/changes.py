@@ -20,7 +20,9 @@ from functools import partial
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from hoso.mongo import Document, bson_now, find_by_ids, upsert
+from hoso.mongo import Document, bson_now
+from hoso.store import upsert
+from hoso.store.lookups import by_ids
 
 
 def entry_id(partition: str, slot: int) -> str:
@@ -77,7 +79,7 @@ class ChangeLog:
         if hint - position > at_most:
             return Changes(None, await self.end(partition))
         slots = range(position + 1, hint + 1)
-        found = await find_by_ids(self.collection, [entry_id(partition, s) for s in slots], projection={"doc_id": 1})
+        found = await by_ids(self.collection, [entry_id(partition, s) for s in slots], projection={"doc_id": 1})
         ids = [found[entry_id(partition, s)]["doc_id"] for s in slots if entry_id(partition, s) in found]
         if len(ids) < len(slots):
             # Entries are never removed: an empty slot below the hint means the log is not this module's.

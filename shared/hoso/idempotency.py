@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from hoso.mongo import Document, update_if
+from hoso.mongo import Document
+from hoso.store import Guard, Table
 
 APPLIED_FIELD = "applied_events"
 
 
 async def apply_once(
-    collection: AsyncCollection[Document],
+    table: Table,
     *,
     doc_id: Any,
     event_id: str,
@@ -36,18 +36,12 @@ async def apply_once(
         return event_id not in doc.get(APPLIED_FIELD, ()) and all(dotted(doc, k) == v for k, v in facts.items())
 
     try:
-        return await update_if(
-            collection,
-            doc_id,
-            guard={APPLIED_FIELD: {"$ne": event_id}, **facts},
-            holds=holds,
-            update=once_update(update, event_id),
-            upsert=upsert,
-        )
+        guard = Guard({APPLIED_FIELD: {"$ne": event_id}, **facts}, holds)
+        return await table.update_if(doc_id, guard, once_update(update, event_id), upsert=upsert)
     except DuplicateKeyError:
         # The upsert found no document to update: either this one holds the event id already (a duplicate), or
         # another unique index refused the insert, which is a real conflict for the caller to see.
-        existing = await collection.find_one({"_id": doc_id}, projection={APPLIED_FIELD: 1})
+        existing = await table.get(doc_id, projection={APPLIED_FIELD: 1})
         if existing is not None and event_id in existing.get(APPLIED_FIELD, ()):
             return False
         raise
@@ -61,9 +55,11 @@ def dotted(doc: Document, path: str) -> Any:
     return value
 
 
-def once_filter(doc_id: Any, event_id: str) -> Document:
-    """Matches document `doc_id` only while `event_id` has not been applied to it."""
-    return {"_id": doc_id, APPLIED_FIELD: {"$ne": event_id}}
+def once_guard(event_id: str) -> Guard:
+    """Holds for a document only while `event_id` has not been applied to it (an absent one included)."""
+    return Guard(
+        {APPLIED_FIELD: {"$ne": event_id}}, lambda doc: doc is None or event_id not in doc.get(APPLIED_FIELD, ())
+    )
 
 
 def once_update(update: Document, event_id: str) -> Document:

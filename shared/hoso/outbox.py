@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from hoso.events.envelope import Envelope
@@ -25,7 +24,8 @@ from hoso.faults import is_transient
 from hoso.health import Readiness
 from hoso.logs import get_logger
 from hoso.metrics import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, TRANSIENT_FAILURES
-from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids
+from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.store import Table
 
 log = get_logger(__name__)
 
@@ -68,7 +68,7 @@ class OutboxRelay:
 
     def __init__(
         self,
-        collection: AsyncCollection[Document],
+        table: Table,
         publish: Publisher,
         *,
         service: str,
@@ -76,9 +76,9 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         batch_size: int = 100,
     ) -> None:
-        self._collection = collection
-        self._progress: AsyncCollection[Document] = collection.database[progress_collection_name(collection.name)]
-        self._marks: AsyncCollection[Document] = collection.database[f"{collection.name}_outbox_relay"]
+        self._table = table
+        self._progress = table.store.table(progress_collection_name(table.name))
+        self._marks = table.store.table(f"{table.name}_outbox_relay")
         self._publish = publish
         self._service = service
         self._readiness = readiness
@@ -92,7 +92,7 @@ class OutboxRelay:
         # How many entries of each recent aggregate are known to be published: a lower bound (progress only grows),
         # so an aggregate whose revision is not above it needs no look at its progress.
         self._known: dict[Any, int] = {}
-        self._component = f"outbox:{collection.name}"
+        self._component = f"outbox:{table.name}"
 
     def wake(self, doc_id: Any = None) -> None:
         """Publish soon: the new entries of aggregate `doc_id`, or (no id) of every aggregate."""
@@ -125,7 +125,7 @@ class OutboxRelay:
                 backoff = 0.2
             except Exception as exc:
                 if not is_transient(exc):
-                    log.exception("outbox.relay_error", collection=self._collection.name)
+                    log.exception("outbox.relay_error", collection=self._table.name)
                 TRANSIENT_FAILURES.labels(self._service, self._component).inc()
                 self._readiness.degrade(self._component, f"{type(exc).__name__}: {exc}")
                 self._full = True
@@ -142,14 +142,12 @@ class OutboxRelay:
         if self._since is None:
             # Where the last full look of any relay of this collection began: what was appended before that (less
             # the look-back) has been published, so a relay starting up need not read every aggregate again.
-            mark = await self._marks.find_one({"_id": _WATERMARK})
+            mark = await self._marks.get(_WATERMARK)
             self._since = mark["at"] if mark is not None else None
         query: Document = {"outbox_rev": {"$gt": 0}}
         if self._since is not None:
             query["outbox_at"] = {"$gte": self._since - _LOOKBACK}
-        revisions = {
-            d["_id"]: d["outbox_rev"] async for d in self._collection.find(query, projection={"outbox_rev": 1})
-        }
+        revisions = {d["_id"]: d["outbox_rev"] for d in await self._table.find(query, {"outbox_rev": 1})}
         if self._since is not None:
             # Only aggregates written lately are looked at from now on: forget the others.
             self._known = {i: n for i, n in self._known.items() if i in revisions}
@@ -158,15 +156,15 @@ class OutboxRelay:
         published = 0
         for start in range(0, len(pending), self._batch_size):
             batch = pending[start : start + self._batch_size]
-            published += await self._relay_batch(batch, await find_by_ids(self._collection, [i for i, _ in batch]))
+            published += await self._relay_batch(batch, await self._table.get_many(i for i, _ in batch))
         self._since = started
         with contextlib.suppress(DuplicateKeyError):
-            await self._marks.update_one({"_id": _WATERMARK}, {"$max": {"at": started}}, upsert=True)
+            await self._marks.update(_WATERMARK, {"$max": {"at": started}}, upsert=True)
         return published
 
     async def drain_ids(self, doc_ids: Sequence[Any]) -> int:
         """Publish the entries not published yet of these aggregates."""
-        docs = await find_by_ids(self._collection, doc_ids)
+        docs = await self._table.get_many(doc_ids)
         pending = await self._pending({i: d.get("outbox_rev", 0) for i, d in docs.items()})
         return await self._relay_batch(pending, docs)
 
@@ -175,7 +173,7 @@ class OutboxRelay:
         unknown = [i for i, rev in revisions.items() if rev > self._known.get(i, 0)]
         if not unknown:
             return []
-        for i, d in (await find_by_ids(self._progress, unknown)).items():
+        for i, d in (await self._progress.get_many(unknown)).items():
             self._learn(i, d["sent"])
         return [(i, self._known.get(i, 0)) for i in unknown if revisions[i] > self._known.get(i, 0)]
 
@@ -200,6 +198,4 @@ class OutboxRelay:
     async def _record_progress(self, doc_id: Any, sent: int) -> None:
         # Only relays write progress, and only forwards ($max); a lost race merely publishes an entry again.
         with contextlib.suppress(DuplicateKeyError):
-            await self._progress.update_one(
-                {"_id": doc_id}, {"$max": {"sent": sent}, "$set": {"at": bson_now()}}, upsert=True
-            )
+            await self._progress.update(doc_id, {"$max": {"sent": sent}, "$set": {"at": bson_now()}}, upsert=True)

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import TokenVerifier
@@ -23,10 +22,10 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics, publish_event
 from hoso.lag import watch_lag
 from hoso.logs import get_logger
-from hoso.mongo import Document, IndexSpec, create_client, detect_server, ensure_indexes, ping
+from hoso.mongo import Document, IndexSpec, create_client, ensure_indexes, ping
 from hoso.outbox import OutboxRelay, outbox_indexes
 from hoso.settings import ServiceSettings
-from hoso.versioned import VersionedStore
+from hoso.store import Store, Table, VersionedTable
 
 log = get_logger(__name__)
 
@@ -62,6 +61,8 @@ class Runtime:
             slow_ms=settings.mongodb_slow_ms,
         )
         self.db: AsyncDatabase[Document] = self.mongo[settings.database_name]
+        # What repositories read and write through; its adapter is chosen at start-up from the server found.
+        self.store = Store(self.db)
         self.broker: KafkaBroker = create_broker(
             settings.kafka_bootstrap_servers, client_id=f"{self.service}-{role.value}"
         )
@@ -89,23 +90,23 @@ class Runtime:
     def add_indexes(self, specs: Sequence[IndexSpec]) -> None:
         self.indexes.extend(specs)
 
-    def add_outbox(self, target: AsyncCollection[Document] | VersionedStore) -> OutboxRelay:
-        """Relay the outbox of a collection; every role runs it (each process relays its own writes at once).
+    def add_outbox(self, target: Table | VersionedTable) -> OutboxRelay:
+        """Relay the outbox of a table; every role runs it (each process relays its own writes at once).
 
-        A VersionedStore tells the relay which document a step added events to; writers of a plain collection call
+        A VersionedTable tells the relay which document a step added events to; writers of a plain table call
         `relay.wake(doc_id)` themselves.
         """
-        collection = target.collection if isinstance(target, VersionedStore) else target
+        table = target.table if isinstance(target, VersionedTable) else target
         relay = OutboxRelay(
-            collection,
+            table,
             self.publish,
             service=self.service,
             readiness=self.readiness,
             poll_seconds=self.settings.relay_poll_seconds,
         )
-        if isinstance(target, VersionedStore):
+        if isinstance(target, VersionedTable):
             target.on_events = relay.wake
-        self.indexes.extend(outbox_indexes(collection.name))
+        self.indexes.extend(outbox_indexes(table.name))
         self.relays.append(relay)
         return relay
 
@@ -146,7 +147,7 @@ class Runtime:
         return TokenVerifier(audience=self.settings.jwt_audience, trusted=trusted) if trusted else None
 
     async def start(self) -> None:
-        await _retry_while_transient("mongodb server", lambda: detect_server(self.mongo))
+        await _retry_while_transient("mongodb server", self.store.connect)
         await _retry_while_transient("mongodb indexes", lambda: ensure_indexes(self.db, self.indexes))
         await _retry_while_transient(
             "kafka topics",

@@ -10,10 +10,12 @@ from faststream.kafka import KafkaBroker
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
-import hoso.mongo as mongo_module
 from hoso.devkeys import ensure_dev_keys
 from hoso.kafka import create_broker, ensure_topics
 from hoso.mongo import Document, create_client
+from hoso.store import Adapter, Store
+from hoso.store.ferretdb import FerretDBAdapter
+from hoso.store.mongodb import MongoDBAdapter
 from tests.support import unique
 
 pytestmark = pytest.mark.integration
@@ -91,9 +93,16 @@ def state_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(params=["filtered-updates", "id-lookups"])
-def guard_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Both ways `hoso.mongo` writes a guarded update: one filtered update (MongoDB) or a read and a write by `_id`
-    (what it does on FerretDB v1). Each is correct on either server, so both run against the real one."""
-    monkeypatch.setattr(mongo_module._SERVER, "id_lookups_only", request.param == "id-lookups")
-    return str(request.param)
+@pytest.fixture(params=["ferretdb", "mongodb"])
+async def adapter(request: pytest.FixtureRequest, mongo: AsyncMongoClient[Document]) -> Adapter:
+    """Both adapters of the persistence port. Each is correct on either server (FerretDB's only asks by `_id`,
+    MongoDB's queries are valid on FerretDB, only slower), so both run against the server the tests have."""
+    if request.param == "ferretdb":
+        return FerretDBAdapter()
+    return MongoDBAdapter(transactions="setName" in await mongo.admin.command("hello"))
+
+
+@pytest.fixture
+def store(database: AsyncDatabase[Document], adapter: Adapter) -> Store:
+    """The test's database through each adapter in turn."""
+    return Store(database, adapter)

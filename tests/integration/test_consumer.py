@@ -18,6 +18,7 @@ from hoso.events import Envelope, EventType, to_kafka
 from hoso.health import Readiness
 from hoso.kafka import create_broker, ensure_topics
 from hoso.mongo import Document, ensure_indexes
+from hoso.store import Store
 from hoso.topics import dlq_topic, retry_topic
 from records.repository import INDEXES, RecordsRepository
 from tests.support import read_topic, records_handlers, submitted_event, unique, wait_consumed
@@ -36,7 +37,7 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
 @pytest.fixture
 async def repo(database: AsyncDatabase[Document]) -> RecordsRepository:
     await ensure_indexes(database, INDEXES)
-    return RecordsRepository(database)
+    return RecordsRepository(Store(database))
 
 
 @pytest.fixture
@@ -87,7 +88,7 @@ async def test_a_redelivered_event_changes_nothing(
     group = await service(records_handlers(repo))
     await wait_consumed(kafka_bootstrap, group, topic)
 
-    assert await repo.timeline.count_documents({"dossier_id": event.partitionkey}) == 1
+    assert await repo.timeline.count({"dossier_id": event.partitionkey}) == 1
     summary = await repo.dossiers.find_one({"_id": event.partitionkey})
     assert summary is not None
     assert summary["applied_events"] == [event.id]
@@ -154,7 +155,7 @@ async def test_a_poison_message_is_dead_lettered_with_its_reason_and_the_next_on
     group = await service(records_handlers(repo))
     await wait_consumed(kafka_bootstrap, group, topic)
 
-    assert await repo.timeline.count_documents({"_id": good.id}) == 1
+    assert await repo.timeline.count({"_id": good.id}) == 1
     svc = service.service  # type: ignore[attr-defined]
     letters = await read_topic(kafka_bootstrap, dlq_topic(topic, svc), expect=1)
     assert len(letters) == 1
@@ -205,14 +206,14 @@ async def test_a_dead_letter_replayed_after_a_fix_is_applied_once(
     [letter] = await list_dead_letters(kafka_bootstrap, svc, topic)
     assert letter.summary()["reason"] == "handler-error"
     assert "a bug in the handler" in letter.summary()["error"]
-    assert await repo.timeline.count_documents({}) == 0
+    assert await repo.timeline.count({}) == 0
 
     fixed = True
     assert await replay_dead_letters(kafka_bootstrap, svc, topic) == 1
     assert await replay_dead_letters(kafka_bootstrap, svc, topic) == 0
     await wait_consumed(kafka_bootstrap, group, retry_topic(topic, svc))
 
-    assert await repo.timeline.count_documents({"_id": event.id}) == 1
+    assert await repo.timeline.count({"_id": event.id}) == 1
     [letter] = await list_dead_letters(kafka_bootstrap, svc, topic)
     assert letter.replayed
     replayed = await read_topic(kafka_bootstrap, retry_topic(topic, svc), expect=1)

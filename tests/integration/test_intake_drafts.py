@@ -16,6 +16,7 @@ from pymongo import AsyncMongoClient
 from hoso.auth import Role
 from hoso.mongo import Document, bson_now
 from hoso.runtime import ProcessRole
+from hoso.store import Store
 from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
 from intake.drafts import DraftStore
@@ -252,7 +253,7 @@ async def test_an_expired_draft_is_swept_and_gone(
     client: Client, token: Token, mongo: AsyncMongoClient[Document], database_name: str
 ) -> None:
     draft = (await new_draft(client, token(), fields={"project_name": "Sắp hết hạn"})).json()
-    store = DraftStore(mongo[database_name], retention=timedelta(days=30))
+    store = DraftStore(Store(mongo[database_name]), retention=timedelta(days=30))
     assert await store.sweep(now=bson_now() + timedelta(days=29)) == 0
     assert await store.sweep(now=bson_now() + timedelta(days=31)) == 1
     assert (await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))).status_code == 404

@@ -21,6 +21,7 @@ from hoso.devkeys import mint_token
 from hoso.events.schemas import committed_schemas
 from hoso.mongo import Document
 from hoso.runtime import ProcessRole
+from hoso.store import Store
 from hoso.topics import DOSSIER_EVENTS
 from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
@@ -355,7 +356,7 @@ async def test_without_a_valid_token_nothing_is_accepted(client: Client, token: 
 async def test_a_number_given_back_and_taken_again_still_finds_its_dossier_by_code(
     database: AsyncDatabase[Document],
 ) -> None:
-    repo = DossierRepository(database)
+    repo = DossierRepository(Store(database))
     day = date(2026, 11, 27)
     first = await repo.reserve_sequence("BNNMT", day, "dossier-that-failed")
     await repo.release_sequence("BNNMT", day, first)
@@ -377,10 +378,10 @@ async def test_a_crash_between_claiming_a_number_and_storing_the_dossier_leaves_
     database: AsyncDatabase[Document],
 ) -> None:
     # The guarantee is uniqueness and order, not the absence of gaps: the slot says who claimed the unused number.
-    repo = DossierRepository(database)
+    repo = DossierRepository(Store(database))
     day = date(2026, 11, 28)
     lost = await repo.reserve_sequence("BNNMT", day, "dossier-of-a-process-that-died")
-    after = await DossierRepository(database).reserve_sequence("BNNMT", day, "next-dossier")  # another process
+    after = await DossierRepository(Store(database)).reserve_sequence("BNNMT", day, "next-dossier")  # another process
     assert after == lost + 1
     slot = await database["dossier_code_slots"].find_one({"_id": f"BNNMT|{day.isoformat()}|{lost}"})
     assert slot is not None
@@ -390,7 +391,7 @@ async def test_a_crash_between_claiming_a_number_and_storing_the_dossier_leaves_
 async def test_the_numbers_of_a_day_end_at_9999_and_a_full_day_is_a_clear_503(
     database: AsyncDatabase[Document], client: Client, token: Token, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = DossierRepository(database)
+    repo = DossierRepository(Store(database))
     day = date(2026, 11, 29)
     await database["dossier_counters"].insert_one({"_id": f"BNNMT|{day.isoformat()}", "sequence": 9998})
     assert await repo.reserve_sequence("BNNMT", day, "the-last-one") == 9999
@@ -415,7 +416,7 @@ async def test_the_numbers_of_a_day_end_at_9999_and_a_full_day_is_a_clear_503(
 
 
 def test_a_process_keeps_the_claims_locks_of_the_most_recent_days_only() -> None:
-    repo = DossierRepository(defaultdict(dict))  # type: ignore[arg-type]  # no database is reached
+    repo = DossierRepository(Store(defaultdict(dict)))  # type: ignore[arg-type]  # no database is reached
     for n in range(KEPT_DAYS * 3):
         repo._lock_of(f"BNNMT|day-{n}")
     assert len(repo._claiming) == KEPT_DAYS

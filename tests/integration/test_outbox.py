@@ -15,6 +15,7 @@ from hoso.health import Readiness
 from hoso.kafka import create_broker, publish_event
 from hoso.mongo import Document, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox, with_outbox
+from hoso.store import Store
 from records.repository import INDEXES, RecordsRepository
 from tests.integration.conftest import CommandLog
 from tests.support import read_topic, records_handlers, submitted_event, unique, wait_consumed
@@ -24,7 +25,8 @@ def relay_for(database: AsyncDatabase[Document], broker: KafkaBroker, **options:
     async def publish(topic: str, event: Envelope) -> None:
         await publish_event(broker, topic, event)
 
-    return OutboxRelay(database["aggregates"], publish, service="tests", readiness=Readiness(), **options)
+    table = Store(database).table("aggregates")
+    return OutboxRelay(table, publish, service="tests", readiness=Readiness(), **options)
 
 
 async def insert_aggregate(database: AsyncDatabase[Document], topic: str, events: list[Envelope]) -> None:
@@ -74,7 +76,8 @@ async def test_entries_appended_while_relaying_are_not_lost(
         if event.id == first.id:
             await aggregates.update_one({"_id": first.partitionkey}, with_outbox({"$set": {"x": 1}}, [(topic, late)]))
 
-    relay = OutboxRelay(aggregates, publish_and_write_meanwhile, service="tests", readiness=Readiness())
+    table = Store(database).table("aggregates")
+    relay = OutboxRelay(table, publish_and_write_meanwhile, service="tests", readiness=Readiness())
     assert await relay.drain() + await relay.drain() == 2
     assert await relay.drain() == 0
 
@@ -158,7 +161,7 @@ async def test_a_relay_dying_between_publish_and_mark_republishes_and_the_consum
     assert [dict(r.headers)["ce_id"].decode() for r in records] == [e.id for e in events] * 2
 
     # The records service consuming the topic keeps each event once, in order.
-    repo = RecordsRepository(database)
+    repo = RecordsRepository(Store(database))
     await ensure_indexes(database, INDEXES)
     group = unique("records")
     consumer_broker = create_broker(kafka_bootstrap, client_id="tests-records")

@@ -8,11 +8,12 @@ from datetime import timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.mongo import Document, bson_now
+from hoso.store import Store
 from portal.sessions import PendingForm, SessionStore, SignedInUser, TypedValue
 
 
 def store(database: AsyncDatabase[Document], idle_minutes: int = 30) -> SessionStore:
-    return SessionStore(database, idle=timedelta(minutes=idle_minutes), max_age=timedelta(hours=10))
+    return SessionStore(Store(database), idle=timedelta(minutes=idle_minutes), max_age=timedelta(hours=10))
 
 
 async def test_a_session_is_kept_under_the_digest_of_its_token_never_the_token(

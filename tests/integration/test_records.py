@@ -48,6 +48,7 @@ from hoso.kafka import publish_event
 from hoso.mongo import Document, ensure_indexes
 from hoso.pins import hash_pin
 from hoso.runtime import ProcessRole
+from hoso.store import Adapter, Store
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 from records.bootstrap import build_app
 from records.domain.chain import audit, link_after
@@ -348,7 +349,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     # Only what the period needs is read: the dossier resolved in 2025 is not, the carried-over ones and the one
     # refused at reception are.
     start, end = local_day_bounds(date(2026, 11, 1), date(2026, 11, 30))
-    read = await RecordsRepository(mongo[settings.mongodb_database]).for_statistics(
+    read = await RecordsRepository(Store(mongo[settings.mongodb_database])).for_statistics(
         statistics_query(start, end, agency="BNNMT", procedure=None)
     )
     ids = {d["_id"] for d in read}
@@ -493,7 +494,7 @@ async def test_overdue_is_what_review_said_of_the_clock_not_what_a_status_sugges
     assert {c for c in await codes(overdue=True) if c in mine} == {fee_runs.code, late.code}
     assert {c for c in await codes(overdue=False) if c in mine} == {waiting.code}
     # The metrics' gauge counts the same two.
-    _, overdue = await RecordsRepository(mongo[settings.mongodb_database]).status_counts(datetime.now(UTC))
+    _, overdue = await RecordsRepository(Store(mongo[settings.mongodb_database])).status_counts(datetime.now(UTC))
     assert overdue == {"BNNMT": 2}
 
 
@@ -655,11 +656,9 @@ async def test_an_ended_dossier_is_archived_once_even_when_the_dms_refuses_twice
     assert (await client.get(f"/api/v1/records/dossiers/{story.code}/archive", headers=applicant)).status_code == 404
 
 
-async def test_a_batch_with_redeliveries_and_duplicates_records_each_event_once_in_order(
-    database: AsyncDatabase[Document], guard_mode: str
-) -> None:
-    await ensure_indexes(database, RECORDS_INDEXES)
-    repo = RecordsRepository(database)
+async def test_a_batch_with_redeliveries_and_duplicates_records_each_event_once_in_order(store: Store) -> None:
+    await ensure_indexes(store.db, RECORDS_INDEXES)
+    repo = RecordsRepository(store)
     a, b, c = (Story("BNNMT", "MT-DTM-BO", n).submitted(at(11, 2)) for n in (21, 22, 23))
     for story in (a, b, c):
         story.received(at(11, 3), at(11, 20)).supplement_requested(at(11, 4))
@@ -699,7 +698,7 @@ async def test_a_long_batch_refused_near_its_start_still_chains_every_dossier(
     database: AsyncDatabase[Document],
 ) -> None:
     await ensure_indexes(database, RECORDS_INDEXES)
-    repo = RecordsRepository(database)
+    repo = RecordsRepository(Store(database))
     stories = [Story("BNNMT", "MT-DTM-BO", n).submitted(at(11, 2)).received(at(11, 3), at(11, 20)) for n in range(60)]
     for story in stories:
         story.supplement_requested(at(11, 4))
@@ -717,11 +716,11 @@ async def test_a_long_batch_refused_near_its_start_still_chains_every_dossier(
 
 
 async def test_a_dossiers_timeline_and_summary_are_found_by_code_through_id_look_ups_only(
-    logged: tuple[AsyncDatabase[Document], CommandLog], guard_mode: str
+    logged: tuple[AsyncDatabase[Document], CommandLog], adapter: Adapter
 ) -> None:
     database, commands = logged
     await ensure_indexes(database, RECORDS_INDEXES)
-    repo = RecordsRepository(database)
+    repo = RecordsRepository(Store(database, adapter))
     story = Story("BNNMT", "MT-DTM-BO", 31).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
     story.supplement_requested(at(11, 4))
     await record_events(repo, story.events[:2])
@@ -739,11 +738,9 @@ async def test_a_dossiers_timeline_and_summary_are_found_by_code_through_id_look
     assert await repo.dossier_by_code("BNNMT-261101-9999") is None
 
 
-async def test_an_entry_recorded_just_before_a_crash_joins_its_chain_when_the_event_comes_again(
-    database: AsyncDatabase[Document], guard_mode: str
-) -> None:
-    await ensure_indexes(database, RECORDS_INDEXES)
-    repo = RecordsRepository(database)
+async def test_an_entry_recorded_just_before_a_crash_joins_its_chain_when_the_event_comes_again(store: Store) -> None:
+    await ensure_indexes(store.db, RECORDS_INDEXES)
+    repo = RecordsRepository(store)
     story = Story("BNNMT", "MT-DTM-BO", 32).submitted(at(11, 2)).received(at(11, 3), at(11, 20))
     story.returned(at(11, 5))
     await record_events(repo, story.events[:2])

@@ -1,6 +1,6 @@
-"""Both ways review answers a desk queue give the same pages on the real server (one indexed query per page, for
-MongoDB; a filtered in-memory copy of the agency's open dossiers kept current from the change log, for FerretDB v1),
-and a copy shows what another process has just written."""
+"""Both ways the store answers a desk queue give the same pages on the real server (one indexed query per page, by
+MongoDB's adapter; a filtered in-memory copy of the agency's open dossiers kept current from the change log, by
+FerretDB's), and a copy shows what another process has just written."""
 
 from __future__ import annotations
 
@@ -13,12 +13,23 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-import hoso.mongo as mongo_module
 from hoso.changes import ChangeLog
 from hoso.mongo import Document
 from hoso.steps import Step
-from review.queue import CopiedQueue, IndexedQueue, TaskFilter
-from review.repository import ReviewRepository
+from hoso.store import Store
+from hoso.store.ferretdb import FerretDBAdapter
+from hoso.store.mongodb import MongoDBAdapter
+from review.queue import TaskFilter, TaskQueue
+from review.repository import INSTANCES, ReviewRepository
+
+
+def indexed(database: AsyncDatabase[Document]) -> TaskQueue:
+    return TaskQueue(ReviewRepository(Store(database, MongoDBAdapter())))
+
+
+def copied(database: AsyncDatabase[Document], **options: Any) -> TaskQueue:
+    """A queue of its own process (each has its own adapter, and so its own copies)."""
+    return TaskQueue(ReviewRepository(Store(database, FerretDBAdapter()), **options))
 
 
 def opening(doc: Document, _: Document | None) -> Step:
@@ -78,50 +89,42 @@ FILTERS: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def logged_changes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Writers log their changes as they do on FerretDB v1 (where the copied queue is the one in use)."""
-    monkeypatch.setattr(mongo_module._SERVER, "id_lookups_only", True)
-
-
 @pytest.mark.parametrize("agency", ["BNNMT", "UBND.HN", "NOBODY"])
 async def test_the_in_memory_queue_answers_every_filter_as_the_indexed_query_does(
     database: AsyncDatabase[Document], agency: str
 ) -> None:
-    repo = ReviewRepository(database)
-    await repo.instances.insert_many(instances(240))
-    indexed, copied = IndexedQueue(repo), CopiedQueue(repo)
+    await database[INSTANCES].insert_many(instances(240))
+    by_index, by_copy = indexed(database), copied(database)
     for fields in FILTERS:
         wanted = TaskFilter(agency=agency, **fields)
         for skip, limit in ((0, 20), (20, 20), (0, 100), (230, 20)):
-            expected, expected_total = await indexed.page(wanted, NOW, skip=skip, limit=limit)
-            found, total = await copied.page(wanted, NOW, skip=skip, limit=limit)
+            expected, expected_total = await by_index.page(wanted, NOW, skip=skip, limit=limit)
+            found, total = await by_copy.page(wanted, NOW, skip=skip, limit=limit)
             assert total == expected_total, fields
             assert [d["_id"] for d in found] == [d["_id"] for d in expected], (fields, skip)
     # The tab counts read the same open dossiers.
-    assert sorted(d["_id"] for d in await copied.open_of_agency(agency)) == sorted(
-        d["_id"] for d in await indexed.open_of_agency(agency)
+    assert sorted(d["_id"] for d in await by_copy.open_of_agency(agency)) == sorted(
+        d["_id"] for d in await by_index.open_of_agency(agency)
     )
     if agency == "BNNMT":
         assert expected_total > 0
 
 
 async def test_closed_dossiers_are_asked_of_the_database(database: AsyncDatabase[Document]) -> None:
-    repo = ReviewRepository(database)
     docs = instances(60)
-    await repo.instances.insert_many(docs)
+    await database[INSTANCES].insert_many(docs)
     wanted = TaskFilter(agency="BNNMT", include_closed=True)
-    found, total = await CopiedQueue(repo).page(wanted, NOW, skip=0, limit=100)
+    found, total = await copied(database).page(wanted, NOW, skip=0, limit=100)
     assert total == sum(d["agency_code"] == "BNNMT" for d in docs)
     assert any(d["terminal"] for d in found)
 
 
 async def test_a_page_shows_what_another_process_wrote_before_it_was_asked(database: AsyncDatabase[Document]) -> None:
     docs = [d | {"agency_code": "BNNMT", "terminal": False, "due_at": None} for d in instances(12)]
-    here, there = ReviewRepository(database), ReviewRepository(database)  # two processes' repositories
+    there = ReviewRepository(Store(database, FerretDBAdapter()))  # another process
     for doc in docs:
         await there.transact(doc["_id"], partial(opening, doc))
-    queue = CopiedQueue(here)
+    queue = copied(database)
     wanted = TaskFilter(agency="BNNMT")
     assert (await queue.page(wanted, NOW, skip=0, limit=50))[1] == 12
 
@@ -148,8 +151,8 @@ async def test_a_page_shows_what_another_process_wrote_before_it_was_asked(datab
 
 async def test_far_behind_the_copy_is_read_again_whole(database: AsyncDatabase[Document]) -> None:
     docs = [d | {"agency_code": "BNNMT", "terminal": False} for d in instances(30)]
-    here, there = ReviewRepository(database), ReviewRepository(database)
-    queue = CopiedQueue(here, at_most=5)
+    there = ReviewRepository(Store(database, FerretDBAdapter()))
+    queue = copied(database, at_most=5)
     wanted = TaskFilter(agency="BNNMT")
     assert (await queue.page(wanted, NOW, skip=0, limit=50))[1] == 0
     for doc in docs:

@@ -20,6 +20,8 @@ FORBIDDEN = (
     "hoso.mongo",
     "hoso.versioned",
     "hoso.outbox",
+    "hoso.store",
+    "hoso.changes",
 )
 
 
@@ -41,3 +43,18 @@ def test_every_service_has_domain_modules() -> None:
 def test_a_domain_module_imports_no_infrastructure(path: Path) -> None:
     leaks = sorted(n for n in imported(path) if any(n == f or n.startswith(f + ".") for f in FORBIDDEN))
     assert not leaks, f"{path.relative_to(ROOT)} imports {leaks}"
+
+
+SERVICES = sorted(p for p in ROOT.glob("services/*/*/**/*.py") if "/domain/" not in str(p))
+# What only the persistence port's adapters may know of: which server it is, and its drivers' raw commands.
+BACKEND_NAMES = ("ferretdb", "FerretDBAdapter", "MongoDBAdapter", "buildInfo", "id_lookups_only", "ChangeLog")
+
+
+def test_no_service_module_branches_on_the_server_it_talks_to() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in SERVICES
+        for name in BACKEND_NAMES
+        if name in path.read_text(encoding="utf-8")
+    ]
+    assert found == []

@@ -35,13 +35,13 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
     settings = settings or IntakeSettings()
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
-        repo = DossierRepository(runtime.db)
-        catalog = CatalogStore(runtime.db)
+        repo = DossierRepository(runtime.store)
+        catalog = CatalogStore(runtime.store)
         runtime.add_indexes([*INDEXES, *CATALOG_INDEXES, *FILE_INDEXES, *DRAFT_INDEXES])
-        drafts = DraftStore(runtime.db, retention=timedelta(days=settings.draft_retention_days))
+        drafts = DraftStore(runtime.store, retention=timedelta(days=settings.draft_retention_days))
         runtime.add_background(lambda: drafts.sweep_forever(settings.draft_sweep_seconds))
         relay = runtime.add_outbox(repo.collection)
-        messages = MessageStore(runtime.db)
+        messages = MessageStore(runtime.store)
         runtime.add_outbox(messages.store)
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
         if settings.seed_catalog:
@@ -55,7 +55,7 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
         ctx = IntakeContext(
             repo=repo,
             catalog=catalog,
-            files=FileStore(runtime.db),
+            files=FileStore(runtime.store),
             relay=relay,
             settings=settings,
             drafts=drafts,

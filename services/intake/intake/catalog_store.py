@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
 from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.store import Order, Store
 from intake.domain.catalog import ProcedureVersion, check_versions
 
 PROCEDURES = "procedures"
@@ -36,31 +33,31 @@ def _to_document(version: ProcedureVersion, *, published_by: str, published_at: 
     }
 
 
+IN_EFFECT_ORDER = Order([("effective_from", 1)])
+
+
 class CatalogStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection: AsyncCollection[Document] = db[PROCEDURES]
+    def __init__(self, store: Store) -> None:
+        self.collection = store.table(PROCEDURES)
 
     async def seed(self, versions: list[ProcedureVersion]) -> int:
         """Insert the versions that are not there yet; returns how many were added."""
         added = 0
         now = bson_now()
         for version in versions:
-            try:
-                await self.collection.insert_one(_to_document(version, published_by="seed", published_at=now))
+            if await self.collection.insert(_to_document(version, published_by="seed", published_at=now)):
                 added += 1
-            except DuplicateKeyError:
-                continue
         return added
 
     async def all_versions(self) -> list[ProcedureVersion]:
-        return [ProcedureVersion.model_validate(d["version"]) async for d in self.collection.find({})]
+        return [ProcedureVersion.model_validate(d["version"]) for d in await self.collection.find({})]
 
     async def versions_of(self, code: str) -> list[ProcedureVersion]:
-        cursor = self.collection.find({"procedure_code": code}, sort=[("effective_from", 1)])
-        return [ProcedureVersion.model_validate(d["version"]) async for d in cursor]
+        found = await self.collection.find({"procedure_code": code}, order=IN_EFFECT_ORDER)
+        return [ProcedureVersion.model_validate(d["version"]) for d in found]
 
     async def get(self, code: str, version: str) -> ProcedureVersion | None:
-        doc = await self.collection.find_one({"_id": f"{code}@{version}"})
+        doc = await self.collection.get(f"{code}@{version}")
         return ProcedureVersion.model_validate(doc["version"]) if doc else None
 
     async def publish(self, version: ProcedureVersion, *, published_by: str) -> ProcedureVersion | None:
@@ -69,13 +66,11 @@ class CatalogStore:
         ended = _end_previous(existing, version)
         check_versions(_merged(existing, ended, version))
         document = _to_document(version, published_by=published_by, published_at=bson_now())
-        try:
-            await self.collection.insert_one(document)
-        except DuplicateKeyError as exc:
-            raise VersionExists(f"{version.procedure_code} version {version.version} exists already") from exc
+        if not await self.collection.insert(document):
+            raise VersionExists(f"{version.procedure_code} version {version.version} exists already")
         if ended is not None and ended.effective_to is not None:
-            await self.collection.update_one(
-                {"_id": _doc_id(ended)}, {"$set": {"version.effective_to": ended.effective_to.isoformat()}}
+            await self.collection.update(
+                _doc_id(ended), {"$set": {"version.effective_to": ended.effective_to.isoformat()}}
             )
         return ended
 

@@ -11,13 +11,11 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
-
 from hoso.logs import get_logger
 from hoso.mongo import Document, IndexSpec, bson_now
 from hoso.steps import Step
-from hoso.versioned import VersionConflict, VersionedStore, step_id
+from hoso.store import Order, Store
+from hoso.versioned import VersionConflict
 
 log = get_logger(__name__)
 
@@ -26,6 +24,9 @@ DRAFT_INDEXES = [
     IndexSpec(DRAFTS, [("owner", 1), ("updated_at", -1)], name="owner_recent"),
     IndexSpec(DRAFTS, [("expires_at", 1)], name="expires"),
 ]
+
+
+LATEST_FIRST = Order([("updated_at", -1)])
 
 
 class DraftNotFound(Exception):
@@ -38,9 +39,9 @@ class DraftStore:
     at once (two files sent together) never lose each other's change, on FerretDB v1 as on MongoDB. A deleted or
     expired draft is gone for its author at once and swept, with its steps, by `sweep`."""
 
-    def __init__(self, db: AsyncDatabase[Document], *, retention: timedelta) -> None:
-        self.collection: AsyncCollection[Document] = db[DRAFTS]
-        self._store = VersionedStore(self.collection)
+    def __init__(self, store: Store, *, retention: timedelta) -> None:
+        self._store = store.versioned(DRAFTS)
+        self.collection = self._store.table
         self._retention = retention
 
     async def create(self, owner: str, content: Document) -> Document:
@@ -72,19 +73,17 @@ class DraftStore:
         await self._change(owner, draft_id, lambda _: {"deleted_at": now, "expires_at": now})
 
     async def list_for(self, owner: str, *, limit: int = 50) -> list[Document]:
-        cursor = self.collection.find({"owner": owner, "expires_at": {"$gt": bson_now()}})
-        return await cursor.sort("updated_at", -1).limit(limit).to_list()
+        live = {"owner": owner, "expires_at": {"$gt": bson_now()}}
+        return await self.collection.find(live, order=LATEST_FIRST, limit=limit)
 
     async def sweep(self, now: datetime | None = None) -> int:
-        """Delete the drafts expired (or deleted) by `now`, their steps first (a draft is rebuilt from its steps)."""
+        """Delete the drafts expired (or deleted) by `now`, with whatever their versions left behind."""
         now = now or bson_now()
-        expired = await self.collection.find({"expires_at": {"$lte": now}}, projection={"version": 1}).to_list()
+        expired = await self.collection.find({"expires_at": {"$lte": now}}, {"_id": 1})
         for doc in expired:
-            steps = [step_id(doc["_id"], v) for v in range(1, doc["version"] + 2)]  # and one written meanwhile
-            await asyncio.gather(*(self._store.steps.delete_one({"_id": s}) for s in steps))
-            await self.collection.delete_one({"_id": doc["_id"]})
-        # Steps of drafts whose document was never written (the writer died between its two writes).
-        await self._store.steps.delete_many({"at": {"$lte": now - self._retention}})
+            await self._store.delete(doc["_id"])
+        # What a writer that died half-way left of a draft that never was.
+        await self._store.forget_before(now - self._retention)
         return len(expired)
 
     async def sweep_forever(self, interval: float = 3600.0) -> None:

@@ -14,9 +14,9 @@ from typing import Any, BinaryIO
 from bson import ObjectId
 from bson.errors import InvalidId
 from gridfs import AsyncGridFSBucket, NoFile
-from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, update_if
+from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.store import Guard, Store
 from intake.domain.content import detect_content_type
 
 BUCKET = "uploads"
@@ -77,10 +77,9 @@ def _object_id(file_id: str) -> ObjectId | None:
 
 
 class FileStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self._db = db
-        self._bucket = AsyncGridFSBucket(db, bucket_name=BUCKET)
-        self._files = db[f"{BUCKET}.files"]
+    def __init__(self, store: Store) -> None:
+        self._bucket = AsyncGridFSBucket(store.db, bucket_name=BUCKET)
+        self._files = store.table(f"{BUCKET}.files")
 
     async def store(self, *, owner: str, name: str | None, data: bytes | BinaryIO) -> StoredFile:
         """Store one upload (bytes, or a seekable file such as the spooled temporary file of a request, read in
@@ -97,14 +96,14 @@ class FileStore:
         oid = _object_id(file_id)
         if oid is None:
             return None
-        doc = await self._files.find_one({"_id": oid})
+        doc = await self._files.get(oid)
         return StoredFile.of(doc) if doc else None
 
     async def get_many(self, file_ids: list[str]) -> dict[str, StoredFile]:
         oids = [oid for oid in (_object_id(f) for f in file_ids) if oid is not None]
         if not oids:
             return {}
-        return {str(oid): StoredFile.of(d) for oid, d in (await find_by_ids(self._files, oids)).items()}
+        return {str(oid): StoredFile.of(d) for oid, d in (await self._files.get_many(oids)).items()}
 
     async def attach(self, file_ids: list[str], *, dossier_id: str, agency_code: str) -> None:
         """Link files to the dossier they were submitted with (officers of its agency may then read them)."""
@@ -114,12 +113,8 @@ class FileStore:
         def unattached(doc: Document | None) -> bool:
             return doc is not None and (doc.get("metadata") or {}).get("dossier_id") is None
 
-        await asyncio.gather(
-            *(
-                update_if(self._files, oid, guard={"metadata.dossier_id": None}, holds=unattached, update=link)
-                for oid in oids
-            )
-        )
+        guard = Guard({"metadata.dossier_id": None}, unattached)
+        await asyncio.gather(*(self._files.update_if(oid, guard, link) for oid in oids))
 
     async def discard(self, file_id: str) -> None:
         """Delete a file no dossier or draft took (refused where it was sent)."""

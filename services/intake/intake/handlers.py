@@ -12,8 +12,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pymongo.errors import DuplicateKeyError
-
 from hoso.auth import OFFICER_ROLES, Principal, Role
 from hoso.errors import TransientError
 from hoso.events import Envelope, EventType, PublicStatus, canonical_json, new_event
@@ -59,7 +57,7 @@ from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, format_dossier_
 from intake.domain.lifecycle import ApplicantAction, allowed_actions, may
 from intake.domain.submission import FileFacts, Finding, check_components, check_fields
 from intake.files import FileStore, StoredFile
-from intake.repository import CodeTaken, DossierRepository
+from intake.repository import CodeTaken, DossierRepository, SubmittedBefore
 from intake.schemas import ComponentIn, SubmitDossier, SupplementIn, WithdrawalIn
 
 SERVICE = "intake"
@@ -188,11 +186,9 @@ async def submit_dossier(
             # The number is in use (a collision, or a counter behind its dossiers): take the next one.
             await asyncio.sleep(random.uniform(0, 0.005))
             continue
-        except DuplicateKeyError:
+        except SubmittedBefore:
             await repo.release_sequence(agency, day, sequence)
-            existing = await repo.by_id(dossier_id) or await repo.by_idempotency_key(
-                sender.subject, idempotency_key
-            )  # the latter: a dossier created before ids derived from the key
+            existing = await repo.by_id(dossier_id) or await repo.by_idempotency_key(sender.subject, idempotency_key)
             if existing is None:
                 raise
             return await _submitted_before(files, existing, fingerprint)

@@ -14,15 +14,13 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pymongo.asynchronous.database import AsyncDatabase
-
 from hoso.auth import Principal
 from hoso.events import Envelope, EventType, new_event
 from hoso.events.catalog import DossierMessageRead, DossierMessageSent, FileRef
 from hoso.mongo import Document, bson_now
 from hoso.steps import Step
+from hoso.store import Store
 from hoso.topics import DOSSIER_EVENTS
-from hoso.versioned import VersionedStore
 
 THREADS = "message_threads"
 SERVICE = "intake"
@@ -39,8 +37,8 @@ def side_of(principal: Principal, dossier: Document) -> Side:
 
 
 class MessageStore:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.store = VersionedStore(db[THREADS])
+    def __init__(self, store: Store) -> None:
+        self.store = store.versioned(THREADS)
 
     async def thread(self, dossier_id: str) -> list[Document]:
         doc = await self.store.get(dossier_id)

@@ -9,14 +9,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from hoso.events import Envelope
-from hoso.idempotency import apply_once
+from hoso.idempotency import apply_once, dotted
 from hoso.mongo import Document, IndexSpec, bson_now
 from hoso.outbox import with_outbox
+from hoso.store import Guard, Order, Store
 from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, parse_dossier_code
 
 DOSSIERS = "dossiers"
@@ -54,17 +53,30 @@ class CodeTaken(Exception):
     """Another dossier took this code first; the caller picks the next number."""
 
 
+class SubmittedBefore(Exception):
+    """A dossier of this submission (its id, or its applicant's Idempotency-Key) exists already."""
+
+
+NEWEST_FIRST = Order([("submitted_at", -1)])
+
+
+def _counter_before(sequence: int) -> Guard:
+    return Guard(
+        {"sequence": {"$not": {"$gte": sequence}}}, lambda doc: doc is None or doc.get("sequence", 0) < sequence
+    )
+
+
 class DossierRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection: AsyncCollection[Document] = db[DOSSIERS]
-        self.counters: AsyncCollection[Document] = db[COUNTERS]
-        self.slots: AsyncCollection[Document] = db[CODE_SLOTS]
+    def __init__(self, store: Store) -> None:
+        self.collection = store.table(DOSSIERS)
+        self.counters = store.table(COUNTERS)
+        self.slots = store.table(CODE_SLOTS)
         # Per agency-day: the lock of this process's claims and the last number it claimed (the newest few kept).
         self._claiming: OrderedDict[str, asyncio.Lock] = OrderedDict()
         self._claimed: dict[str, int] = {}
 
     async def by_id(self, dossier_id: str) -> Document | None:
-        return await self.collection.find_one({"_id": dossier_id})
+        return await self.collection.get(dossier_id)
 
     async def by_idempotency_key(self, applicant_id: str, key: str) -> Document | None:
         return await self.collection.find_one({"applicant_id": applicant_id, "idempotency_key": key})
@@ -73,7 +85,7 @@ class DossierRepository:
         """The dossier with this code: through its number's slot (look-ups by `_id`), else by searching."""
         slot_id = _slot_of(code)
         if slot_id is not None:
-            slot = await self.slots.find_one({"_id": slot_id})
+            slot = await self.slots.get(slot_id)
             if slot is not None and slot.get("dossier_id") is not None:
                 doc = await self.by_id(slot["dossier_id"])
                 if doc is not None and doc["code"] == code:
@@ -92,9 +104,7 @@ class DossierRepository:
         looking; it moves forward after each claim.
         """
         key = f"{agency_code}|{day.isoformat()}"
-        released = await self.counters.find_one_and_update(
-            {"_id": key, "released.0": {"$exists": True}}, {"$pop": {"released": -1}}
-        )
+        released = await self.counters.take({"_id": key, "released.0": {"$exists": True}}, {"$pop": {"released": -1}})
         if released is not None:
             return int(released["released"][0])
         # Claims of one agency-day are made one at a time in this process, each starting after the last one, so
@@ -102,22 +112,18 @@ class DossierRepository:
         async with self._lock_of(key):
             sequence = self._claimed.get(key, 0) + 1
             if sequence == 1:
-                counter = await self.counters.find_one({"_id": key}, projection={"sequence": 1})
+                counter = await self.counters.get(key, projection={"sequence": 1})
                 sequence = int((counter or {}).get("sequence", 0)) + 1
             while True:
                 if sequence > MAX_SEQUENCE:
                     raise SequenceExhausted(f"{agency_code} has used all {MAX_SEQUENCE} numbers of {day.isoformat()}")
-                try:
-                    slot = {"_id": _slot_id(key, sequence), "dossier_id": dossier_id, "at": bson_now()}
-                    await self.slots.insert_one(slot)
+                slot = {"_id": _slot_id(key, sequence), "dossier_id": dossier_id, "at": bson_now()}
+                if await self.slots.insert(slot):
                     break
-                except DuplicateKeyError:
-                    sequence += 1
+                sequence += 1
             self._claimed[key] = sequence
         with contextlib.suppress(DuplicateKeyError):  # the counter is at or past this number already
-            await self.counters.update_one(
-                {"_id": key, "sequence": {"$not": {"$gte": sequence}}}, {"$set": {"sequence": sequence}}, upsert=True
-            )
+            await self.counters.update_if(key, _counter_before(sequence), {"$set": {"sequence": sequence}}, upsert=True)
         return sequence
 
     def _lock_of(self, key: str) -> asyncio.Lock:
@@ -133,18 +139,17 @@ class DossierRepository:
 
     async def release_sequence(self, agency_code: str, day: date, sequence: int) -> None:
         """Give back a number whose dossier was not created, so the next submission takes it (no gap)."""
-        await self.counters.update_one({"_id": f"{agency_code}|{day.isoformat()}"}, {"$push": {"released": sequence}})
+        await self.counters.update(f"{agency_code}|{day.isoformat()}", {"$push": {"released": sequence}})
 
     async def insert(self, document: Document) -> None:
-        """Insert a new dossier; CodeTaken when its number was taken, DuplicateKeyError for a reused key."""
-        try:
-            await self.collection.insert_one(document)
-        except DuplicateKeyError:
-            if await self.by_id(document["_id"]) is not None:
-                raise  # the same submission (its id derives from the Idempotency-Key)
-            if await self.by_idempotency_key(document["applicant_id"], document["idempotency_key"]) is not None:
-                raise
-            raise CodeTaken(document["code"]) from None
+        """Insert a new dossier; CodeTaken when its number was taken, SubmittedBefore for a reused key."""
+        if await self.collection.insert(document):
+            return
+        if await self.by_id(document["_id"]) is not None:
+            raise SubmittedBefore(document["_id"])  # the same submission (its id derives from the Idempotency-Key)
+        if await self.by_idempotency_key(document["applicant_id"], document["idempotency_key"]) is not None:
+            raise SubmittedBefore(document["_id"])
+        raise CodeTaken(document["code"])
 
     async def list_for_applicant(
         self, applicant_id: str, *, status: int | None, skip: int, limit: int
@@ -152,8 +157,7 @@ class DossierRepository:
         query: Document = {"applicant_id": applicant_id}
         if status is not None:
             query["status_code"] = status
-        cursor = self.collection.find(query, sort=[("submitted_at", -1)], skip=skip, limit=limit)
-        return [doc async for doc in cursor], await self.collection.count_documents(query)
+        return await self.collection.page(query, order=NEWEST_FIRST, skip=skip, limit=limit)
 
     async def act(
         self,
@@ -165,9 +169,17 @@ class DossierRepository:
         where: Document | None = None,
     ) -> bool:
         """Apply an applicant's action and its events in one update, only if the status still allows it."""
-        query: Document = {"_id": dossier_id, "status_code": {"$in": list(allowed_statuses)}, **(where or {})}
-        result = await self.collection.update_one(query, with_outbox(update, events))
-        return result.matched_count == 1
+        query: Document = {"status_code": {"$in": list(allowed_statuses)}, **(where or {})}
+        facts = dict(where or {})
+
+        def holds(doc: Document | None) -> bool:
+            return (
+                doc is not None
+                and doc.get("status_code") in allowed_statuses
+                and all(dotted(doc, k) == v for k, v in facts.items())
+            )
+
+        return await self.collection.update_if(dossier_id, Guard(query, holds), with_outbox(update, events))
 
     async def apply_event(
         self, dossier_id: str, event_id: str, update: Document, *, unchanged: Mapping[str, Any] | None = None

@@ -41,7 +41,7 @@ def build_app(role: ProcessRole, settings: NotifySettings | None = None) -> Fast
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
         runtime.topics.append(runtime.topic(NOTIFICATION_EVENTS))
-        repo = NotifyRepository(runtime.db)
+        repo = NotifyRepository(runtime.store)
         runtime.add_indexes(INDEXES)
         sms = SmsChannel(settings.sms) if settings.sms is not None else None
         notify = Notify(repo, catalog, settings, EmailChannel(settings.smtp_relay), sms)

@@ -15,7 +15,7 @@ from hoso.documents import Document
 from hoso.events import Envelope
 from hoso.events.catalog import DossierEventData
 from hoso.logs import get_logger
-from hoso.mongo import bson_now, find_by_ids
+from hoso.mongo import bson_now
 from notify.channels.email import EmailChannel
 from notify.channels.sms import SmsChannel
 from notify.domain.catalog import NotifyCatalog, RecipientRole
@@ -100,7 +100,7 @@ class Notify:
         batch calls for created in two inserts. Applying a batch again creates nothing twice."""
         payloads = [(event, event.payload()) for event in events]
         dossier_ids = list(dict.fromkeys(p.dossier_id for _, p in payloads if isinstance(p, DossierEventData)))
-        known = await find_by_ids(self.repo.dossiers, dossier_ids)
+        known = await self.repo.dossiers.get_many(dossier_ids)
         changes: dict[str, Document] = {}
         planned: dict[str, Document] = {}
         directory = _BatchDirectory(self.repo)

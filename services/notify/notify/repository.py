@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
-from hoso.mongo import Document, IndexSpec, upsert, write_many
-from hoso.versioned import VersionedStore
+from hoso.mongo import Document, IndexSpec
+from hoso.store import Guard, Order, Store, Write
 
 DOSSIERS = "dossiers"
 RECIPIENTS = "recipients"
@@ -28,28 +22,33 @@ INDEXES = [
 ]
 
 
+NEWEST_FIRST = Order([("created_at", -1), ("_id", 1)])
+BY_ID = Order([("_id", 1)])
+UNREAD = Guard({"read_at": None}, lambda doc: doc is not None and doc.get("read_at") is None)
+
+
 class NotifyRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.dossiers: AsyncCollection[Document] = db[DOSSIERS]
-        self.recipients: AsyncCollection[Document] = db[RECIPIENTS]
-        self.deliveries: AsyncCollection[Document] = db[DELIVERIES]
-        self.inbox: AsyncCollection[Document] = db[INBOX]
-        self.store = VersionedStore(self.deliveries)
+    def __init__(self, store: Store) -> None:
+        self.dossiers = store.table(DOSSIERS)
+        self.recipients = store.table(RECIPIENTS)
+        self.store = store.versioned(DELIVERIES)
+        self.deliveries = self.store.table
+        self.inbox = store.table(INBOX)
 
     # --- what notify knows of a dossier (written by the consumer of the dossier's partition only) -----------------
 
     async def remember_dossier(self, dossier_id: str, fields: Document) -> None:
-        await upsert(lambda: self.dossiers.update_one({"_id": dossier_id}, {"$set": fields}, upsert=True))
+        await self.dossiers.update(dossier_id, {"$set": fields}, upsert=True)
 
     async def remember_dossiers(self, changes: Mapping[str, Document]) -> None:
         """Several dossiers' new fields in few commands (one by one again if a concurrent first write refused one)."""
-        updates = [{"q": {"_id": i}, "u": {"$set": fields}, "upsert": True} for i, fields in changes.items()]
-        if await write_many(self.dossiers, "update", updates, ordered=False):
+        writes = [Write(i, {"$set": fields}, upsert=True) for i, fields in changes.items()]
+        if await self.dossiers.update_many_if(writes, ordered=False):
             for dossier_id, fields in changes.items():
                 await self.remember_dossier(dossier_id, fields)
 
     async def dossier(self, dossier_id: str) -> Document | None:
-        return await self.dossiers.find_one({"_id": dossier_id})
+        return await self.dossiers.get(dossier_id)
 
     # --- recipients: the officers' directory and everyone's preferences --------------------------------------------
 
@@ -58,23 +57,18 @@ class NotifyRepository:
         for officer in officers:
             contact: Document = {k: v for k, v in officer.items() if k not in {"_id", "language", "channels"}}
             defaults: Document = {k: officer[k] for k in ("language", "channels") if k in officer}
-            existing = await self.recipients.find_one({"_id": officer["_id"]}, projection={"self_managed": 1})
+            existing = await self.recipients.get(officer["_id"], projection={"self_managed": 1})
             fields = contact if existing is not None and existing.get("self_managed") else {**contact, **defaults}
-            await upsert(partial(self.recipients.update_one, {"_id": officer["_id"]}, {"$set": fields}, upsert=True))
+            await self.recipients.update(officer["_id"], {"$set": fields}, upsert=True)
 
     async def recipient(self, recipient_id: str) -> Document | None:
-        return await self.recipients.find_one({"_id": recipient_id})
+        return await self.recipients.get(recipient_id)
 
     async def leaders_of(self, agency_code: str) -> list[Document]:
-        cursor = self.recipients.find({"agency_code": agency_code, "roles": "leader"}).sort("_id", 1)
-        return [doc async for doc in cursor]
+        return await self.recipients.find({"agency_code": agency_code, "roles": "leader"}, order=BY_ID)
 
     async def save_preferences(self, recipient_id: str, fields: Document) -> Document:
-        await upsert(
-            lambda: self.recipients.update_one(
-                {"_id": recipient_id}, {"$set": {**fields, "self_managed": True}}, upsert=True
-            )
-        )
+        await self.recipients.update(recipient_id, {"$set": {**fields, "self_managed": True}}, upsert=True)
         found = await self.recipient(recipient_id)
         assert found is not None
         return found
@@ -82,34 +76,29 @@ class NotifyRepository:
     # --- deliveries -----------------------------------------------------------------------------------------------
 
     async def due_deliveries(self, now: datetime, limit: int = 500) -> list[Document]:
-        cursor = self.deliveries.find({"final": False, "next_attempt_at": {"$lte": now}}, projection={"_id": 1}).limit(
-            limit
-        )
-        return [doc async for doc in cursor]
+        query = {"final": False, "next_attempt_at": {"$lte": now}}
+        return await self.deliveries.find(query, {"_id": 1}, limit=limit)
 
     async def deliveries_of(self, dossier_code: str) -> list[Document]:
-        cursor = self.deliveries.find({"dossier_code": dossier_code}, projection={"outbox": 0, "envelope": 0})
-        return sorted([doc async for doc in cursor], key=lambda d: (d["created_at"], d["_id"]))
+        found = await self.deliveries.find({"dossier_code": dossier_code}, {"outbox": 0, "envelope": 0})
+        return sorted(found, key=lambda d: (d["created_at"], d["_id"]))
 
     # --- the in-app inbox -----------------------------------------------------------------------------------------
 
     async def add_to_inbox(self, item: Document) -> None:
-        with contextlib.suppress(DuplicateKeyError):
-            await self.inbox.insert_one(item)
+        await self.inbox.insert(item)
 
     async def inbox_of(self, recipient_id: str, *, unread: bool, skip: int, limit: int) -> tuple[list[Document], int]:
         query: dict[str, Any] = {"recipient_id": recipient_id}
         if unread:
             query["read_at"] = None
-        total = await self.inbox.count_documents(query)
-        cursor = self.inbox.find(query).sort([("created_at", -1), ("_id", 1)]).skip(skip).limit(limit)
-        return [doc async for doc in cursor], total
+        return await self.inbox.page(query, order=NEWEST_FIRST, skip=skip, limit=limit)
 
     async def mark_read(self, recipient_id: str, item_id: str, now: datetime) -> Document | None:
-        item = await self.inbox.find_one({"_id": item_id, "recipient_id": recipient_id})
-        if item is None:
+        item = await self.inbox.get(item_id)
+        if item is None or item.get("recipient_id") != recipient_id:
             return None
         if item.get("read_at") is None:
-            await self.inbox.update_one({"_id": item_id, "read_at": None}, {"$set": {"read_at": now}})
+            await self.inbox.update_if(item_id, UNREAD, {"$set": {"read_at": now}})
             item["read_at"] = now
         return item

@@ -124,7 +124,7 @@ class Sender:
 
     async def attempt(self, did: str) -> bool:
         """Claim and make the delivery's next attempt if it is due; True when an attempt was made."""
-        doc = await self.repo.store.collection.find_one({"_id": did})  # a copy behind its steps: the claim says so
+        doc = await self.repo.deliveries.get(did)  # a copy behind its steps: the claim says so
         if doc is None or doc["final"] or doc.get("next_attempt_at") is None:
             return False
         if doc["next_attempt_at"] > bson_now():

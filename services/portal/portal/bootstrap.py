@@ -24,6 +24,7 @@ from hoso.health import Readiness
 from hoso.http import create_app
 from hoso.logs import get_logger
 from hoso.mongo import create_client, ping
+from hoso.store import Store
 from hoso.tracing import setup_tracing
 from portal import presenters
 from portal.api_client import ApiProblem, PlatformApi, Unauthorised
@@ -53,7 +54,9 @@ def build_app(settings: PortalSettings | None = None) -> FastAPI:
     mongo = create_client(settings.mongodb_url, app_name="hoso-portal", max_pool_size=settings.mongodb_max_pool_size)
     db = mongo[settings.database_name]
     sessions = SessionStore(
-        db, idle=timedelta(minutes=settings.session_idle_minutes), max_age=timedelta(hours=settings.session_max_hours)
+        Store(db),
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        max_age=timedelta(hours=settings.session_max_hours),
     )
     api_http = httpx.AsyncClient(
         base_url=settings.api_url, timeout=settings.api_timeout_seconds, limits=httpx.Limits(max_connections=100)

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.mongo import Document, bson_now
+from hoso.mongo import bson_now
+from hoso.store import Store
 
 COOKIE = "hoso_session"
 TOUCH_AFTER = timedelta(minutes=1)
@@ -88,8 +88,8 @@ def _key(token: str) -> str:
 
 
 class SessionStore:
-    def __init__(self, db: AsyncDatabase[Document], *, idle: timedelta, max_age: timedelta) -> None:
-        self._sessions = db["sessions"]
+    def __init__(self, store: Store, *, idle: timedelta, max_age: timedelta) -> None:
+        self._sessions = store.table("sessions")
         self._idle = idle
         self._max_age = max_age
 
@@ -100,7 +100,7 @@ class SessionStore:
     async def load(self, token: str | None) -> Session | None:
         if not token or len(token) > 100:
             return None
-        doc = await self._sessions.find_one({"_id": _key(token)})
+        doc = await self._sessions.get(_key(token))
         if doc is None:
             return None
         session = Session(token=token, **{k: v for k, v in doc.items() if k != "_id"})
@@ -116,7 +116,7 @@ class SessionStore:
         session.seen_at = bson_now()
         body: dict[str, Any] = session.model_dump(mode="python")
         body["expires_at"] = min(session.seen_at + self._idle, session.created_at + self._max_age)
-        await self._sessions.replace_one({"_id": _key(session.token)}, body, upsert=True)
+        await self._sessions.put({"_id": _key(session.token), **body})
 
     async def renew(self, session: Session) -> Session:
         """The same session under a new token (after signing in, so a token known before sign-in is worthless)."""
@@ -126,9 +126,8 @@ class SessionStore:
         return renewed
 
     async def delete(self, session: Session) -> None:
-        await self._sessions.delete_one({"_id": _key(session.token)})
+        await self._sessions.delete(_key(session.token))
 
     async def sweep(self, now: datetime | None = None) -> int:
         """Delete the sessions that have ended; returns how many."""
-        result = await self._sessions.delete_many({"expires_at": {"$lt": now or bson_now()}})
-        return result.deleted_count
+        return await self._sessions.delete_many({"expires_at": {"$lt": now or bson_now()}})

@@ -128,7 +128,7 @@ class Archiver:
 
     async def on_ended(self, summary: Document, ending_event_id: str) -> None:
         """An ended dossier gets its archive, once: the package covers its timeline up to the ending event."""
-        entry = await self.repo.timeline.find_one({"_id": ending_event_id}, projection={"sequence": 1})
+        entry = await self.repo.timeline.get(ending_event_id, projection={"sequence": 1})
         assert entry is not None
         now = bson_now()
         await self.repo.archives.transact(

@@ -30,7 +30,7 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
     settings = settings or RecordsSettings()
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
-        repo = RecordsRepository(runtime.db)
+        repo = RecordsRepository(runtime.store)
         runtime.add_indexes(INDEXES)
         policy = ArchivePolicy(
             base_seconds=settings.archive_retry_base_seconds,

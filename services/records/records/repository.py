@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from hoso.events import Envelope
-from hoso.idempotency import APPLIED_FIELD, apply_once, once_filter, once_update
-from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, id_lookups_only, update_if, write_many
+from hoso.idempotency import apply_once, once_guard, once_update
+from hoso.mongo import Document, IndexSpec, bson_now
 from hoso.outbox import initial_outbox, outbox_indexes, with_outbox
-from hoso.versioned import VersionedStore
+from hoso.store import Guard, Order, Store, Write
 from records.domain.chain import GENESIS, ChainEntry
 from records.domain.stats import CLOCK
 
@@ -49,6 +47,14 @@ def _head_update(sequence: int, head: str, entry_ids: list[str]) -> Document:
     return {"$set": {"sequence": sequence, "head": head}, "$addToSet": {"entries": {"$each": entry_ids}}}
 
 
+def _behind(sequence: int) -> Guard:
+    """Holds for a chain whose head is before `sequence` (or that has none yet): heads never move back."""
+    return Guard({"sequence": {"$lt": sequence}}, lambda doc: doc is None or doc["sequence"] < sequence)
+
+
+NEWEST_FIRST = Order([("submitted_at", -1), ("code", 1)])
+
+
 class SequenceTaken(Exception):
     """Another writer appended to this dossier's chain first."""
 
@@ -64,93 +70,75 @@ def entry_of(doc: Document) -> ChainEntry:
 
 
 class RecordsRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.timeline: AsyncCollection[Document] = db[TIMELINE]
-        self.dossiers: AsyncCollection[Document] = db[DOSSIERS]
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.timeline = store.table(TIMELINE)
+        self.dossiers = store.table(DOSSIERS)
         # A dossier's chain: its last entry (sequence, head) and the ids of its entries, so that its timeline is
-        # read by `_id` (FerretDB v1 reads the whole collection for anything else).
-        self.chains: AsyncCollection[Document] = db[CHAINS]
+        # read by `_id`.
+        self.chains = store.table(CHAINS)
         # Dossier code -> dossier id, written before a dossier's first entry.
-        self.codes: AsyncCollection[Document] = db[CODES]
-        self.archives = VersionedStore(db[ARCHIVES])
-        self.packages: AsyncCollection[Document] = db[PACKAGES]
+        self.codes = store.table(CODES)
+        self.archives = store.versioned(ARCHIVES)
+        self.packages = store.table(PACKAGES)
         # The applicants' ratings of the service, one per dossier (`_id`: the dossier's id).
-        self.ratings: AsyncCollection[Document] = db[RATINGS]
+        self.ratings = store.table(RATINGS)
         # A dossier's personal data and the salt of its digests in the chain (`_id`: the dossier's id), erasable.
-        self.personal: AsyncCollection[Document] = db[PERSONAL]
+        self.personal = store.table(PERSONAL)
 
     async def has_entry(self, event_id: str) -> bool:
-        return await self.timeline.find_one({"_id": event_id}, projection={"_id": 1}) is not None
+        return await self.timeline.get(event_id, projection={"_id": 1}) is not None
 
     async def chain_head(self, dossier_id: str) -> tuple[int, str]:
         """(sequence, hash) of the dossier's last recorded entry, read by primary key; (0, GENESIS) when none."""
-        doc = await self.chains.find_one({"_id": dossier_id})
+        doc = await self.chains.get(dossier_id)
         return (doc["sequence"], doc["head"]) if doc else (0, GENESIS)
 
     async def chain_heads(self, dossier_ids: list[str]) -> dict[str, tuple[int, str]]:
         """(sequence, hash) of each dossier's last recorded entry, for those that have one."""
-        found = await find_by_ids(self.chains, dossier_ids)
+        found = await self.chains.get_many(dossier_ids)
         return {doc_id: (doc["sequence"], doc["head"]) for doc_id, doc in found.items()}
 
     async def remember_codes(self, codes: dict[str, str]) -> None:
         """Note the dossier id of each code (code -> id); one noted already is left as it is."""
-        await write_many(self.codes, "insert", [{"_id": c, "dossier_id": d} for c, d in codes.items()], ordered=False)
+        await self.codes.insert_many([{"_id": c, "dossier_id": d} for c, d in codes.items()], ordered=False)
 
     async def dossier_id_of(self, code: str) -> str | None:
-        found = await self.codes.find_one({"_id": code})
+        found = await self.codes.get(code)
         return str(found["dossier_id"]) if found is not None else None
 
     async def advance_heads(self, heads: dict[str, tuple[int, str, list[str]]]) -> None:
         """`advance_head` for several dossiers in one round trip: (sequence, hash, ids of the entries up to it that
         are new); a duplicate key means that head is already there."""
-        if id_lookups_only():
-            # FerretDB v1: compare with the heads read by `_id`, write by `_id` (see hoso.mongo.update_if).
-            stored = await find_by_ids(self.chains, heads, projection={"sequence": 1})
-            moves = [
-                {"q": {"_id": d}, "u": _head_update(seq, h, ids), "upsert": True}
-                for d, (seq, h, ids) in heads.items()
-                if d not in stored or stored[d]["sequence"] < seq
-            ]
-        else:
-            moves = [
-                {"q": {"_id": d, "sequence": {"$lt": seq}}, "u": _head_update(seq, h, ids), "upsert": True}
-                for d, (seq, h, ids) in heads.items()
-            ]
-        await write_many(self.chains, "update", moves, ordered=False)
+        writes = [Write(d, _head_update(seq, h, ids), _behind(seq), upsert=True) for d, (seq, h, ids) in heads.items()]
+        await self.chains.update_many_if(writes, ordered=False)
 
     async def append_many(self, entries: list[Document]) -> int:
         """Insert entries in order until one is refused (a redelivered event, another writer); returns how many."""
-        refused = await write_many(self.timeline, "insert", entries, ordered=True)
+        refused = await self.timeline.insert_many(entries, ordered=True)
         return refused[0] if refused else len(entries)
 
     async def advance_head(self, dossier_id: str, sequence: int, head: str, entry_id: str) -> None:
         """Move the head forward to `sequence` (never back), the entry `entry_id`."""
         # A duplicate key means the head is already at or past `sequence`.
         with contextlib.suppress(DuplicateKeyError):
-            await update_if(
-                self.chains,
-                dossier_id,
-                guard={"sequence": {"$lt": sequence}},
-                holds=lambda doc: doc is None or doc["sequence"] < sequence,
-                update=_head_update(sequence, head, [entry_id]),
-                upsert=True,
+            await self.chains.update_if(
+                dossier_id, _behind(sequence), _head_update(sequence, head, [entry_id]), upsert=True
             )
 
     async def entry(self, entry_id: str) -> Document | None:
-        return await self.timeline.find_one({"_id": entry_id})
+        return await self.timeline.get(entry_id)
 
     async def entry_at(self, dossier_id: str, sequence: int) -> Document | None:
         return await self.timeline.find_one({"dossier_id": dossier_id, "sequence": sequence})
 
     async def append(self, entry: Document) -> bool:
         """Append one timeline entry; False when this event is there already, SequenceTaken on a race."""
-        try:
-            await self.timeline.insert_one(entry)
-        except DuplicateKeyError:
-            if await self.has_entry(entry["_id"]):
-                return False
-            raise SequenceTaken(entry["dossier_id"]) from None
-        return True
+        if await self.timeline.insert(entry):
+            return True
+        if await self.has_entry(entry["_id"]):
+            return False
+        raise SequenceTaken(entry["dossier_id"])
 
     async def timeline_of(self, dossier_code: str) -> list[Document]:
         dossier_id = await self.dossier_id_of(dossier_code)
@@ -160,8 +148,8 @@ class RecordsRepository:
 
     async def timeline_up_to(self, dossier_id: str, sequence: int | None) -> list[Document]:
         """The dossier's entries in order (up to `sequence`), looked up by `_id` through its chain."""
-        chain = await self.chains.find_one({"_id": dossier_id})
-        found = await find_by_ids(self.timeline, (chain or {}).get("entries", []))
+        chain = await self.chains.get(dossier_id)
+        found = await self.timeline.get_many((chain or {}).get("entries", []))
         entries = sorted(found.values(), key=lambda e: int(e["sequence"]))
         return [e for e in entries if sequence is None or e["sequence"] <= sequence]
 
@@ -177,26 +165,18 @@ class RecordsRepository:
     async def update_summaries(self, updates: list[tuple[str, str, Document, Document]]) -> None:
         """`update_summary` for (dossier id, event id, fields, history) in order, in one round trip while none of them
         was applied before; from the first that was, one by one."""
-        by_id_only = id_lookups_only()
-        if by_id_only:
-            # FerretDB v1: leave out what the summaries read by `_id` have applied, write by `_id`.
-            stored = await find_by_ids(self.dossiers, {u[0] for u in updates}, projection={APPLIED_FIELD: 1})
-            applied = {d: set(doc.get(APPLIED_FIELD, ())) for d, doc in stored.items()}
-            updates = [u for u in updates if u[1] not in applied.get(u[0], ())]
         writes = [
-            {
-                "q": {"_id": dossier_id} if by_id_only else once_filter(dossier_id, event_id),
-                "u": once_update(_summary_update(fields, history), event_id),
-                "upsert": True,
-            }
+            Write(
+                dossier_id, once_update(_summary_update(fields, history), event_id), once_guard(event_id), upsert=True
+            )
             for dossier_id, event_id, fields, history in updates
         ]
-        refused = await write_many(self.dossiers, "update", writes, ordered=True)
+        refused = await self.dossiers.update_many_if(writes, ordered=True)
         for update in updates[refused[0] :] if refused else []:
             await self.update_summary(*update)
 
     async def dossier(self, dossier_id: str) -> Document | None:
-        return await self.dossiers.find_one({"_id": dossier_id})
+        return await self.dossiers.get(dossier_id)
 
     # --- personal data --------------------------------------------------------------------------------------------
 
@@ -206,15 +186,14 @@ class RecordsRepository:
         # Paths hold dots, which may not name a key: the values are kept as path/value pairs.
         pairs = [{"path": path, "value": value} for path, value in sorted(values.items())]
         document = {"_id": dossier_id, "dossier_code": dossier_code, "salt": salt, "values": pairs}
-        with contextlib.suppress(DuplicateKeyError):
-            await self.personal.insert_one({**document, "kept_at": bson_now(), "erased_at": None, **initial_outbox(())})
+        if await self.personal.insert({**document, "kept_at": bson_now(), "erased_at": None, **initial_outbox(())}):
             return salt
-        kept = await self.personal.find_one({"_id": dossier_id}, projection={"salt": 1})
+        kept = await self.personal.get(dossier_id, projection={"salt": 1})
         assert kept is not None
         return kept.get("salt")
 
     async def personal_data(self, dossier_id: str) -> Document | None:
-        return await self.personal.find_one({"_id": dossier_id})
+        return await self.personal.get(dossier_id)
 
     async def erase_personal(
         self, dossier_id: str, erasure: Document, summary: Document, events: Sequence[tuple[str, Envelope]]
@@ -222,75 +201,68 @@ class RecordsRepository:
         """Erase a dossier's personal values and their salt (a record of the erasure stays in their place), with the
         event that says so (the outbox publishes it), then what the summary repeats of them (`summary`)."""
         update = with_outbox({"$set": {"values": None, "salt": None, **erasure}}, events)
-        await self.personal.update_one({"_id": dossier_id}, update, upsert=True)
-        if summary:
-            await self.dossiers.update_one({"_id": dossier_id}, {"$set": summary})
+
+        async def erase() -> None:
+            await self.personal.update(dossier_id, update, upsert=True)
+            if summary:
+                await self.dossiers.update(dossier_id, {"$set": summary})
+
+        # One fact in two documents: where the server has transactions, both or neither; elsewhere two writes, the
+        # erasure's own (with its event) first.
+        await self._store.together(erase)
 
     # --- search and statistics ------------------------------------------------------------------------------------
 
     async def search(self, query: Document, *, skip: int, limit: int) -> tuple[list[Document], int]:
-        total = await self.dossiers.count_documents(query)
-        cursor = (
-            self.dossiers.find(query, projection={"status_history": 0, "applied_events": 0, "components": 0})
-            .sort([("submitted_at", -1), ("code", 1)])
-            .skip(skip)
-            .limit(limit)
-        )
-        return [doc async for doc in cursor], total
+        projection = {"status_history": 0, "applied_events": 0, "components": 0}
+        return await self.dossiers.page(query, projection, order=NEWEST_FIRST, skip=skip, limit=limit)
 
     async def for_statistics(self, query: Document) -> list[Document]:
         fields = (
             "agency_code", "procedure_code", "channel", "received_at", "finished_at", "due_at", "outcome",
             "status_history",
         )  # fmt: skip
-        cursor = self.dossiers.find(query, projection=dict.fromkeys(fields, 1))
-        return [doc async for doc in cursor]
+        return await self.dossiers.find(query, dict.fromkeys(fields, 1))
 
     # --- ratings --------------------------------------------------------------------------------------------------
 
     async def add_rating(self, rating: Document) -> bool:
         """Keep a dossier's rating; False when it was rated before (a rating is given once)."""
-        try:
-            await self.ratings.insert_one(rating)
-        except DuplicateKeyError:
-            return False
-        return True
+        return await self.ratings.insert(rating)
 
     async def rating_of(self, dossier_id: str) -> Document | None:
-        return await self.ratings.find_one({"_id": dossier_id})
+        return await self.ratings.get(dossier_id)
 
     async def ratings_between(self, query: Document) -> list[Document]:
         projection = {"agency_code": 1, "procedure_code": 1, "score": 1, "at": 1}
-        return [doc async for doc in self.ratings.find(query, projection=projection)]
+        return await self.ratings.find(query, projection)
 
     # --- archives -------------------------------------------------------------------------------------------------
 
     async def due_archives(self, now: datetime) -> list[Document]:
         query: dict[str, Any] = {"state": {"$ne": "exported"}, "next_attempt_at": {"$lte": now}}
-        return [doc async for doc in self.archives.collection.find(query, projection={"_id": 1, "version": 1})]
+        return await self.archives.table.find(query, {"_id": 1, "version": 1})
 
     async def archive_of(self, dossier_id: str) -> Document | None:
         return await self.archives.get(dossier_id)
 
     async def package(self, dossier_id: str) -> Document | None:
-        return await self.packages.find_one({"_id": dossier_id})
+        return await self.packages.get(dossier_id)
 
     async def store_package(self, document: Document) -> Document:
         """Keep the package; when another worker stored it first, theirs (built from the same data) is kept."""
-        try:
-            await self.packages.insert_one(document)
-        except DuplicateKeyError:
-            stored = await self.package(document["_id"])
-            assert stored is not None
-            return stored
-        return document
+        if await self.packages.insert(document):
+            return document
+        stored = await self.package(document["_id"])
+        assert stored is not None
+        return stored
 
     async def status_counts(self, now: datetime) -> tuple[dict[tuple[str, int], int], dict[str, int]]:
         """Dossiers by (agency, status), and open overdue dossiers by agency (for the metrics)."""
         by_status: dict[tuple[str, int], int] = {}
         overdue: dict[str, int] = {}
         projection = {"agency_code": 1, "status_code": 1, "due_at": 1, "finished_at": 1, "clock_paused": 1}
-        async for doc in self.dossiers.find({}, projection=projection):
+        for doc in await self.dossiers.find({}, projection):
             agency, status = doc.get("agency_code", ""), int(doc.get("status_code", 0))
             by_status[(agency, status)] = by_status.get((agency, status), 0) + 1
             if CLOCK.overdue(doc, now):

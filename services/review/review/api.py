@@ -14,7 +14,7 @@ from hoso.steps import Step
 from review.domain.definition import ActionName
 from review.domain.engine import ActionRefused, ActionRequest, Decision, Refusal, decide_action
 from review.handlers import Review
-from review.queue import ServerQueue, TaskFilter
+from review.queue import TaskFilter, TaskQueue
 from review.schemas import ActionResult, DossierOut, TaskCounts, TaskOut, TaskPage, WorkflowsOut, clock_of
 
 Officer = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER))]
@@ -45,7 +45,7 @@ class DossierNotFound(Problem):
 def review_router(review: Review) -> APIRouter:
     router = APIRouter(prefix="/api/v1/review", tags=["review"])
     repo = review.repo
-    queue = ServerQueue.of(repo, full_read_seconds=review.settings.queue_full_read_seconds)
+    queue = TaskQueue(repo)
 
     async def own(code: str, officer: Principal) -> Document:
         doc = await repo.by_code(code)

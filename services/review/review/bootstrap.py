@@ -23,7 +23,7 @@ def build_app(role: ProcessRole, settings: ReviewSettings | None = None) -> Fast
     definitions = load_definitions()
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
-        repo = ReviewRepository(runtime.db)
+        repo = ReviewRepository(runtime.store, full_read_seconds=settings.queue_full_read_seconds)
         runtime.add_indexes(INDEXES)
         review = Review(repo, definitions, settings)
         runtime.add_outbox(repo.store)

@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Sequence
-from functools import partial
+from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
-
-from hoso.changes import ChangeLog
-from hoso.logs import get_logger
-from hoso.mongo import Document, IndexSpec, bson_now, find_by_ids, id_lookups_only, upsert
-from hoso.versioned import Decide, VersionedStore
+from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.store import Copied, Filter, Order, Store
+from hoso.versioned import Decide
 from review.domain.definition import WorkflowDefinition
 
 INSTANCES = "instances"
 CODES = "codes"
 DEFINITIONS = "workflow_definitions"
-CHANGES = "instance_changes"
-
-log = get_logger(__name__)
 
 # What a queue's rows need of an instance.
 TASK_PROJECTION = {"outbox": 0, "applied_events": 0, "history": 0}
+
+OPEN = Filter({"terminal": False}, lambda doc: not doc["terminal"])
+
+
+def open_of(agency: str) -> Filter:
+    """An agency's open instances (what the desk's queues are cut from)."""
+    return Filter(
+        {"agency_code": agency, "terminal": False},
+        lambda doc: doc.get("agency_code") == agency and not doc["terminal"],
+        partition=agency,
+        kept=True,
+    )
+
+
+def due_first(doc: Document) -> tuple[Any, ...]:
+    """The queue's order as the database sorts it: no due time first, then by due time, opening time and id."""
+    due, opened = doc.get("due_at"), doc.get("opened_at")
+    return (due is not None, due or 0, opened is not None, opened or 0, doc["_id"])
+
+
+DUE_FIRST = Order([("due_at", 1), ("opened_at", 1), ("_id", 1)], due_first)
+BY_ID = Order([("_id", 1)], lambda doc: doc["_id"])
 
 INDEXES = [
     IndexSpec(INSTANCES, [("agency_code", 1), ("terminal", 1), ("due_at", 1)], name="agency_queue"),
@@ -34,13 +47,13 @@ INDEXES = [
 
 
 class ReviewRepository:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.instances: AsyncCollection[Document] = db[INSTANCES]
-        self.store = VersionedStore(self.instances)
-        self._codes: AsyncCollection[Document] = db[CODES]
-        self._definitions: AsyncCollection[Document] = db[DEFINITIONS]
-        # On FerretDB v1, which instances of each agency changed (what the desk's in-memory queues read again).
-        self.changes = ChangeLog(db[CHANGES])
+    def __init__(self, store: Store, *, full_read_seconds: float = 300.0, at_most: int = 500) -> None:
+        # The desk pages an agency's open instances far more often than they change.
+        copied = Copied("agency_code", OPEN, TASK_PROJECTION, full_read_seconds=full_read_seconds, at_most=at_most)
+        self.store = store.versioned(INSTANCES, copied=copied)
+        self.instances = self.store.table
+        self._codes = store.table(CODES)
+        self._definitions = store.table(DEFINITIONS)
 
     # --- workflow definitions -----------------------------------------------------------------------------------
 
@@ -48,60 +61,35 @@ class ReviewRepository:
         for definition in definitions:
             # Kept as JSON text: event names such as `dossier.supplemented` are keys, and keys cannot hold dots.
             body = definition.model_dump_json(by_alias=True)
-            document = {"_id": definition.id, "definition": body, "loaded_at": bson_now()}
-            await upsert(partial(self._definitions.replace_one, {"_id": definition.id}, document, upsert=True))
+            await self._definitions.put({"_id": definition.id, "definition": body, "loaded_at": bson_now()})
 
     async def definitions_of(self, procedure_code: str) -> list[Document]:
-        found = [json.loads(d["definition"]) async for d in self._definitions.find({}).sort("_id", 1)]
+        found = [json.loads(d["definition"]) for d in await self._definitions.find({}, order=BY_ID)]
         return [d for d in found if any(rule["procedure_code"] == procedure_code for rule in d["applies_to"])]
 
     # --- instances ----------------------------------------------------------------------------------------------
 
     async def remember_code(self, code: str, dossier_id: str) -> None:
-        with contextlib.suppress(DuplicateKeyError):
-            await self._codes.insert_one({"_id": code, "dossier_id": dossier_id})
+        await self._codes.insert({"_id": code, "dossier_id": dossier_id})
 
     async def by_code(self, code: str) -> Document | None:
-        entry = await self._codes.find_one({"_id": code})
+        entry = await self._codes.get(code)
         return None if entry is None else await self.store.get(entry["dossier_id"])
 
     async def transact(self, dossier_id: str, decide: Decide) -> tuple[Document | None, bool]:
-        doc, written = await self.store.transact(dossier_id, decide)
-        if written and doc is not None and id_lookups_only():
-            try:
-                await self.changes.append(doc["agency_code"], doc["_id"])
-            except Exception:
-                # The step stands; queues copied in memory see it at their next whole read.
-                log.warning("review.change_not_logged", dossier_id=doc["_id"], exc_info=True)
-        return doc, written
+        return await self.store.transact(dossier_id, decide)
 
     async def history(self, doc: Document) -> list[Document]:
         return await self.store.history(doc)
 
     async def open_instances(self) -> list[Document]:
         """Instances not in a terminal state, for the schedulers (with only what they need)."""
-        return [d async for d in self.instances.find({"terminal": False}, projection={"outbox": 0})]
+        return await self.instances.find(OPEN, {"outbox": 0})
 
     async def open_of_agency(self, agency: str) -> list[Document]:
         """An agency's open dossiers with what the desk's counts need (one read of the agency's queue)."""
-        projection = {"actionable_roles": 1, "assignee_id": 1, "due_at": 1, "paused_at": 1, "terminal": 1}
-        return [d async for d in self.instances.find({"agency_code": agency, "terminal": False}, projection=projection)]
+        return await self.instances.find(open_of(agency), TASK_PROJECTION)
 
-    async def open_tasks_of_agency(self, agency: str) -> list[Document]:
-        """An agency's open dossiers with what a queue's rows need."""
-        query = {"agency_code": agency, "terminal": False}
-        return [d async for d in self.instances.find(query, projection=TASK_PROJECTION)]
-
-    async def task_rows(self, dossier_ids: Sequence[str]) -> dict[str, Document]:
-        """These instances (by id) with what a queue's rows need."""
-        return await find_by_ids(self.instances, dossier_ids, projection=TASK_PROJECTION)
-
-    async def tasks(self, query: Document, *, skip: int, limit: int) -> tuple[list[Document], int]:
-        total = await self.instances.count_documents(query)
-        cursor = (
-            self.instances.find(query, projection=TASK_PROJECTION)
-            .sort([("due_at", 1), ("opened_at", 1), ("_id", 1)])
-            .skip(skip)
-            .limit(limit)
-        )
-        return [d async for d in cursor], total
+    async def tasks(self, where: Filter, *, skip: int, limit: int) -> tuple[list[Document], int]:
+        """One page of a queue, due first, and how many instances `where` holds in all."""
+        return await self.instances.page(where, TASK_PROJECTION, order=DUE_FIRST, skip=skip, limit=limit)

@@ -1,10 +1,11 @@
-"""`hoso.mongo.write_many` keeps ordered semantics on FerretDB v1, which continues past a refusal after 100 writes."""
+"""`hoso.store.write_many` keeps ordered semantics on FerretDB v1, which continues past a refusal after 100 writes."""
 
 from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.mongo import Document, write_many
+from hoso.mongo import Document
+from hoso.store import write_many
 
 
 async def test_an_ordered_insert_stops_at_the_first_refusal_however_long(database: AsyncDatabase[Document]) -> None:

@@ -7,7 +7,8 @@ from functools import partial
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.mongo import Document, upsert
+from hoso.mongo import Document
+from hoso.store import upsert
 
 
 async def test_concurrent_first_upserts_of_one_document_all_succeed(database: AsyncDatabase[Document]) -> None:
