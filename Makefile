@@ -46,7 +46,7 @@ status: ## What is running
 lint: sync ## ruff check, ruff format --check, mypy --strict
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy -p hoso -p intake -p review -p notify -p records -p portal
+	@$(UV) run --frozen mypy -p hoso -p hoso_forms -p hoso_dev -p intake -p review -p notify -p records -p portal
 
 .PHONY: test
 test: deps sync ## Lint, then every test against a real Kafka and FerretDB started for the run
@@ -58,7 +58,7 @@ schemas: sync ## Export the event JSON Schemas (then `git diff` shows what chang
 
 .PHONY: demo
 demo: sync ## Walk one EIA dossier through the running platform's gateway (after `make up`)
-	@HOSO_LOCAL_MODE=1 $(UV) run --frozen hoso demo --gateway http://127.0.0.1:$${HOSO_GATEWAY_PORT:-8080} --issuer http://127.0.0.1:$${HOSO_KEYCLOAK_PORT:-8180}/realms/hoso
+	@HOSO_LOCAL_MODE=1 $(UV) run --frozen hoso-dev demo --gateway http://127.0.0.1:$${HOSO_GATEWAY_PORT:-8080} --issuer http://127.0.0.1:$${HOSO_KEYCLOAK_PORT:-8180}/realms/hoso
 
 .PHONY: docs
 docs: sync ## Write the AsyncAPI (events) and OpenAPI (HTTP) documents under docs/

@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from hoso_dev.keys import DEMO_PASSWORD
+from hoso_dev.walkthrough import Walkthrough
 from pymongo import AsyncMongoClient
 
 from bench.through_gateway import GATEWAY_PORT, BenchPlatform, percentiles, start_platform
-from hoso.devkeys import DEMO_PASSWORD
 from hoso.events.catalog import DossierSubmitted
 from hoso.mongo import Document
 from hoso.store import Store
-from hoso.walkthrough import Walkthrough
 from review.domain.definition import load_definitions
 from review.domain.engine import open_instance
 from review.repository import ReviewRepository

@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from hoso_dev.keys import mint_token
+from hoso_dev.walkthrough import DOCX, PDF, docx_bytes, pdf_bytes
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from bench.replay import Counters, counters, lifecycles, replay
 from hoso.auth import Role
-from hoso.devkeys import mint_token
 from hoso.mongo import Document
 from hoso.store import Store
-from hoso.walkthrough import DOCX, PDF, docx_bytes, pdf_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 GATEWAY_PORT = 28080

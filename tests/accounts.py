@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+from hoso_dev.walkthrough import Walkthrough, identity_person
 
 from hoso.auth import Role
-from hoso.walkthrough import Walkthrough, identity_person
 
 SERVICE_CLIENT = "hoso"  # its client roles are Hoso's roles
 

@@ -11,8 +11,8 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from hoso_dev.walkthrough import Walkthrough
 
-from hoso.walkthrough import Walkthrough
 from tests.accounts import IdentityProvider
 from tests.platform import Platform, start_platform, walk_on
 

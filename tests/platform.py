@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from hoso.walkthrough import Walkthrough
+from hoso_dev.walkthrough import Walkthrough
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("intake", "review", "notify", "records")

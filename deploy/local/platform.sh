@@ -111,7 +111,7 @@ mailsink_up() {
   local pidfile="$STATE/run/mailsink.pid"
   if pid_alive "$pidfile"; then log "mail sink already running on :$SMTP_PORT"; return 0; fi
   port_busy "$SMTP_PORT" && die "port $SMTP_PORT (mail sink) is taken by another process"
-  nohup "$PY" -m notify.mailsink --port "$SMTP_PORT" --dir "$STATE/mail" >> "$STATE/logs/mailsink.log" 2>&1 < /dev/null &
+  nohup "$PY" -m hoso_dev.mailsink --port "$SMTP_PORT" --dir "$STATE/mail" >> "$STATE/logs/mailsink.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
   "$PY" "$ROOT/deploy/local/probe.py" tcp "127.0.0.1:$SMTP_PORT" --pidfile "$pidfile" --timeout 20 \
     || die "the mail sink did not start (see $STATE/logs/mailsink.log)"
@@ -210,8 +210,8 @@ summary() {
                 quantri.bnnmt (admin), vanhanh.bnnmt (ops)
     UBND.HN     tiepnhan.hn, chuyenvien.hn, lanhdao.hn, quantri.hn, vanhanh.hn
 
-  Tokens for scripts: .venv/bin/hoso login tiepnhan.bnnmt   (Keycloak)
-                      HOSO_LOCAL_MODE=1 .venv/bin/hoso token --role applicant --sub citizen-1   (development key)
+  Tokens for scripts: .venv/bin/hoso-dev login tiepnhan.bnnmt   (Keycloak)
+                      HOSO_LOCAL_MODE=1 .venv/bin/hoso-dev token --role applicant --sub citizen-1   (development key)
 
   Stop everything: make down      Status: make status
 TXT

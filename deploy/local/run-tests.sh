@@ -10,7 +10,7 @@ UV="$(command -v uv 2>/dev/null || echo "$HOME/.local/bin/uv")"
 echo "== lint: ruff check, ruff format --check, mypy --strict"
 "$UV" run --frozen ruff check .
 "$UV" run --frozen ruff format --check .
-"$UV" run --frozen mypy -p hoso -p intake -p review -p notify -p records -p portal
+"$UV" run --frozen mypy -p hoso -p hoso_forms -p hoso_dev -p intake -p review -p notify -p records -p portal
 "$UV" run --frozen hoso schemas check
 echo "== docs: docs/asyncapi.json and docs/openapi/*.json are what the code generates"
 "$UV" run --frozen hoso docs check

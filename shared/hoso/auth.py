@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from hoso.problems import Problem
 
 ALLOWED_ALGORITHMS = ["RS256", "ES256"]
-# The issuer of the tokens `hoso token` signs with the local development key; trusted in local mode only.
+# The issuer of the tokens `hoso-dev token` signs with the local development key; trusted in local mode only.
 DEV_ISSUER = "hoso-local"
 
 

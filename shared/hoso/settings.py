@@ -99,7 +99,7 @@ class ServiceSettings(BaseSettings):
     @property
     def trusted_issuers(self) -> list[TrustedIssuer]:
         """The issuers whose tokens this service accepts: the identity provider (HOSO_JWT_ISSUER with its JWKS URL
-        or file) and, in local mode only, the development key of `hoso token` (issuer `hoso-local`)."""
+        or file) and, in local mode only, the development key of `hoso-dev token` (issuer `hoso-local`)."""
         trusted = []
         if self.jwt_jwks_url or self.jwt_jwks_file is not None:
             trusted.append(TrustedIssuer(self.jwt_issuer, jwks_file=self.jwt_jwks_file, jwks_url=self.jwt_jwks_url))

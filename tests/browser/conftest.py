@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from hoso_dev.walkthrough import Walkthrough
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
-from hoso.walkthrough import Walkthrough
 from tests.platform import Platform, walk_on
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from hoso_dev.walkthrough import DOCX, PDF, Walkthrough, docx_bytes, pdf_bytes
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from hoso.walkthrough import DOCX, PDF, Walkthrough, docx_bytes, pdf_bytes
 from intake.domain.payment import sign
 from tests.browser.conftest import Visitor
 from tests.platform import PAYMENT_SECRET

@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from hoso_dev.walkthrough import Walkthrough
 from playwright.sync_api import Browser, Page, expect
 from pypdf import PdfReader
 
 from hoso.deadlines import VIETNAM
-from hoso.walkthrough import Walkthrough
 from tests.browser.conftest import Visitor, _visitor
 from tests.browser.test_applicant import pdf_file, start_draft
 from tests.platform import Platform

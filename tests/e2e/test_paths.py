@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pypdf
 import pytest
+from hoso_dev.walkthrough import Walkthrough
 
-from hoso.walkthrough import Walkthrough
 from intake.domain.payment import sign
 from tests.platform import PAYMENT_SECRET, Platform
 

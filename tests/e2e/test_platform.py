@@ -8,9 +8,9 @@ import uuid
 
 import httpx
 import pytest
+from hoso_dev.walkthrough import docx_bytes, identity_person, pdf_bytes
 
 from hoso.auth import Role
-from hoso.walkthrough import docx_bytes, identity_person, pdf_bytes
 from tests.accounts import IdentityProvider
 from tests.platform import Platform
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 import schemathesis
+from hoso_dev.keys import mint_token
 from hypothesis import HealthCheck, settings
 from schemathesis.generation.case import Case
 
 from hoso.auth import Role
-from hoso.devkeys import mint_token
 from tests.platform import GATEWAY_PORT, ROOT, Platform
 
 pytestmark = pytest.mark.fuzz

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 from faststream.kafka import KafkaBroker
+from hoso_dev.keys import ensure_dev_keys
 from pymongo import AsyncMongoClient, monitoring
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.devkeys import ensure_dev_keys
 from hoso.kafka import create_broker, ensure_topics
 from hoso.mongo import Document, create_client
 from hoso.store import Adapter, Store

@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from hoso_dev.walkthrough import docx_bytes, pdf_bytes
 from pymongo import AsyncMongoClient
 
 from hoso.auth import Role
 from hoso.mongo import Document, bson_now
 from hoso.runtime import ProcessRole
 from hoso.store import Store
-from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
 from intake.drafts import DraftStore
 from intake.settings import IntakeSettings

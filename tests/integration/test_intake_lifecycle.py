@@ -14,6 +14,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from hoso_dev.walkthrough import pdf_bytes
 
 from hoso.auth import Role
 from hoso.events import EventType, PublicStatus, new_event
@@ -25,7 +26,6 @@ from hoso.events.catalog import (
 )
 from hoso.kafka import publish_event
 from hoso.topics import DOSSIER_EVENTS
-from hoso.walkthrough import pdf_bytes
 from intake.domain.payment import sign
 from intake.repository import DossierRepository
 from tests.integration.test_intake_submission import Token, auth, events_of, permit_body, submit, upload

@@ -8,9 +8,9 @@ import hashlib
 from typing import Any
 
 import httpx
+from hoso_dev.walkthrough import pdf_bytes
 
 from hoso.auth import Role
-from hoso.walkthrough import pdf_bytes
 from tests.integration.test_intake_submission import Token, auth, events_of, permit_body, submit, upload
 from tests.support import unique
 

@@ -14,16 +14,16 @@ import httpx
 import jsonschema
 import pytest
 from fastapi import FastAPI
+from hoso_dev.keys import mint_token
+from hoso_dev.walkthrough import docx_bytes, pdf_bytes
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import Role
-from hoso.devkeys import mint_token
 from hoso.events.schemas import committed_schemas
 from hoso.mongo import Document
 from hoso.runtime import ProcessRole
 from hoso.store import Store
 from hoso.topics import DOSSIER_EVENTS
-from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.bootstrap import build_app
 from intake.domain.codes import SequenceExhausted, format_dossier_code
 from intake.files import FileStore

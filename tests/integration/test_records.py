@@ -21,11 +21,11 @@ import pypdf
 import pytest
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from hoso_dev.keys import mint_token
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import Role
-from hoso.devkeys import mint_token
 from hoso.events import Envelope, EventType, PublicStatus, from_kafka, new_event
 from hoso.events.catalog import (
     Applicant,

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
+from hoso_dev.keys import mint_token
 
 from hoso.auth import Role
-from hoso.devkeys import mint_token
 from hoso.events import Envelope, EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierFeePaid, DossierSupplemented, DossierWithdrawalRequested
 from hoso.kafka import publish_event

@@ -19,10 +19,10 @@ from typing import Any
 
 import httpx
 import pytest
+from hoso_dev.walkthrough import Walkthrough, WalkthroughFailed
 from pymongo import MongoClient
 
 from hoso.topics import SERVICES
-from hoso.walkthrough import Walkthrough, WalkthroughFailed
 from tests.platform import ROOT, Platform
 from tests.reliability.test_poison import dead_letters
 

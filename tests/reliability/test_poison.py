@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from hoso_dev.walkthrough import Walkthrough
 
 from hoso.events import EventType
 from hoso.topics import DOSSIER_EVENTS, SERVICES
-from hoso.walkthrough import Walkthrough
 from tests.platform import ROOT, Platform
 
 pytestmark = pytest.mark.reliability

@@ -14,10 +14,10 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hoso_dev.keys import JWKS_FILE, KEY_FILE
+from hoso_dev.walkthrough import PDF, Walkthrough, identity_person, pdf_bytes
 
 from hoso.auth import Role
-from hoso.devkeys import JWKS_FILE, KEY_FILE
-from hoso.walkthrough import PDF, Walkthrough, identity_person, pdf_bytes
 from tests.accounts import IdentityProvider
 from tests.platform import Platform
 

@@ -12,9 +12,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from hoso_dev.keys import KEY_FILE, ensure_dev_keys, mint_token
 
 from hoso.auth import InvalidToken, Role, TokenVerifier, TrustedIssuer
-from hoso.devkeys import KEY_FILE, ensure_dev_keys, mint_token
 
 ISSUER, AUDIENCE = "hoso-test", "hoso"
 

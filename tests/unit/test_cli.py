@@ -1,4 +1,4 @@
-"""The `hoso` command line: development tokens only in local mode."""
+"""The `hoso-dev` command line: development tokens only in local mode."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from pathlib import Path
 
 import jwt
 import pytest
+from hoso_dev.cli import app
 from typer.testing import CliRunner
-
-from hoso.cli import app
 
 runner = CliRunner()
 

@@ -8,9 +8,9 @@ import zipfile
 from datetime import date
 
 import pytest
+from hoso_dev.walkthrough import docx_bytes, pdf_bytes
 
 from hoso.events import PublicStatus
-from hoso.walkthrough import docx_bytes, pdf_bytes
 from intake.catalog.seed import load_seed
 from intake.domain.catalog import version_in_force
 from intake.domain.content import UnrecognisedContent, detect_content_type

@@ -58,3 +58,15 @@ def test_no_service_module_branches_on_the_server_it_talks_to() -> None:
         if name in path.read_text(encoding="utf-8")
     ]
     assert found == []
+
+
+def test_no_service_imports_the_development_package() -> None:
+    # hoso_dev (demo client, development keys, mail sink) is never part of a service's image.
+    leaks = [
+        str(path.relative_to(ROOT))
+        for path in sorted(ROOT.glob("services/*/*/**/*.py"))
+        if any(n == "hoso_dev" or n.startswith("hoso_dev.") for n in imported(path))
+    ]
+    assert leaks == []
+    for service in ("intake", "review", "notify", "records", "portal"):
+        assert "hoso-dev" not in (ROOT / "services" / service / "pyproject.toml").read_text(encoding="utf-8")

@@ -7,10 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pypdf
 import pytest
-
-from hoso.events import PublicStatus
-from hoso.events.catalog import DossierDeadlineExtended, DossierRefused
-from hoso.forms import (
+from hoso_forms import (
     ApologyForm,
     ControlStep,
     FormData,
@@ -23,6 +20,9 @@ from hoso.forms import (
     form_for_event,
     render_form,
 )
+
+from hoso.events import PublicStatus
+from hoso.events.catalog import DossierDeadlineExtended, DossierRefused
 
 AT = datetime(2026, 11, 27, 10, 5, tzinfo=UTC)
 COMMON = {"agency_code": "BNNMT", "dossier_code": "BNNMT-261127-0007", "issued_at": AT}

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.smtp import Envelope
-
-from notify.mailsink import FolderHandler
+from hoso_dev.mailsink import FolderHandler
 
 
 def message(message_id: str, subject: str) -> Envelope:

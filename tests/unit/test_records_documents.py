@@ -13,12 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hoso_forms import FormCode
 from openpyxl import load_workbook
 
 from hoso.deadlines import WorkCalendar
 from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierReceived, DossierRefused
-from hoso.forms import FormCode
 from records.archive import DropFolderExporter
 from records.domain.documents import build_package, dossier_forms
 from records.domain.stats import classify, performance, statistics, status_at, to_csv, to_xlsx

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hoso_forms import agency_name
 from pydantic import BaseModel, ConfigDict
 
 from hoso.documents import Document
 from hoso.events import Envelope
 from hoso.events.catalog import DossierAssigned, DossierEventData, DossierReceived, DossierSubmitted
-from hoso.forms import agency_name
 from notify.domain.catalog import Channel, NotifyCatalog, RecipientRole, Target
 from notify.domain.delivery import delivery_id
 from notify.domain.messages import DossierFacts

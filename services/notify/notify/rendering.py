@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hoso_forms import form_for_event, render_form
+
 from hoso.documents import Document
 from hoso.events import Envelope
 from hoso.events.catalog import OfficerAction
-from hoso.forms import form_for_event, render_form
 from hoso.pins import unseal_pin
 from notify.channels.email import Attachment
 from notify.domain.catalog import Channel, NotifyCatalog, RecipientRole

@@ -8,10 +8,10 @@ from datetime import date, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
+from hoso_forms import FormCode, render_form
 
 from hoso.auth import OFFICER_ROLES, Principal, Role, current_principal, require_roles
 from hoso.events import PublicStatus
-from hoso.forms import FormCode, render_form
 from hoso.mongo import Document, bson_now
 from hoso.outbox import OutboxRelay
 from hoso.pins import hash_pin, verify_pin

@@ -18,13 +18,13 @@ from typing import Any, Literal, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 import yaml
+from hoso_forms import FormCode
 from jinja2 import StrictUndefined, TemplateSyntaxError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hoso.events import EventType
 from hoso.events.catalog import EVENT_MODELS, EventData
-from hoso.forms import FormCode
 
 HERE = Path(__file__).resolve().parent.parent
 RULES_FILE = HERE / "rules.yaml"

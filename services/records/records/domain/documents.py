@@ -15,11 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hoso.documents import Document
-from hoso.events import Envelope, EventType, PublicStatus
-from hoso.events.catalog import OfficerAction
-from hoso.events.status import status_label
-from hoso.forms import (
+from hoso_forms import (
     FORM_OF_EVENT,
     ControlStep,
     FormCode,
@@ -30,6 +26,11 @@ from hoso.forms import (
     form_for_event,
     render_form,
 )
+
+from hoso.documents import Document
+from hoso.events import Envelope, EventType, PublicStatus
+from hoso.events.catalog import OfficerAction
+from hoso.events.status import status_label
 
 PACKAGE_FORMAT = "hoso-archive/1"
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")

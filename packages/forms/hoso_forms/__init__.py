@@ -4,8 +4,8 @@ Notify attaches 01 to 04 to the applicant's e-mails; records renders all six for
 Rendering is deterministic: the same form data gives the same bytes (the document date is the form's issue time).
 """
 
-from hoso.forms.from_events import FORM_OF_EVENT, form_for_event
-from hoso.forms.models import (
+from hoso_forms.from_events import FORM_OF_EVENT, form_for_event
+from hoso_forms.models import (
     AGENCY_NAMES,
     ApologyForm,
     ControlStep,
@@ -19,7 +19,7 @@ from hoso.forms.models import (
     TrackingRow,
     agency_name,
 )
-from hoso.forms.render import render_form
+from hoso_forms.render import render_form
 
 __all__ = [
     "AGENCY_NAMES",

@@ -1,6 +1,6 @@
 """A local SMTP sink: every message it accepts is kept as an .eml file (the local platform's and compose's relay).
 
-    python -m notify.mailsink --port 1025 --dir .local/mail
+    python -m hoso_dev.mailsink --port 1025 --dir .local/mail
 
 Files are named `<UTC time>-<sequence>-<Message-ID hash>.eml` and written atomically. Like a mailbox provider, the
 sink keeps one copy per Message-ID: a message whose Message-ID it already holds (notify re-sending after a crash

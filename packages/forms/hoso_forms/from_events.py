@@ -17,7 +17,7 @@ from hoso.events.catalog import (
     DossierSupplementRequested,
     EventData,
 )
-from hoso.forms.models import (
+from hoso_forms.models import (
     ApologyForm,
     FormCode,
     ReceiptForm,

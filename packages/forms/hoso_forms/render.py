@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 
-from hoso.forms.models import (
+from hoso_forms.models import (
     TITLES,
     ApologyForm,
     FormData,

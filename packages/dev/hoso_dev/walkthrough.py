@@ -22,10 +22,10 @@ from typing import Any, TypeVar, cast
 import httpx
 import jwt
 from fpdf import FPDF
+from hoso_forms.render import FAMILY, FONTS
 
 from hoso.auth import Role
-from hoso.devkeys import DEMO_PASSWORD, mint_token, password_token
-from hoso.forms.render import FAMILY, FONTS
+from hoso_dev.keys import DEMO_PASSWORD, mint_token, password_token
 
 T = TypeVar("T")
 # The local realm's demo officers of each agency, by the suffix of their usernames (deploy/keycloak/hoso-realm.json).

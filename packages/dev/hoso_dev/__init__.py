@@ -1,0 +1,1 @@
+"""Hoso's development tools: never part of a service's image."""
