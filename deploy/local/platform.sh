@@ -152,7 +152,7 @@ up() {
   export MONGODB_URL="${MONGODB_URL:-mongodb://127.0.0.1:${HOSO_FERRETDB_PORT:-27017}/}"
   local keys="$HOSO_STATE_DIR/keys"
   if [ ! -f "$keys/dev-signing-key.pem" ] || [ ! -f "$keys/jwks.json" ] || [ ! -f "$keys/pin-seal.key" ]; then
-    "$ROOT/.venv/bin/hoso" keys > /dev/null
+    "$ROOT/.venv/bin/hoso-dev" keys > /dev/null
   fi
   mailsink_up
   export NOTIFY_SMTP_HOST=127.0.0.1 NOTIFY_SMTP_PORT="$SMTP_PORT"

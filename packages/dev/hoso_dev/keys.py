@@ -1,4 +1,4 @@
-"""Local development signing key and tokens: `hoso token` (refused unless local mode is on)."""
+"""Local development signing key and tokens: `hoso-dev token` (refused unless local mode is on)."""
 
 from __future__ import annotations
 

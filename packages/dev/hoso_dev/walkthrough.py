@@ -1,4 +1,4 @@
-"""Driving the platform from the outside, through the gateway, as applicants and officers do: `hoso demo` walks one
+"""Driving the platform from the outside, through the gateway, as applicants and officers do: `hoso-dev demo` walks one
 EIA dossier from submission to the returned result, and the end-to-end tests walk the other paths with the same
 client. Local mode only: the tokens are signed with the development key.
 """
