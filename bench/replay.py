@@ -20,7 +20,6 @@ import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -28,30 +27,24 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from hoso.apidocs import CONSUMERS, topic_of
+from hoso.apidocs import wired
 from hoso.events import EventType
+from hoso.events.catalog import topic_of
 from hoso.kafka import ensure_topics
 from hoso.mongo import Document, create_client
-from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS, SERVICES
 
 _REQUESTS = re.compile(r'^ferretdb_client_requests_total\{command="([^"]+)",opcode="[^"]+"\} (\d+)', re.M)
 
 
 def subscriptions() -> dict[str, tuple[list[str], set[EventType]]]:
     """Each service's topics and the event types it applies, read from its own consumer wiring."""
-    from intake.consumers import event_handlers as intake_handlers
-    from notify.consumers import event_handlers as notify_handlers
-    from records.consumers import event_handlers as records_handlers
-    from review.consumers import event_handlers as review_handlers
-
-    stub = SimpleNamespace(on_submitted=None, on_intake_event=None, on_event=None)
-    applied = {
-        "intake": set(intake_handlers(stub)),  # type: ignore[arg-type]
-        "review": set(review_handlers(stub)),  # type: ignore[arg-type]
-        "notify": set(notify_handlers(stub)),  # type: ignore[arg-type]
-        "records": set(records_handlers(stub, stub)),  # type: ignore[arg-type]
-    }
-    return {service: (CONSUMERS[service], types) for service, types in applied.items()}
+    found = {}
+    for service in SERVICES:
+        consumer = wired(service).consumer
+        assert consumer is not None
+        found[service] = (consumer.topics, set(consumer.applied_types))
+    return found
 
 
 @dataclass(frozen=True)

@@ -100,6 +100,16 @@ class EventConsumer:
     def dead_letter_topics(self) -> list[str]:
         return [dlq_topic(t, self.service) for t in self._topics]
 
+    @property
+    def topics(self) -> list[str]:
+        """The topics this consumer reads (besides their retry topics)."""
+        return list(self._topics)
+
+    @property
+    def applied_types(self) -> list[EventType]:
+        """The event types this consumer applies; it commits the others unread."""
+        return sorted(self._handlers, key=lambda t: t.value)
+
     def register(self) -> None:
         """Declare the FastStream subscriber; call before the broker starts."""
         subscriber = self._broker.subscriber(
@@ -109,6 +119,13 @@ class EventConsumer:
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_raw_body,
             title=f"{self.service}.lifecycle",
+            description=(
+                f"Consumer group `{self.group_id}` reads {', '.join(f'`{t}`' for t in self._topics)} and the retry "
+                f"topics an operator replays dead letters to; it applies "
+                f"{', '.join(f'`{t.value}`' for t in self.applied_types)} at most once each, and skips the other "
+                f"types. Poison messages go to {', '.join(f'`{t}`' for t in self.dead_letter_topics)} with the "
+                f"reason in the `dlq_reason` header."
+            ),
             batch=True,
             max_records=self._batch_size,
             batch_timeout_ms=50,

@@ -24,6 +24,7 @@ def create_broker(bootstrap_servers: str, *, client_id: str) -> KafkaBroker:
         acks="all",
         request_timeout_ms=15_000,
         logger=None,
+        description="Apache Kafka; every record is keyed by the dossier id",
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.auth import TokenVerifier
 from hoso.consumer import BatchHandler, EventConsumer, EventHandler
-from hoso.events.catalog import EventType
+from hoso.events.catalog import EVENT_MODELS, EventType, topic_of
 from hoso.events.envelope import Envelope
 from hoso.faults import is_transient
 from hoso.health import Readiness
@@ -30,6 +30,10 @@ from hoso.store import Store, Table, VersionedTable
 log = get_logger(__name__)
 
 T = TypeVar("T")
+
+
+class UndeclaredEvent(RuntimeError):
+    """An outbox holds an event its service does not declare that it emits: a defect of the service's code."""
 
 
 class ProcessRole(StrEnum):
@@ -69,6 +73,8 @@ class Runtime:
         self.indexes: list[IndexSpec] = []
         self.topics: list[str] = []
         self.relays: list[OutboxRelay] = []
+        # What this service publishes: each event type with the table whose outbox holds it.
+        self.emits: dict[EventType, str] = {}
         self.consumer: EventConsumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._start_hooks: list[Callable[[], Awaitable[None]]] = []
@@ -90,16 +96,31 @@ class Runtime:
     def add_indexes(self, specs: Sequence[IndexSpec]) -> None:
         self.indexes.extend(specs)
 
-    def add_outbox(self, target: Table | VersionedTable) -> OutboxRelay:
-        """Relay the outbox of a table; every role runs it (each process relays its own writes at once).
+    def add_outbox(self, target: Table | VersionedTable, emits: Collection[EventType]) -> OutboxRelay:
+        """Relay the outbox of a table, which holds events of the types `emits`; every role runs it (each process
+        relays its own writes at once).
 
+        Each type becomes a publisher of the service (the AsyncAPI document is made of them); the relay refuses to
+        publish an event of a type not declared here, or to another topic than its type's.
         A VersionedTable tells the relay which document a step added events to; writers of a plain table call
         `relay.wake(doc_id)` themselves.
         """
         table = target.table if isinstance(target, VersionedTable) else target
+        declared = frozenset(emits)
+        for event_type in sorted(declared - self.emits.keys()):
+            self._declare_publisher(event_type, table.name)
+
+        async def publish(topic: str, event: Envelope) -> None:
+            if event.type not in declared or topic != topic_of(event.type):
+                raise UndeclaredEvent(
+                    f"the outbox of {table.name} holds a {event.type.value} event for {topic}, which {self.service} "
+                    f"does not declare"
+                )
+            await self.publish(topic, event)
+
         relay = OutboxRelay(
             table,
-            self.publish,
+            publish,
             service=self.service,
             readiness=self.readiness,
             poll_seconds=self.settings.relay_poll_seconds,
@@ -109,6 +130,23 @@ class Runtime:
         self.indexes.extend(outbox_indexes(table.name))
         self.relays.append(relay)
         return relay
+
+    def _declare_publisher(self, event_type: EventType, table: str) -> None:
+        self.emits[event_type] = table
+        topic = self.topic(topic_of(event_type))
+        if topic not in self.topics:
+            self.topics.append(topic)
+        model = EVENT_MODELS[event_type]
+        self.broker.publisher(
+            topic,
+            title=f"{topic}/{event_type.short_name}",
+            schema=model,
+            description=(
+                f"CloudEvents type `{event_type.value}` in binary mode (attributes in `ce_*` headers, the record keyed "
+                f"by the dossier id), emitted by {self.service} through the outbox of `{table}`. "
+                f"{(model.__doc__ or '').strip()}"
+            ).strip(),
+        )
 
     def add_consumer(
         self,
@@ -129,7 +167,8 @@ class Runtime:
             concurrency=self.settings.consumer_concurrency,
         )
         # Every role knows the topics (publishers need them); only consuming roles subscribe.
-        self.topics.extend([*topics, *consumer.subscribed_topics, *consumer.dead_letter_topics])
+        known = [*consumer.subscribed_topics, *consumer.dead_letter_topics]
+        self.topics.extend(t for t in known if t not in self.topics)
         if self.role.consumes:
             consumer.register()
             self.consumer = consumer

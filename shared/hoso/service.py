@@ -24,7 +24,7 @@ def build_service_app(
     setup_tracing(settings.service_name, role.value)
     runtime = Runtime(settings, role)
     routers = wire(runtime)
-    return create_app(
+    app = create_app(
         service=settings.service_name,
         title=title,
         description=description,
@@ -32,3 +32,5 @@ def build_service_app(
         routers=routers if role.serves_http_api else (),
         lifespan=runtime.lifespan,
     )
+    app.state.runtime = runtime
+    return app

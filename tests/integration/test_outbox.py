@@ -10,12 +10,15 @@ from faststream.kafka import KafkaBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.consumer import EventConsumer
-from hoso.events import Envelope
+from hoso.events import Envelope, EventType
 from hoso.health import Readiness
-from hoso.kafka import create_broker, publish_event
+from hoso.kafka import create_broker, ensure_topics, publish_event
 from hoso.mongo import Document, ensure_indexes
 from hoso.outbox import OutboxRelay, initial_outbox, with_outbox
+from hoso.runtime import ProcessRole, Runtime, UndeclaredEvent
+from hoso.settings import ServiceSettings
 from hoso.store import Store
+from hoso.topics import DOSSIER_EVENTS
 from records.repository import INDEXES, RecordsRepository
 from tests.integration.conftest import CommandLog
 from tests.support import read_topic, records_handlers, submitted_event, unique, wait_consumed
@@ -181,3 +184,35 @@ async def test_a_relay_dying_between_publish_and_mark_republishes_and_the_consum
     timeline = await repo.timeline_of(first.subject)
     assert [entry["_id"] for entry in timeline] == [e.id for e in events]
     assert [entry["sequence"] for entry in timeline] == [1, 2, 3]
+
+
+async def test_a_service_publishes_only_the_event_types_its_outbox_declares(
+    mongo_url: str, database: AsyncDatabase[Document], kafka_bootstrap: str
+) -> None:
+    prefix = unique("declared") + "."
+    settings = ServiceSettings(
+        mongodb_url=mongo_url,
+        mongodb_database=database.name,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=prefix,
+    )
+    runtime = Runtime(settings, ProcessRole.API)
+    relay = runtime.add_outbox(runtime.store.table("aggregates"), emits=[EventType.DOSSIER_SUBMITTED])
+    # The declared type's topic is one the runtime creates at start-up.
+    assert runtime.topics == [prefix + DOSSIER_EVENTS]
+    await ensure_topics(kafka_bootstrap, runtime.topics, partitions=3)
+    first = submitted_event()
+    stray = first.model_copy(update={"id": unique("evt"), "type": EventType.DOSSIER_MESSAGE_SENT})
+    await insert_aggregate(database, DOSSIER_EVENTS, [first, stray])
+    await runtime.broker.start()
+    try:
+        with pytest.raises(UndeclaredEvent, match=r"vn\.gov\.hoso\.dossier\.message_sent\.v1"):
+            await relay.drain()
+    finally:
+        await runtime.broker.stop()
+        await runtime.mongo.close()
+
+    records = await read_topic(kafka_bootstrap, prefix + DOSSIER_EVENTS, expect=1)
+    assert [dict(r.headers)["ce_id"].decode() for r in records] == [first.id]
+    progress = await database["aggregates_outbox_progress"].find_one({"_id": first.partitionkey})
+    assert progress is None  # nothing of the aggregate is marked sent: the stray entry stays, and so does the first

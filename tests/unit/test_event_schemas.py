@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from hoso.apidocs import producer_of
+from hoso.apidocs import asyncapi_document, wired
 from hoso.events import EventType
-from hoso.events.catalog import EVENT_MODELS
+from hoso.events.catalog import EVENT_MODELS, topic_of
 from hoso.events.schemas import breaking_changes, committed_schemas, current_schemas, schema_file_name
+from hoso.topics import SERVICES
 
 
 def test_every_event_type_has_a_committed_schema() -> None:
@@ -77,13 +78,44 @@ def test_making_an_optional_field_required_is_compatible(submitted: dict[str, An
     assert breaking_changes(submitted, new) == []
 
 
-def test_the_asyncapi_document_names_the_service_whose_code_emits_each_event() -> None:
+def _made_in_code() -> set[tuple[EventType, str]]:
+    """(event type, service) of every event a service's code makes."""
     root = Path(__file__).resolve().parents[2] / "services"
-    emitted = re.compile(r"(?:new_event|_event)\(\s*EventType\.([A-Z_]+)")
-    found = {
+    made = re.compile(r"(?:(?:new_event|_event|_simple)\(\s*|event_type = )EventType\.([A-Z_]+)")
+    return {
         (EventType[name], source.parts[len(root.parts)])
         for source in root.glob("*/*/**/*.py")
-        for name in emitted.findall(source.read_text())
+        for name in made.findall(source.read_text())
     }
-    assert len(found) >= 10
-    assert sorted((t.value, s) for t, s in found if producer_of(t) != s) == []
+
+
+def test_each_service_declares_exactly_the_event_types_its_code_makes() -> None:
+    declared = {(t, service) for service in SERVICES for t in wired(service).emits}
+    made = _made_in_code()
+    assert len(made) >= 20
+    assert sorted((t.value, s) for t, s in made - declared) == []  # made but not declared: the relay would refuse it
+    assert sorted((t.value, s) for t, s in declared - made) == []  # declared but never made: a stale publisher
+
+
+def test_each_event_type_has_one_producer_and_the_asyncapi_document_names_it() -> None:
+    producers: dict[EventType, list[str]] = {}
+    for service in SERVICES:
+        for event_type in wired(service).emits:
+            producers.setdefault(event_type, []).append(service)
+    assert {t: len(s) for t, s in producers.items() if len(s) != 1} == {}
+    assert set(producers) == set(EventType)
+    document = asyncapi_document()
+    for event_type, (service,) in producers.items():
+        channel = document["channels"][f"{topic_of(event_type)}.{event_type.short_name}"]
+        assert f"emitted by {service} through the outbox" in channel["description"]
+
+
+def test_the_asyncapi_document_names_each_consumer_group_with_the_types_it_applies() -> None:
+    document = asyncapi_document()
+    for service in SERVICES:
+        consumer = wired(service).consumer
+        assert consumer is not None
+        for topic in consumer.topics:
+            description = document["channels"][f"{service}.lifecycle:{topic}"]["description"]
+            assert f"Consumer group `{service}`" in description
+            assert all(f"`{t.value}`" in description for t in consumer.applied_types)

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 
+from hoso.events import EventType
 from hoso.logs import get_logger
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
@@ -40,9 +41,17 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
         runtime.add_indexes([*INDEXES, *CATALOG_INDEXES, *FILE_INDEXES, *DRAFT_INDEXES])
         drafts = DraftStore(runtime.store, retention=timedelta(days=settings.draft_retention_days))
         runtime.add_background(lambda: drafts.sweep_forever(settings.draft_sweep_seconds))
-        relay = runtime.add_outbox(repo.collection)
+        relay = runtime.add_outbox(
+            repo.collection,
+            emits=[
+                EventType.DOSSIER_SUBMITTED,
+                EventType.DOSSIER_SUPPLEMENTED,
+                EventType.DOSSIER_WITHDRAWAL_REQUESTED,
+                EventType.DOSSIER_FEE_PAID,
+            ],
+        )
         messages = MessageStore(runtime.store)
-        runtime.add_outbox(messages.store)
+        runtime.add_outbox(messages.store, emits=[EventType.DOSSIER_MESSAGE_SENT, EventType.DOSSIER_MESSAGE_READ])
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(repo))
         if settings.seed_catalog:
             seed = load_seed()  # invalid seed data stops the start-up with the entry and field named

@@ -8,10 +8,11 @@ from pathlib import Path
 import yaml
 from fastapi import APIRouter, FastAPI
 
+from hoso.events import EventType
 from hoso.mongo import Document
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
-from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
+from hoso.topics import DOSSIER_EVENTS
 from notify.api import notify_router
 from notify.channels.email import EmailChannel
 from notify.channels.sms import SmsChannel
@@ -40,12 +41,11 @@ def build_app(role: ProcessRole, settings: NotifySettings | None = None) -> Fast
     officers = read_directory(settings.directory_file)
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
-        runtime.topics.append(runtime.topic(NOTIFICATION_EVENTS))
         repo = NotifyRepository(runtime.store)
         runtime.add_indexes(INDEXES)
         sms = SmsChannel(settings.sms) if settings.sms is not None else None
         notify = Notify(repo, catalog, settings, EmailChannel(settings.smtp_relay), sms)
-        runtime.add_outbox(repo.store)
+        runtime.add_outbox(repo.store, emits=[EventType.NOTIFICATION_DELIVERED, EventType.NOTIFICATION_FAILED])
         runtime.on_start(lambda: repo.load_directory(officers))
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(notify), batch_handler(notify))
         if role.consumes:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
 
+from hoso.events import EventType
 from hoso.runtime import ProcessRole, Runtime
 from hoso.service import build_service_app
 from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
@@ -38,8 +39,8 @@ def build_app(role: ProcessRole, settings: RecordsSettings | None = None) -> Fas
             lease_seconds=settings.archive_lease_seconds,
         )
         archiver = Archiver(repo, exporter_of(settings), policy, settings.archive_interval_seconds)
-        runtime.add_outbox(repo.archives)
-        personal_relay = runtime.add_outbox(repo.personal)
+        runtime.add_outbox(repo.archives, emits=[EventType.DOSSIER_ARCHIVED])
+        personal_relay = runtime.add_outbox(repo.personal, emits=[EventType.DOSSIER_PERSONAL_DATA_ERASED])
         runtime.add_consumer(
             [DOSSIER_EVENTS, NOTIFICATION_EVENTS], event_handlers(repo, archiver), batch_handler(repo, archiver)
         )

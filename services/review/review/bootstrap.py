@@ -12,6 +12,7 @@ from hoso.topics import DOSSIER_EVENTS
 from review.api import review_router
 from review.consumers import event_handlers
 from review.domain.definition import load_definitions
+from review.domain.engine import EMITS
 from review.handlers import Review
 from review.repository import INDEXES, ReviewRepository
 from review.settings import ReviewSettings
@@ -26,7 +27,7 @@ def build_app(role: ProcessRole, settings: ReviewSettings | None = None) -> Fast
         repo = ReviewRepository(runtime.store, full_read_seconds=settings.queue_full_read_seconds)
         runtime.add_indexes(INDEXES)
         review = Review(repo, definitions, settings)
-        runtime.add_outbox(repo.store)
+        runtime.add_outbox(repo.store, emits=EMITS)
         runtime.on_start(lambda: repo.save_definitions(definitions))
         runtime.add_consumer([DOSSIER_EVENTS], event_handlers(review))
         if role.consumes:

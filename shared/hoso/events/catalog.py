@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from hoso.events.status import PublicStatus
+from hoso.topics import DOSSIER_EVENTS, NOTIFICATION_EVENTS
 
 TYPE_PREFIX = "vn.gov.hoso."
 
@@ -326,3 +327,8 @@ EVENT_MODELS: dict[EventType, type[EventData]] = {
     EventType.NOTIFICATION_DELIVERED: NotificationDelivered,
     EventType.NOTIFICATION_FAILED: NotificationFailed,
 }
+
+
+def topic_of(event_type: EventType) -> str:
+    """The topic an event type is published to: notification outcomes have theirs, everything else is a dossier's."""
+    return NOTIFICATION_EVENTS if issubclass(EVENT_MODELS[event_type], NotificationOutcome) else DOSSIER_EVENTS

@@ -453,6 +453,25 @@ _ACTIONS = {
     ),
 }
 
+EMITS = [
+    EventType.DOSSIER_RECEIVED,
+    EventType.DOSSIER_REFUSED,
+    EventType.DOSSIER_ASSIGNED,
+    EventType.DOSSIER_SUPPLEMENT_REQUESTED,
+    EventType.DOSSIER_FEE_REQUESTED,
+    EventType.DOSSIER_PROCESSING_RESUMED,
+    EventType.DOSSIER_DECISION_PROPOSED,
+    EventType.DOSSIER_APPROVED,
+    EventType.DOSSIER_REJECTED,
+    EventType.DOSSIER_DEADLINE_EXTENDED,
+    EventType.DOSSIER_RESULT_RETURNED,
+    EventType.DOSSIER_STOPPED,
+    EventType.DOSSIER_WITHDRAWAL_ACCEPTED,
+    EventType.DOSSIER_DUE_SOON,
+    EventType.DOSSIER_OVERDUE,
+]
+"""The event types review's steps emit: its actions', the answers to intake's events and the legal clock's."""
+
 
 # --- events from intake ------------------------------------------------------------------------------------------
 
