@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
 from datetime import date
 from pathlib import Path
@@ -27,7 +26,7 @@ from hoso.topics import DOSSIER_EVENTS
 from intake.bootstrap import build_app
 from intake.domain.codes import SequenceExhausted, format_dossier_code
 from intake.files import FileStore
-from intake.repository import KEPT_DAYS, DossierRepository
+from intake.repository import DossierRepository
 from intake.settings import IntakeSettings
 from tests.support import read_topic, unique
 
@@ -377,15 +376,13 @@ async def test_a_number_given_back_and_taken_again_still_finds_its_dossier_by_co
 async def test_a_crash_between_claiming_a_number_and_storing_the_dossier_leaves_that_number_unused(
     database: AsyncDatabase[Document],
 ) -> None:
-    # The guarantee is uniqueness and order, not the absence of gaps: the slot says who claimed the unused number.
+    # The guarantee is uniqueness and order, not the absence of gaps.
     repo = DossierRepository(Store(database))
     day = date(2026, 11, 28)
     lost = await repo.reserve_sequence("BNNMT", day, "dossier-of-a-process-that-died")
     after = await DossierRepository(Store(database)).reserve_sequence("BNNMT", day, "next-dossier")  # another process
     assert after == lost + 1
-    slot = await database["dossier_code_slots"].find_one({"_id": f"BNNMT|{day.isoformat()}|{lost}"})
-    assert slot is not None
-    assert slot["dossier_id"] == "dossier-of-a-process-that-died"
+    assert await repo.by_code(format_dossier_code("BNNMT", day, lost)) is None
 
 
 async def test_the_numbers_of_a_day_end_at_9999_and_a_full_day_is_a_clear_503(
@@ -397,7 +394,7 @@ async def test_the_numbers_of_a_day_end_at_9999_and_a_full_day_is_a_clear_503(
     assert await repo.reserve_sequence("BNNMT", day, "the-last-one") == 9999
     with pytest.raises(SequenceExhausted):
         await repo.reserve_sequence("BNNMT", day, "one-too-many")
-    assert await database["dossier_code_slots"].count_documents({"_id": f"BNNMT|{day.isoformat()}|10000"}) == 0
+    assert await repo.by_code(f"BNNMT-{day:%y%m%d}-10000") is None
 
     # Through the API: a problem+json saying so, a Retry-After up to the next local day, and nothing created.
     async def full(self: DossierRepository, agency_code: str, day: date, dossier_id: str) -> int:
@@ -413,14 +410,6 @@ async def test_the_numbers_of_a_day_end_at_9999_and_a_full_day_is_a_clear_503(
     assert 0 < int(answer.headers["Retry-After"]) <= 24 * 3600
     monkeypatch.undo()
     assert (await client.get("/api/v1/dossiers", headers=auth(token("citizen-full")))).json()["items"] == []
-
-
-def test_a_process_keeps_the_claims_locks_of_the_most_recent_days_only() -> None:
-    repo = DossierRepository(Store(defaultdict(dict)))  # type: ignore[arg-type]  # no database is reached
-    for n in range(KEPT_DAYS * 3):
-        repo._lock_of(f"BNNMT|day-{n}")
-    assert len(repo._claiming) == KEPT_DAYS
-    assert f"BNNMT|day-{KEPT_DAYS * 3 - 1}" in repo._claiming
 
 
 async def register(client: Client, token: str, body: dict[str, Any], key: str) -> httpx.Response:

@@ -6,6 +6,7 @@ time, so what concurrent writers may expect is tested with the adapter the serve
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,8 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from hoso.mongo import Document
 from hoso.steps import Step
-from hoso.store import Copied, Filter, Guard, Order, Store, Write, adapter_for
-from hoso.store.ferretdb import FerretDBAdapter
+from hoso.store import Copied, Filter, Guard, NumbersExhausted, Order, Store, Write, adapter_for
+from hoso.store.ferretdb import KEPT_SCOPES, FerretDBAdapter, _Claims
 from hoso.store.mongodb import MongoDBAdapter
 from hoso.versioned import VersionConflict
 from tests.support import submitted_event
@@ -264,3 +265,36 @@ async def test_one_fact_of_two_documents_is_written_together(store: Store) -> No
     transactions = isinstance(adapter, MongoDBAdapter) and adapter.transactions
     # With transactions neither write stays; without them the first one does (and its writer must redo the rest).
     assert (await personal.get("t") is None) is transactions
+
+
+async def test_numbers_are_claimed_in_order_one_given_back_comes_first_and_the_last_is_the_last(store: Store) -> None:
+    numbers = store.numbering(counters="counters", claims="claims", at_most=5)
+    assert [await numbers.claim("BNNMT|2026-11-27", f"d-{n}") for n in range(3)] == [1, 2, 3]
+    assert await numbers.claim("UBND.HN|2026-11-27", "other") == 1  # each scope counts on its own
+    await numbers.give_back("BNNMT|2026-11-27", 2)
+    assert await numbers.claim("BNNMT|2026-11-27", "d-again") == 2
+    # Only a number given back is claimed again: the others are never reused, whether their owners were stored or not.
+    assert [await numbers.claim("BNNMT|2026-11-27", f"d-{n}") for n in (4, 5)] == [4, 5]
+    with pytest.raises(NumbersExhausted, match=re.escape("all 5 numbers of BNNMT|2026-11-27")):
+        await numbers.claim("BNNMT|2026-11-27", "one-too-many")
+    # Each number names its first claimer (the unused ones can be accounted for).
+    assert await numbers.owner("BNNMT|2026-11-27", 3) == "d-2"
+    assert await numbers.owner("BNNMT|2026-11-27", 2) == "d-1"
+    assert await numbers.owner("BNNMT|2026-11-27", 6) is None
+
+
+async def test_numbers_claimed_at_once_by_two_processes_are_all_different(database: AsyncDatabase[Document]) -> None:
+    # With the adapter the server calls for (an `$inc` is atomic on MongoDB only); two stores are two processes.
+    first, second = (Store(database).numbering(counters="counters", claims="claims", at_most=9999) for _ in "ab")
+    claimed = await asyncio.gather(
+        *(numbers.claim("BNNMT|2026-11-28", f"d-{n}") for n in range(20) for numbers in (first, second))
+    )
+    assert sorted(claimed) == list(range(1, 41))
+
+
+def test_a_process_keeps_the_claims_state_of_the_most_recent_scopes_only() -> None:
+    claims = _Claims()
+    for n in range(KEPT_SCOPES * 3):
+        claims.lock_of(f"BNNMT|day-{n}")
+    assert len(claims.locks) == KEPT_SCOPES
+    assert f"BNNMT|day-{KEPT_SCOPES * 3 - 1}" in claims.locks

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from hoso.events import Envelope
 from hoso.idempotency import apply_once, dotted
-from hoso.mongo import Document, IndexSpec, bson_now
+from hoso.mongo import Document, IndexSpec
 from hoso.outbox import with_outbox
-from hoso.store import Guard, Order, Store
+from hoso.store import Guard, NumbersExhausted, Order, Store
 from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, parse_dossier_code
 
 DOSSIERS = "dossiers"
 COUNTERS = "dossier_counters"
 CODE_SLOTS = "dossier_code_slots"
-# Agency-days whose claims lock a process keeps (the most recently used).
-KEPT_DAYS = 64
 
 INDEXES = [
     IndexSpec(DOSSIERS, [("code", 1)], name="code_unique", unique=True),
@@ -33,11 +26,12 @@ INDEXES = [
 ]
 
 
-def _slot_id(agency_day: str, sequence: int) -> str:
-    return f"{agency_day}|{sequence}"
+def _scope(agency_code: str, day: date) -> str:
+    return f"{agency_code}|{day.isoformat()}"
 
 
-def _slot_of(code: str) -> str | None:
+def _number_of(code: str) -> tuple[str, int] | None:
+    """The numbering scope and number of a dossier code."""
     parsed = parse_dossier_code(code)
     if parsed is None:
         return None
@@ -46,7 +40,7 @@ def _slot_of(code: str) -> str | None:
         issued = datetime.strptime(day, "%y%m%d").date()
     except ValueError:
         return None
-    return _slot_id(f"{agency}|{issued.isoformat()}", sequence)
+    return _scope(agency, issued), sequence
 
 
 class CodeTaken(Exception):
@@ -60,20 +54,11 @@ class SubmittedBefore(Exception):
 NEWEST_FIRST = Order([("submitted_at", -1)])
 
 
-def _counter_before(sequence: int) -> Guard:
-    return Guard(
-        {"sequence": {"$not": {"$gte": sequence}}}, lambda doc: doc is None or doc.get("sequence", 0) < sequence
-    )
-
-
 class DossierRepository:
     def __init__(self, store: Store) -> None:
         self.collection = store.table(DOSSIERS)
-        self.counters = store.table(COUNTERS)
-        self.slots = store.table(CODE_SLOTS)
-        # Per agency-day: the lock of this process's claims and the last number it claimed (the newest few kept).
-        self._claiming: OrderedDict[str, asyncio.Lock] = OrderedDict()
-        self._claimed: dict[str, int] = {}
+        # Each agency's daily numbers (Circular 01/2018/TT-VPCP Art. 19).
+        self.numbers = store.numbering(counters=COUNTERS, claims=CODE_SLOTS, at_most=MAX_SEQUENCE)
 
     async def by_id(self, dossier_id: str) -> Document | None:
         return await self.collection.get(dossier_id)
@@ -82,64 +67,30 @@ class DossierRepository:
         return await self.collection.find_one({"applicant_id": applicant_id, "idempotency_key": key})
 
     async def by_code(self, code: str) -> Document | None:
-        """The dossier with this code: through its number's slot (look-ups by `_id`), else by searching."""
-        slot_id = _slot_of(code)
-        if slot_id is not None:
-            slot = await self.slots.get(slot_id)
-            if slot is not None and slot.get("dossier_id") is not None:
-                doc = await self.by_id(slot["dossier_id"])
+        """The dossier with this code: through its number's claim (a look-up by `_id`), else by searching."""
+        number = _number_of(code)
+        if number is not None:
+            owner = await self.numbers.owner(*number)
+            if owner is not None:
+                doc = await self.by_id(owner)
                 if doc is not None and doc["code"] == code:
                     return doc
-        # A number given back and taken again names another dossier than its slot does (or the code is unknown).
+        # A number given back and taken again names another dossier than its claim does (or the code is unknown).
         return await self.collection.find_one({"code": code})
 
     async def by_fee_reference(self, reference: str) -> Document | None:
         return await self.collection.find_one({"fee.reference": reference})
 
     async def reserve_sequence(self, agency_code: str, day: date, dossier_id: str) -> int:
-        """The next dossier number of the agency's day: a released number first, else a new one.
-
-        A new number is claimed by inserting its slot (`<agency>|<day>|<n>`): an insert by `_id` is atomic on every
-        MongoDB-compatible server, where an `$inc` is not on FerretDB v1. The counter only says where to start
-        looking; it moves forward after each claim.
-        """
-        key = f"{agency_code}|{day.isoformat()}"
-        released = await self.counters.take({"_id": key, "released.0": {"$exists": True}}, {"$pop": {"released": -1}})
-        if released is not None:
-            return int(released["released"][0])
-        # Claims of one agency-day are made one at a time in this process, each starting after the last one, so
-        # concurrent submissions do not walk over each other's slots; other processes' claims cost a retry each.
-        async with self._lock_of(key):
-            sequence = self._claimed.get(key, 0) + 1
-            if sequence == 1:
-                counter = await self.counters.get(key, projection={"sequence": 1})
-                sequence = int((counter or {}).get("sequence", 0)) + 1
-            while True:
-                if sequence > MAX_SEQUENCE:
-                    raise SequenceExhausted(f"{agency_code} has used all {MAX_SEQUENCE} numbers of {day.isoformat()}")
-                slot = {"_id": _slot_id(key, sequence), "dossier_id": dossier_id, "at": bson_now()}
-                if await self.slots.insert(slot):
-                    break
-                sequence += 1
-            self._claimed[key] = sequence
-        with contextlib.suppress(DuplicateKeyError):  # the counter is at or past this number already
-            await self.counters.update_if(key, _counter_before(sequence), {"$set": {"sequence": sequence}}, upsert=True)
-        return sequence
-
-    def _lock_of(self, key: str) -> asyncio.Lock:
-        """The claims lock of an agency-day; only the most recently used `KEPT_DAYS` are kept (with their last
-        number), so a long-running process holds a bounded number of them."""
-        lock = self._claiming.pop(key, None) or asyncio.Lock()
-        self._claiming[key] = lock
-        surplus = max(0, len(self._claiming) - KEPT_DAYS)
-        for old in [k for k, held in self._claiming.items() if not held.locked()][:surplus]:
-            del self._claiming[old]
-            self._claimed.pop(old, None)
-        return lock
+        """The next dossier number of the agency's day: a released number first, else a new one."""
+        try:
+            return await self.numbers.claim(_scope(agency_code, day), dossier_id)
+        except NumbersExhausted:
+            raise SequenceExhausted(f"{agency_code} has used all {MAX_SEQUENCE} numbers of {day.isoformat()}") from None
 
     async def release_sequence(self, agency_code: str, day: date, sequence: int) -> None:
         """Give back a number whose dossier was not created, so the next submission takes it (no gap)."""
-        await self.counters.update(f"{agency_code}|{day.isoformat()}", {"$push": {"released": sequence}})
+        await self.numbers.give_back(_scope(agency_code, day), sequence)
 
     async def insert(self, document: Document) -> None:
         """Insert a new dossier; CodeTaken when its number was taken, SubmittedBefore for a reused key."""

@@ -145,6 +145,11 @@ class Adapter(abc.ABC):
     def versioned(self, table: Table, attempts: int) -> Versioned:
         """How this server keeps documents changed by numbered versions with their outbox."""
 
+    @abc.abstractmethod
+    async def claim(self, numbering: Numbering, scope: str, owner: Any) -> int:
+        """A new number of `scope` for `owner`, its claim document written (given-back numbers are the caller's);
+        NumbersExhausted past the last."""
+
     async def written(self, table: Table, docs: Sequence[Document] = (), ids: Sequence[Any] = ()) -> None:  # noqa: B027
         """Told after every write to `table`: the documents written (whole) or their ids."""
 
@@ -313,6 +318,47 @@ def _filter(where: Filter | Document) -> Filter:
     return where if isinstance(where, Filter) else Filter(where)
 
 
+class NumbersExhausted(Exception):
+    """Every number of a scope is taken."""
+
+
+class Numbering:
+    """Numbers 1..`at_most` per scope (an agency's day), each claimed once and in order.
+
+    A number given back (its owner could not be stored) is the next one claimed, so that failure leaves no gap; a
+    number whose claimer died before storing its owner stays unused: numbers are unique and in claim order, not
+    gap-free. `counters` holds each scope's highest number claimed and the numbers given back; `claims` says who
+    first claimed each number and when, so an unused one can be accounted for.
+    """
+
+    def __init__(self, store: Store, *, counters: str, claims: str, at_most: int) -> None:
+        self.store = store
+        self.counters = store.table(counters)
+        self.claims = store.table(claims)
+        self.at_most = at_most
+
+    @staticmethod
+    def claim_id(scope: str, number: int) -> str:
+        return f"{scope}|{number}"
+
+    async def claim(self, scope: str, owner: Any) -> int:
+        """The next number of `scope` for `owner`: one given back first, else a new one."""
+        released = await self.counters.take({"_id": scope, "released.0": {"$exists": True}}, {"$pop": {"released": -1}})
+        if released is not None:
+            return int(released["released"][0])
+        return await (await self.store.adapter()).claim(self, scope, owner)
+
+    async def give_back(self, scope: str, number: int) -> None:
+        """Give back a number whose owner was not stored: the next claim of the scope takes it."""
+        await self.counters.update(scope, {"$push": {"released": number}}, upsert=True)
+
+    async def owner(self, scope: str, number: int) -> Any | None:
+        """Who first claimed `number` (None when nobody has): a number given back and claimed again keeps naming its
+        first claimer."""
+        claim = await self.claims.get(self.claim_id(scope, number))
+        return None if claim is None else claim.get("owner")
+
+
 class Store:
     """One database, asked through the adapter that suits its server (chosen by `connect`, at start-up)."""
 
@@ -343,6 +389,9 @@ class Store:
 
     def versioned(self, name: str, *, attempts: int = 50, copied: Copied | None = None) -> VersionedTable:
         return VersionedTable(self.table(name, copied=copied), attempts)
+
+    def numbering(self, *, counters: str, claims: str, at_most: int) -> Numbering:
+        return Numbering(self, counters=counters, claims=claims, at_most=at_most)
 
     async def together(self, work: Callable[[], Awaitable[T]]) -> T:
         """Run `work`, whose writes make one fact of two or more documents, as one transaction where the server has

@@ -7,6 +7,10 @@ Here, therefore:
 - documents are looked up by `_id` one by one, concurrently;
 - a guarded update is a read by `_id`, the guard checked in Python, and a write by `_id`;
 - versioned documents are numbered steps, one insert per version (`hoso.versioned.StepStore`);
+- a number of a `Numbering` is claimed by inserting its claim document (`<scope>|<n>`, naming its owner), since an
+  insert by `_id` is atomic where an `$inc` is not; the counter only says where to start looking. A process claims
+  a scope's numbers one at a time, each after the last it claimed, so its concurrent claims do not walk over each
+  other (another process's claims cost a retry each); it keeps that state for the `KEPT_SCOPES` scopes it used last;
 - a copied table (`Copied`) keeps each partition's open documents in memory: every page asked of it is filtered,
   sorted and cut from that copy, which first reads the partition's change log (`hoso.changes`) from where it stands
   and reads again the documents named there, so a page shows every change any process had made when it was asked.
@@ -18,19 +22,60 @@ Here, therefore:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from hoso.changes import ChangeLog
 from hoso.documents import Document
 from hoso.logs import get_logger
-from hoso.store import Adapter, Copied, Filter, Guard, Order, Table, Write, asked_of_the_server, write_many
+from hoso.mongo import bson_now
+from hoso.store import (
+    Adapter,
+    Copied,
+    Filter,
+    Guard,
+    Numbering,
+    NumbersExhausted,
+    Order,
+    Table,
+    Write,
+    asked_of_the_server,
+    write_many,
+)
 from hoso.store.lookups import by_ids
 from hoso.versioned import StepStore, Versioned
 
 log = get_logger(__name__)
+
+# Scopes of a numbering whose claims state (lock, last number claimed) a process keeps: the most recently used.
+KEPT_SCOPES = 64
+
+
+def _below(number: int) -> Guard:
+    return Guard({"sequence": {"$not": {"$gte": number}}}, lambda doc: doc is None or doc.get("sequence", 0) < number)
+
+
+class _Claims:
+    """One numbering's claims in this process: per scope, its lock and the last number claimed (bounded)."""
+
+    def __init__(self) -> None:
+        self.locks: OrderedDict[str, asyncio.Lock] = OrderedDict()
+        self.last: dict[str, int] = {}
+
+    def lock_of(self, scope: str) -> asyncio.Lock:
+        lock = self.locks.pop(scope, None) or asyncio.Lock()
+        self.locks[scope] = lock
+        surplus = max(0, len(self.locks) - KEPT_SCOPES)
+        for old in [k for k, held in self.locks.items() if not held.locked()][:surplus]:
+            del self.locks[old]
+            self.last.pop(old, None)
+        return lock
 
 
 class FerretDBAdapter(Adapter):
@@ -39,6 +84,26 @@ class FerretDBAdapter(Adapter):
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self._copies: dict[str, _Copies] = {}
+        self._claims: dict[str, _Claims] = {}
+
+    async def claim(self, numbering: Numbering, scope: str, owner: Any) -> int:
+        claims = self._claims.setdefault(numbering.claims.name, _Claims())
+        async with claims.lock_of(scope):
+            number = claims.last.get(scope, 0) + 1
+            if number == 1:
+                counter = await numbering.counters.get(scope, projection={"sequence": 1})
+                number = int((counter or {}).get("sequence", 0)) + 1
+            while True:
+                if number > numbering.at_most:
+                    raise NumbersExhausted(f"all {numbering.at_most} numbers of {scope} are taken")
+                claim = {"_id": numbering.claim_id(scope, number), "owner": owner, "at": bson_now()}
+                if await numbering.claims.insert(claim):
+                    break
+                number += 1
+            claims.last[scope] = number
+        with contextlib.suppress(DuplicateKeyError):  # the counter is at or past this number already
+            await numbering.counters.update_if(scope, _below(number), {"$set": {"sequence": number}}, upsert=True)
+        return number
 
     def _copies_of(self, table: Table) -> _Copies:
         assert table.copied is not None

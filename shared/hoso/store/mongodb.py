@@ -7,21 +7,26 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from hoso.documents import Document
+from hoso.mongo import bson_now
 from hoso.store import (
     _SESSION,
     Adapter,
     Filter,
     Guard,
+    Numbering,
+    NumbersExhausted,
     Order,
     Store,
     Table,
     Write,
     asked_of_the_server,
     session,
+    upsert,
     write_many,
 )
 from hoso.versioned import GuardedStore, Versioned
@@ -76,6 +81,25 @@ class MongoDBAdapter(Adapter):
 
     def versioned(self, table: Table, attempts: int) -> Versioned:
         return GuardedStore(table, attempts=attempts)
+
+    async def claim(self, numbering: Numbering, scope: str, owner: Any) -> int:
+        # `$inc` is atomic here: the counter itself hands out the numbers (a number past the last is never used).
+        counter = await upsert(
+            lambda: numbering.counters.raw.find_one_and_update(
+                {"_id": scope},
+                {"$inc": {"sequence": 1}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+                session=session(),
+            )
+        )
+        assert counter is not None  # an upsert returning the document after it always has one
+        number = int(counter["sequence"])
+        if number > numbering.at_most:
+            raise NumbersExhausted(f"all {numbering.at_most} numbers of {scope} are taken")
+        # Who claimed it, so that a number whose owner was never stored can be accounted for.
+        await numbering.claims.insert({"_id": numbering.claim_id(scope, number), "owner": owner, "at": bson_now()})
+        return number
 
     async def together(self, store: Store, work: Callable[[], Awaitable[T]]) -> T:
         if not self.transactions or session() is not None:
