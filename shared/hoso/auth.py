@@ -43,6 +43,7 @@ class Principal(BaseModel):
     roles: frozenset[Role]
     agency: str | None = None
     name: str = ""
+    title: str = ""
     email: str | None = None
     phone: str | None = None
     personal_id: str | None = None
@@ -159,6 +160,7 @@ def _principal(claims: dict[str, Any]) -> Principal:
         roles=roles,
         agency=agency,
         name=str(claims.get("name", "")),
+        title=str(claims.get("title") or ""),
         email=claims.get("email"),
         phone=claims.get("phone"),
         personal_id=_optional_text(claims.get("personal_id")),

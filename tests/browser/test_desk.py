@@ -118,7 +118,9 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     desk.wait_timeline(code, "dossier.received")
     page.reload()
     expect(page.locator("main")).to_contain_text("Giấy tiếp nhận hồ sơ và hẹn trả kết quả (Mẫu 01)")
-    assert code in form_pdf(reception, code, "01")
+    receipt = " ".join(form_pdf(reception, code, "01").split())
+    assert code in receipt
+    assert "Trần Thị Bình Chuyên viên Bộ phận Một cửa" in receipt  # signed by name and position
 
     # The leader assigns a specialist, chosen by name.
     leader = browsers("leader")
@@ -181,7 +183,9 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     desk.wait_timeline(code, "dossier.deadline_extended")
     page.reload()
     expect(page.locator("main")).to_contain_text("Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)")
-    assert "Cần thêm thời gian" in form_pdf(leader, code, "04")
+    apology = " ".join(form_pdf(leader, code, "04").split())
+    assert "Cần thêm thời gian" in apology
+    assert "Phạm Thu Dung Phó Cục trưởng Cục Môi trường" in apology
     open_action(page, "Phê duyệt")
     page.fill("#f-approve-decision_number", "123/QĐ-BNNMT")
     act(page, "Phê duyệt")
@@ -209,6 +213,9 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     reception.look("result-returned")
     desk.wait_status(code, 10)
     desk.wait_timeline(code, "dossier.result_returned")
+    control = " ".join(form_pdf(reception, code, "05").split())
+    for actor in ("Trần Thị Bình, Chuyên viên Bộ phận Một cửa", "Chuyên viên: Lê Văn Cường", "Đã nhận hồ sơ bổ sung"):
+        assert actor in control
 
     # The applicant reads the result and rates the service (a choice is needed; a rating is given once).
     page = applicant.go(f"/ho-so/{code}")

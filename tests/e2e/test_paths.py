@@ -48,6 +48,11 @@ def test_the_demo_path_from_submission_to_the_returned_result(walk: Walkthrough)
     assert code in text
     assert pin in text
     assert "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ" in text
+    # Signed by the reception officer by name and position (their account's), the components by their names.
+    assert f"{walk.reception.name} Chuyên viên Bộ phận Một cửa" in text
+    assert "Báo cáo đánh giá tác động môi trường" in text
+    assert "eia_report" not in text
+    assert walk.reception.subject not in text
     # The specialist heard of the assignment, the leaders of the proposal.
     assert walk.mail(code, to=walk.specialist.email)
     assert any("Trình ký" in str(m["Subject"]) for m in walk.mail(code, to=walk.leader.email))

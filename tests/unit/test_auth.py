@@ -47,6 +47,16 @@ async def test_a_minted_token_verifies_with_roles_and_agency(state: Path, verifi
     assert principal.subject == "o1"
     assert principal.roles == {Role.LEADER}
     assert principal.agency == "BNNMT"
+    assert (principal.name, principal.title) == ("o1", "")  # no name claim: the subject; no title: none
+
+
+async def test_an_officer_s_name_and_position_come_from_the_token(state: Path, verifier: TokenVerifier) -> None:
+    token = mint_token(
+        state, subject="o1", roles=[Role.LEADER], agency="BNNMT", issuer=ISSUER, audience=AUDIENCE,
+        name="Phạm Thu Dung", title="Phó Cục trưởng Cục Môi trường",
+    )  # fmt: skip
+    principal = await verifier.verify(token)
+    assert (principal.name, principal.title) == ("Phạm Thu Dung", "Phó Cục trưởng Cục Môi trường")
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,10 @@ import pypdf
 import pytest
 from hoso_forms import (
     ApologyForm,
+    ComponentLine,
     ControlStep,
     FormData,
+    FormDossier,
     ProcessControlForm,
     ReceiptForm,
     RefusalForm,
@@ -32,9 +34,11 @@ FORMS: list[tuple[FormData, list[str]]] = [
     (
         ReceiptForm(**COMMON, applicant_name=APPLICANT, receipt_number="BNNMT-261127-0007/TN", received_at=AT,
                     appointment_at=AT + timedelta(days=45), tracking_pin="40717263",
-                    components=["Báo cáo đánh giá tác động môi trường"]),
+                    components=[ComponentLine(name="Báo cáo đánh giá tác động môi trường", paper_copies=7, files=1)],
+                    officer="Trần Thị Bình", officer_title="Chuyên viên Bộ phận Một cửa", channel="in_person"),
         ["GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "17 giờ 05 phút, ngày 27/11/2026", "11/01/2027", "40717263",
-         "Báo cáo đánh giá tác động môi trường", APPLICANT],
+         "Báo cáo đánh giá tác động môi trường", "7 bản giấy, 1 tệp điện tử", APPLICANT, "Trần Thị Bình",
+         "Chuyên viên Bộ phận Một cửa", "Nơi nhận kết quả: Bộ phận Một cửa của cơ quan tiếp nhận"],
     ),
     (
         SupplementRequestForm(**COMMON, items=["Bản đồ vị trí dự án tỷ lệ 1:10.000"], supplement_due_at=AT),
@@ -73,15 +77,38 @@ def test_rendering_is_deterministic_and_depends_on_the_data() -> None:
 
 def test_events_give_their_form() -> None:
     base = {"dossier_id": "d", "dossier_code": "BNNMT-261127-0007", "procedure_code": "MT-DTM-BO",
-            "agency_code": "BNNMT", "actor_id": "leader-1"}  # fmt: skip
+            "agency_code": "BNNMT", "actor_id": "leader-1", "actor_name": "Phạm Thu Dung",
+            "actor_title": "Phó Cục trưởng"}  # fmt: skip
+    dossier = FormDossier(applicant_name=APPLICANT, applicant_phone="+84 24 3773 0001")
     refused = DossierRefused(**base, status_code=PublicStatus.NOT_RECEIVED, reason="Sai thẩm quyền")
-    form = form_for_event(refused, issued_at=AT, applicant_name=APPLICANT)
+    form = form_for_event(refused, issued_at=AT, dossier=dossier)
     assert isinstance(form, RefusalForm)
-    assert form.reason == "Sai thẩm quyền"
+    assert (form.reason, form.applicant_phone) == ("Sai thẩm quyền", "+84 24 3773 0001")
+    assert (form.officer, form.officer_title) == ("Phạm Thu Dung", "Phó Cục trưởng")  # signed by name, not by id
     extended = DossierDeadlineExtended(
         **base, status_code=PublicStatus.PROCESSING, reason="Chờ ý kiến", previous_due_at=AT, new_due_at=AT
     )
-    assert isinstance(form_for_event(extended, issued_at=AT), ApologyForm)
+    assert isinstance(form_for_event(extended, issued_at=AT, dossier=dossier), ApologyForm)
+    by_timer = refused.model_copy(update={"actor_id": "system", "actor_name": "", "actor_title": ""})
+    assert (form_for_event(by_timer, issued_at=AT, dossier=dossier) or form).officer == ""
+
+
+def test_a_submission_s_components_are_listed_by_name_with_their_copies() -> None:
+    dossier = FormDossier.of(
+        procedure_name="Thẩm định báo cáo đánh giá tác động môi trường",
+        applicant_name=APPLICANT,
+        contact={"email": "lienhe@hungthinh.vn", "phone": None},
+        channel="online",
+        components=[
+            {"code": "request_letter", "name": "Văn bản đề nghị thẩm định", "paper_copies": 1, "file_ids": ["f-1"]},
+            {"code": "eia_report", "name": "", "file_ids": []},
+        ],
+    )
+    assert dossier.components == [
+        ComponentLine(name="Văn bản đề nghị thẩm định", paper_copies=1, files=1),
+        ComponentLine(name="eia_report", paper_copies=None, files=0),
+    ]
+    assert (dossier.applicant_email, dossier.applicant_phone) == ("lienhe@hungthinh.vn", "")
 
 
 def test_a_form_names_how_a_paper_dossier_came() -> None:

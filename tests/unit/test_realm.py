@@ -48,6 +48,7 @@ def test_tokens_carry_the_audience_roles_agency_and_identifiers_the_services_rea
         "roles": None,
         "name": "full_name",
         "agency": "agency",
+        "title": "job_title",
         "phone": "phone_number",
         "personal_id": "personal_id",
         "tax_code": "tax_code",
@@ -59,7 +60,7 @@ def test_people_cannot_change_their_own_agency_or_identifiers() -> None:
         component = realm["components"]["org.keycloak.userprofile.UserProfileProvider"][0]
         profile = json.loads(component["config"]["kc.user.profile.config"][0])
         attributes = {a["name"]: a for a in profile["attributes"]}
-        for name in ("agency", "personal_id", "tax_code", "full_name", "phone_number"):
+        for name in ("agency", "personal_id", "tax_code", "full_name", "phone_number", "job_title"):
             assert attributes[name]["permissions"]["edit"] == ["admin"], name
 
 
@@ -89,3 +90,12 @@ def test_the_portal_reads_the_officers_directory_and_nothing_more() -> None:
         assert account["clientRoles"] == {
             "realm-management": ["view-users", "query-users", "query-clients", "view-clients"]
         }
+
+
+def test_every_demo_officer_who_signs_forms_has_a_position() -> None:
+    signing = {"reception_officer", "specialist", "leader"}
+    officers = [u for u in LOCAL["users"] if signing & set((u.get("clientRoles") or {}).get("hoso", []))]
+    assert len(officers) == 6
+    assert {u["username"]: bool(u["attributes"].get("job_title", [""])[0]) for u in officers} == {
+        u["username"]: True for u in officers
+    }

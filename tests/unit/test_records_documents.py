@@ -6,19 +6,21 @@ import asyncio
 import hashlib
 import io
 import json
+import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pypdf
 import pytest
-from hoso_forms import FormCode
+from hoso_forms import FormCode, render_form
 from openpyxl import load_workbook
 
 from hoso.deadlines import WorkCalendar
 from hoso.events import EventType, PublicStatus, new_event
-from hoso.events.catalog import DossierReceived, DossierRefused
+from hoso.events.catalog import DossierAssigned, DossierReceived, DossierRefused
 from records.archive import DropFolderExporter
 from records.domain.documents import build_package, dossier_forms
 from records.domain.stats import classify, performance, statistics, status_at, to_csv, to_xlsx
@@ -97,7 +99,8 @@ def test_rows_totals_rate_and_csv() -> None:
 
 def entries() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     base = {"dossier_id": "d-1", "dossier_code": "BNNMT-261103-0001", "procedure_code": "MT-DTM-BO",
-            "agency_code": "BNNMT", "actor_id": "officer-1"}  # fmt: skip
+            "agency_code": "BNNMT", "actor_id": "officer-1", "actor_name": "Trần Thị Bình",
+            "actor_title": "Chuyên viên Bộ phận Một cửa"}  # fmt: skip
     received = new_event(
         EventType.DOSSIER_RECEIVED,
         DossierReceived(
@@ -111,6 +114,12 @@ def entries() -> tuple[dict[str, Any], list[dict[str, Any]]]:
         service="review",
         time=at(11, 3),
     )
+    assigned = new_event(
+        EventType.DOSSIER_ASSIGNED,
+        DossierAssigned(**base, status_code=PublicStatus.RECEIVED, assignee_id="u-7", assignee_name="Lê Văn Cường"),
+        service="review",
+        time=at(11, 3, 10),
+    )
     refused = new_event(
         EventType.DOSSIER_REFUSED,
         DossierRefused(**base, status_code=PublicStatus.NOT_RECEIVED, reason="Không đủ điều kiện"),
@@ -120,19 +129,55 @@ def entries() -> tuple[dict[str, Any], list[dict[str, Any]]]:
     timeline = [
         {"_id": e.id, "sequence": n, "event_type": e.type.value, "event_time": e.time, "status_code": int(s),
          "event": e.model_dump_json(), "event_hash": "a" * 64, "previous_hash": "b" * 64, "hash": f"{n:064x}"}
-        for n, (e, s) in enumerate([(received, PublicStatus.RECEIVED), (refused, PublicStatus.NOT_RECEIVED)], 1)
+        for n, (e, s) in enumerate([(received, PublicStatus.RECEIVED), (assigned, PublicStatus.RECEIVED),
+                                    (refused, PublicStatus.NOT_RECEIVED)], 1)
     ]  # fmt: skip
     dossier = {"_id": "d-1", "code": "BNNMT-261103-0001", "agency_code": "BNNMT", "procedure_code": "MT-DTM-BO",
                "status_code": 3, "updated_at": at(11, 4), "finished_at": at(11, 4), "outcome": "refused",
-               "applicant_name": "Lê Thị Hồng", "received_at": at(11, 3), "due_at": at(11, 20)}  # fmt: skip
+               "applicant_name": "Lê Thị Hồng", "received_at": at(11, 3), "due_at": at(11, 20), "channel": "online",
+               "procedure_name_vi": "Thẩm định báo cáo đánh giá tác động môi trường",
+               "components": [{"code": "eia_report", "name": "Báo cáo đánh giá tác động môi trường", "paper_copies": 7,
+                               "file_ids": ["f-1", "f-2"]},
+                              {"code": "request_letter", "file_ids": ["f-3"]}]}  # fmt: skip
     return dossier, timeline
 
 
 def test_forms_are_those_the_events_gave_plus_the_control_slip_and_the_book() -> None:
     dossier, timeline = entries()
-    assert list(dossier_forms(dossier, timeline)) == [
+    assert list(dossier_forms(dossier, timeline, {})) == [
         FormCode.RECEIPT, FormCode.REFUSAL, FormCode.PROCESS_CONTROL, FormCode.TRACKING_BOOK
     ]  # fmt: skip
+
+
+def test_each_form_names_components_officers_and_the_applicants_contact_in_vietnamese() -> None:
+    dossier, timeline = entries()
+    contact = {"email": "hong.le@example.vn", "phone": "+84 912 345 678"}
+    texts = {code: text_of(render_form(form)) for code, form in dossier_forms(dossier, timeline, contact).items()}
+    receipt = texts[FormCode.RECEIPT]
+    for phrase in ["Báo cáo đánh giá tác động môi trường", "7 bản giấy, 2 tệp điện tử", "Trần Thị Bình",
+                   "Chuyên viên Bộ phận Một cửa", "hong.le@example.vn", "+84 912 345 678",
+                   "Nơi nhận kết quả: Trực tuyến, trên Cổng dịch vụ công"]:  # fmt: skip
+        assert phrase in receipt, phrase
+    # A component the version did not name is listed by its code rather than dropped.
+    assert "request_letter" in receipt
+    control = texts[FormCode.PROCESS_CONTROL]
+    assert "Trần Thị Bình, Chuyên viên Bộ phận Một cửa" in control
+    assert "Chuyên viên: Lê Văn Cường" in control  # the assignee by name
+    assert "u-7" not in control
+    for code, text in texts.items():
+        assert "officer-1" not in text, code  # an officer by name, never by account id
+        assert not ENGLISH.search(text), (code, ENGLISH.findall(text))
+    # Once erased, the contact is no longer printed.
+    erased = dossier_forms(dossier, timeline, {"email": None, "phone": None})
+    assert "hong.le@example.vn" not in text_of(render_form(erased[FormCode.RECEIPT]))
+
+
+# Words a form of ours would print only by mistake (the English of an internal note or label).
+ENGLISH = re.compile(r"\b(?:received|supplement|fee|paid|officer|dossier|the|and|of)\b", re.IGNORECASE)
+
+
+def text_of(pdf: bytes) -> str:
+    return " ".join("".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
 
 
 def test_the_archive_package_is_deterministic_and_its_manifest_hashes_its_files() -> None:

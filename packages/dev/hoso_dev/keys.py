@@ -56,6 +56,7 @@ def mint_token(
     issuer: str,
     audience: str,
     name: str = "",
+    title: str = "",
     email: str | None = None,
     phone: str | None = None,
     ttl_seconds: int = 8 * 3600,
@@ -75,6 +76,8 @@ def mint_token(
     }
     if agency:
         claims["agency"] = agency
+    if title:
+        claims["title"] = title
     if email:
         claims["email"] = email
     if phone:

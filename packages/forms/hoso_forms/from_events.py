@@ -5,9 +5,8 @@ Notify attaches it to the e-mail; records renders the same form from the same ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from hoso.events.catalog import (
     DossierDeadlineExtended,
@@ -16,10 +15,12 @@ from hoso.events.catalog import (
     DossierRefused,
     DossierSupplementRequested,
     EventData,
+    OfficerAction,
 )
 from hoso_forms.models import (
     ApologyForm,
     FormCode,
+    FormDossier,
     ReceiptForm,
     RefusalForm,
     SupplementRequestForm,
@@ -37,24 +38,24 @@ def form_for_event(
     payload: EventData,
     *,
     issued_at: datetime,
-    procedure_name: str = "",
-    applicant_name: str = "",
-    officer: str = "",
-    components: Sequence[str] = (),
+    dossier: FormDossier,
     tracking_pin: str | None = None,
-    channel: Literal["online", "in_person", "post"] | None = None,
 ) -> ReceiptForm | SupplementRequestForm | RefusalForm | ApologyForm | None:
-    """The form `payload` gives the applicant, or None when it gives none."""
+    """The form `payload` gives the applicant, or None when it gives none. It is signed by the officer who acted, by
+    name and position (a timer's refusal is signed by nobody)."""
     if not isinstance(payload, DossierEventData):
         return None
     common: dict[str, Any] = {
         "agency_code": payload.agency_code,
         "dossier_code": payload.dossier_code,
-        "procedure_name": procedure_name,
-        "applicant_name": applicant_name,
-        "channel": channel,
-        "officer": officer,
+        "procedure_name": dossier.procedure_name,
+        "applicant_name": dossier.applicant_name,
+        "applicant_email": dossier.applicant_email,
+        "applicant_phone": dossier.applicant_phone,
+        "channel": dossier.channel,
     }
+    if isinstance(payload, OfficerAction):
+        common.update(officer=payload.actor_name, officer_title=payload.actor_title)
     match payload:
         case DossierReceived():
             return ReceiptForm(
@@ -64,7 +65,7 @@ def form_for_event(
                 received_at=payload.received_at,
                 appointment_at=payload.appointment_at,
                 tracking_pin=tracking_pin,
-                components=list(components),
+                components=dossier.components,
             )
         case DossierSupplementRequested():
             return SupplementRequestForm(

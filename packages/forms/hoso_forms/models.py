@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +45,57 @@ def agency_name(code: str) -> str:
     return AGENCY_NAMES.get(code, code)
 
 
+Channel = Literal["online", "in_person", "post"]
+
+
+class ComponentLine(BaseModel):
+    """One component of a dossier as the receipt lists it: its name, the paper copies asked for, the files sent."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1)
+    paper_copies: int | None = None
+    files: int = 0
+
+
+class FormDossier(BaseModel):
+    """What the forms say of a dossier besides the event: the procedure, the applicant and their contact, how it came
+    and its components. Notify and records build it from what they keep of the dossier's submission."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    procedure_name: str = ""
+    applicant_name: str = ""
+    applicant_email: str = ""
+    applicant_phone: str = ""
+    channel: Channel | None = None
+    components: list[ComponentLine] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        procedure_name: str,
+        applicant_name: str,
+        contact: Mapping[str, str | None],
+        channel: Channel | None,
+        components: Sequence[Mapping[str, Any]],
+    ) -> FormDossier:
+        """From a submission's fields as kept: `components` as `dossier.submitted` carries them (dumped)."""
+        return cls(
+            procedure_name=procedure_name,
+            applicant_name=applicant_name,
+            applicant_email=contact.get("email") or "",
+            applicant_phone=contact.get("phone") or "",
+            channel=channel,
+            components=[
+                ComponentLine(name=c.get("name") or c["code"], paper_copies=c.get("paper_copies"),
+                              files=len(c.get("file_ids") or ()))
+                for c in components
+            ],
+        )  # fmt: skip
+
+
 class _Form(BaseModel):
     """What every form shows: the agency, the dossier and the applicant, and when the form was issued."""
 
@@ -54,10 +106,14 @@ class _Form(BaseModel):
     dossier_code: str = Field(min_length=1)
     procedure_name: str = ""
     applicant_name: str = ""
-    channel: Literal["online", "in_person", "post"] | None = Field(
+    applicant_email: str = ""
+    applicant_phone: str = ""
+    channel: Channel | None = Field(
         default=None, description="How the dossier came: online, in person at the desk, by post"
     )
     issued_at: datetime
+    officer: str = Field(default="", description="The officer who signs, by name")
+    officer_title: str = Field(default="", description="Their position")
 
 
 class ReceiptForm(_Form):
@@ -66,8 +122,7 @@ class ReceiptForm(_Form):
     received_at: datetime
     appointment_at: datetime
     tracking_pin: str | None = Field(default=None, description="Printed once, on the applicant's copy")
-    components: list[str] = Field(default_factory=list)
-    officer: str = ""
+    components: list[ComponentLine] = Field(default_factory=list)
 
 
 class SupplementRequestForm(_Form):
@@ -75,13 +130,11 @@ class SupplementRequestForm(_Form):
     items: list[str] = Field(min_length=1)
     reason: str = ""
     supplement_due_at: datetime
-    officer: str = ""
 
 
 class RefusalForm(_Form):
     form: Literal[FormCode.REFUSAL] = FormCode.REFUSAL
     reason: str = Field(min_length=1)
-    officer: str = ""
 
 
 class ApologyForm(_Form):
@@ -89,7 +142,6 @@ class ApologyForm(_Form):
     reason: str = Field(min_length=1)
     previous_due_at: datetime
     new_due_at: datetime
-    officer: str = ""
 
 
 class ControlStep(BaseModel):

@@ -14,6 +14,7 @@ from fpdf.enums import Align, XPos, YPos
 from hoso_forms.models import (
     TITLES,
     ApologyForm,
+    ComponentLine,
     FormData,
     ProcessControlForm,
     ReceiptForm,
@@ -93,6 +94,10 @@ class _Document(FPDF):
     def common(self, form: _Form) -> None:
         if form.applicant_name:
             self.field("Tổ chức, cá nhân nộp hồ sơ", form.applicant_name)
+        if form.applicant_phone:
+            self.field("Số điện thoại", form.applicant_phone)
+        if form.applicant_email:
+            self.field("Thư điện tử", form.applicant_email)
         if form.channel:
             self.field("Hình thức nộp hồ sơ", CHANNELS[form.channel])
         if form.procedure_name:
@@ -105,7 +110,7 @@ class _Document(FPDF):
         for number, entry in enumerate(entries, start=1):
             self.line_of(f"{number}. {entry}")
 
-    def signature(self, form: _Form, officer: str, role: str) -> None:
+    def signature(self, form: _Form, role: str) -> None:
         self.ln(6)
         half = (self.w - self.l_margin - self.r_margin) / 2
         self.set_x(self.l_margin + half)
@@ -114,15 +119,22 @@ class _Document(FPDF):
         self.set_x(self.l_margin + half)
         self.set_font(FAMILY, "B", 10)
         self.multi_cell(half, 5, _text(role), align=Align.C)
-        if officer:
+        self.set_x(self.l_margin + half)
+        self.set_font(FAMILY, "", 9)
+        self.multi_cell(half, 5, _text("(Ký và ghi rõ họ tên)"), align=Align.C)
+        if form.officer:
             self.ln(12)
             self.set_x(self.l_margin + half)
+            self.set_font(FAMILY, "B", 10)
+            self.multi_cell(half, 5, _text(form.officer), align=Align.C)
+        if form.officer_title:
+            self.set_x(self.l_margin + half)
             self.set_font(FAMILY, "", 10)
-            self.multi_cell(half, 5, _text(officer), align=Align.C)
+            self.multi_cell(half, 5, _text(form.officer_title), align=Align.C)
 
     def table_of(self, heading: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> None:
         self.set_font(FAMILY, "", 9)
-        with self.table(col_widths=tuple(widths), line_height=5, text_align="LEFT") as table:
+        with self.table(col_widths=tuple(widths), line_height=5, text_align="LEFT", align="LEFT") as table:
             head = table.row()
             for title in heading:
                 head.cell(_text(title))
@@ -132,16 +144,37 @@ class _Document(FPDF):
                     row.cell(_text(value))
 
 
+# Where the result is handed over, by how the dossier came (an applicant who filed online receives it online).
+RESULT_PLACES = {
+    "online": "Trực tuyến, trên Cổng dịch vụ công (bản điện tử)",
+    "in_person": "Bộ phận Một cửa của cơ quan tiếp nhận",
+    "post": "Qua dịch vụ bưu chính công ích, tại địa chỉ của tổ chức, cá nhân",
+}
+
+
+def _copies(line: ComponentLine) -> str:
+    parts = [f"{line.paper_copies} bản giấy"] if line.paper_copies else []
+    if line.files:
+        parts.append(f"{line.files} tệp điện tử")
+    return ", ".join(parts)
+
+
 def _receipt(doc: _Document, form: ReceiptForm) -> None:
     doc.field("Số biên nhận", form.receipt_number)
     doc.common(form)
-    doc.items("Thành phần hồ sơ", form.components)
+    if form.components:
+        doc.field("Thành phần hồ sơ", "")
+        rows = [[str(n), c.name, _copies(c)] for n, c in enumerate(form.components, start=1)]
+        doc.table_of(["TT", "Tên loại giấy tờ", "Số lượng"], rows, (10, 120, 45))
+        doc.ln(2)
     doc.field("Thời gian nhận hồ sơ", vi_datetime(form.received_at))
     doc.field("Thời gian trả kết quả", vi_datetime(form.appointment_at))
+    if form.channel:
+        doc.field("Nơi nhận kết quả", RESULT_PLACES[form.channel])
     if form.tracking_pin:
         doc.field("Mã tra cứu hồ sơ (giữ bí mật)", form.tracking_pin)
         doc.line_of("Tra cứu tình trạng hồ sơ bằng mã hồ sơ và mã tra cứu trên Cổng dịch vụ công.", size=10)
-    doc.signature(form, form.officer, "NGƯỜI TIẾP NHẬN HỒ SƠ")
+    doc.signature(form, "NGƯỜI TIẾP NHẬN HỒ SƠ")
 
 
 def _supplement(doc: _Document, form: SupplementRequestForm) -> None:
@@ -152,7 +185,7 @@ def _supplement(doc: _Document, form: SupplementRequestForm) -> None:
         doc.field("Lý do", form.reason)
     doc.field("Thời hạn bổ sung", vi_datetime(form.supplement_due_at))
     doc.line_of("Quá thời hạn trên mà không bổ sung, hồ sơ sẽ bị từ chối giải quyết.", size=10)
-    doc.signature(form, form.officer, "NGƯỜI HƯỚNG DẪN")
+    doc.signature(form, "NGƯỜI HƯỚNG DẪN")
 
 
 def _refusal(doc: _Document, form: RefusalForm) -> None:
@@ -160,7 +193,7 @@ def _refusal(doc: _Document, form: RefusalForm) -> None:
     doc.line_of("Cơ quan tiếp nhận từ chối tiếp nhận, giải quyết hồ sơ với lý do sau:")
     doc.field("Lý do", form.reason)
     doc.line_of("Xin thông báo để Quý ông/bà được biết và thực hiện.", size=10)
-    doc.signature(form, form.officer, "NGƯỜI TIẾP NHẬN HỒ SƠ")
+    doc.signature(form, "NGƯỜI TIẾP NHẬN HỒ SƠ")
 
 
 def _apology(doc: _Document, form: ApologyForm) -> None:
@@ -169,7 +202,7 @@ def _apology(doc: _Document, form: ApologyForm) -> None:
     doc.field("Lý do chậm trả kết quả", form.reason)
     doc.line_of("Cơ quan giải quyết hồ sơ xin lỗi Quý ông/bà vì sự chậm trễ này và hẹn lại thời gian trả kết quả:")
     doc.field("Thời gian hẹn trả kết quả mới", vi_datetime(form.new_due_at))
-    doc.signature(form, form.officer, "THỦ TRƯỞNG CƠ QUAN")
+    doc.signature(form, "THỦ TRƯỞNG CƠ QUAN")
 
 
 def _process_control(doc: _Document, form: ProcessControlForm) -> None:

@@ -254,8 +254,21 @@ def _file_refs(ids: list[str], stored: dict[str, StoredFile]) -> list[FileRef]:
     ]
 
 
-def _component_files(components: list[ComponentIn], stored: dict[str, StoredFile]) -> list[ComponentFiles]:
-    return [ComponentFiles(code=c.code, file_ids=c.file_ids, files=_file_refs(c.file_ids, stored)) for c in components]
+def _component_files(
+    version: ProcedureVersion, components: list[ComponentIn], stored: dict[str, StoredFile]
+) -> list[ComponentFiles]:
+    """The files of each component, named as the procedure version names it (the forms list them so)."""
+    specs = {c.code: c for c in version.components}
+    return [
+        ComponentFiles(
+            code=c.code,
+            name=specs[c.code].name_vi if c.code in specs else "",
+            paper_copies=specs[c.code].paper_copies if c.code in specs else None,
+            file_ids=c.file_ids,
+            files=_file_refs(c.file_ids, stored),
+        )
+        for c in components
+    ]
 
 
 def _fee(version: ProcedureVersion, fields: dict[str, Any]) -> int | None:
@@ -297,7 +310,7 @@ def _submitted_event(
             phone=applicant.phone,
         ),
         submitted_at=now,
-        components=_component_files(command.components, stored),
+        components=_component_files(version, command.components, stored),
         fields=command.fields,
         deadline=_terms(version.deadline),
         supplement_policy=version.supplement_policy.value,
@@ -405,7 +418,7 @@ async def supplement_dossier(
     data = DossierSupplemented(
         **_base(doc, PublicStatus.PROCESSING),
         supplement_id=supplement_id,
-        components=_component_files(command.components, stored),
+        components=_component_files(version, command.components, stored),
         note=command.note,
     )
     event = new_event(EventType.DOSSIER_SUPPLEMENTED, data, service=SERVICE, correlation_id=correlation_id, time=now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hoso_forms import agency_name
+from hoso_forms import FormDossier, agency_name
 from pydantic import BaseModel, ConfigDict
 
 from hoso.documents import Document
@@ -68,7 +68,8 @@ def dossier_fields(payload: DossierEventData) -> Document:
             procedure_name_vi=payload.procedure_name_vi,
             procedure_name_en=payload.procedure_name_en,
             applicant=payload.applicant.model_dump(),
-            components=[c.code for c in payload.components],
+            channel=payload.channel,
+            components=[c.model_dump(mode="json") for c in payload.components],
         )
     elif isinstance(payload, DossierAssigned):
         fields["assignee_id"] = payload.assignee_id
@@ -85,6 +86,18 @@ def facts(dossier: Document, language: str) -> DossierFacts:
         procedure_name=procedure,
         agency_name=agency_name(dossier.get("agency_code", "")),
         applicant_name=(dossier.get("applicant") or {}).get("name", ""),
+    )
+
+
+def form_dossier(dossier: Document) -> FormDossier:
+    """What the form a delivery attaches says of the dossier: as records' copy of it says (the same bytes)."""
+    applicant = dossier.get("applicant") or {}
+    return FormDossier.of(
+        procedure_name=dossier.get("procedure_name_vi", ""),
+        applicant_name=applicant.get("name", ""),
+        contact=applicant,
+        channel=dossier.get("channel"),
+        components=dossier.get("components", []),
     )
 
 
@@ -130,6 +143,7 @@ def _delivery(
         return None
     template = catalog.template(event.type.short_name, target.recipient, channel)
     language = recipient.language
+    form = target.form if channel is Channel.EMAIL else None  # only an e-mail carries the form
     fields = {
         "event_id": event.id,
         "event_type": event.type.short_name,
@@ -144,8 +158,9 @@ def _delivery(
         "language": language,
         "template": str(template.key),
         "template_version": template.version,
-        "form": target.form.value if target.form is not None and channel is Channel.EMAIL else None,
+        "form": form.value if form is not None else None,
         "facts": facts(dossier, language).model_dump(),
+        "form_dossier": form_dossier(dossier).model_dump(mode="json") if form is not None else None,
         "envelope": event.model_dump_json(),
         "correlation_id": event.correlationid,
     }

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hoso_forms import form_for_event, render_form
+from hoso_forms import FormDossier, form_for_event, render_form
 
 from hoso.documents import Document
 from hoso.events import Envelope
-from hoso.events.catalog import OfficerAction
 from hoso.pins import unseal_pin
 from notify.channels.email import Attachment
 from notify.domain.catalog import Channel, NotifyCatalog, RecipientRole
@@ -38,16 +37,8 @@ class Renderer:
         """The form the rule attaches (an e-mail's PDF), if the event gives one."""
         if not doc.get("form"):
             return ()
-        payload = event.payload()
-        dossier = doc["facts"]
-        form = form_for_event(
-            payload,
-            issued_at=event.time,
-            procedure_name=dossier.get("procedure_name", ""),
-            applicant_name=dossier.get("applicant_name", ""),
-            officer=payload.actor_id if isinstance(payload, OfficerAction) else "",
-            tracking_pin=self._pin(event),
-        )
+        dossier = FormDossier.model_validate(doc["form_dossier"])
+        form = form_for_event(event.payload(), issued_at=event.time, dossier=dossier, tracking_pin=self._pin(event))
         if form is None:
             return ()
         return (Attachment(filename=f"Mau-{form.form.value}-{doc['dossier_code']}.pdf", content=render_form(form)),)

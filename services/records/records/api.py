@@ -268,7 +268,8 @@ def records_router(repo: RecordsRepository, settings: RecordsSettings, personal_
     )
     async def get_form(code: DossierCode, form: FormCode, principal: Reader) -> Response:
         dossier = await readable_dossier(code, principal)
-        forms = dossier_forms(dossier, await repo.timeline_of(code))
+        contact = await repo.contact_of(dossier["_id"])
+        forms = dossier_forms(dossier, await repo.timeline_of(code), contact)
         if form not in forms:
             raise Problem(404, "Not found", f"dossier {code} has no form {form.value}: no event of it gave one")
         return Response(

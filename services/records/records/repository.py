@@ -195,6 +195,12 @@ class RecordsRepository:
     async def personal_data(self, dossier_id: str) -> Document | None:
         return await self.personal.get(dossier_id)
 
+    async def contact_of(self, dossier_id: str) -> dict[str, str | None]:
+        """The applicant's e-mail and phone while they are kept (nothing once erased)."""
+        kept = await self.personal.get(dossier_id, projection={"values": 1})
+        values = {pair["path"]: pair["value"] for pair in (kept or {}).get("values") or []}
+        return {"email": values.get("applicant.email"), "phone": values.get("applicant.phone")}
+
     async def erase_personal(
         self, dossier_id: str, erasure: Document, summary: Document, events: Sequence[tuple[str, Envelope]]
     ) -> None:

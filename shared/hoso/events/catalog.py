@@ -100,6 +100,8 @@ class FileRef(EventData):
 
 class ComponentFiles(EventData):
     code: str = Field(min_length=1)
+    name: str = Field(default="", description="The component's Vietnamese name in the procedure version")
+    paper_copies: int | None = Field(default=None, ge=1, description="Paper copies the procedure version asks for")
     file_ids: list[str] = Field(default_factory=list)
     files: list[FileRef] = Field(default_factory=list, description="The files with their SHA-256 (archive hand-over)")
 
@@ -162,8 +164,14 @@ class Attachment(EventData):
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
+SYSTEM_ACTOR = "system"
+"""The actor of what the platform does by itself (a timer's refusal)."""
+
+
 class OfficerAction(DossierEventData):
     actor_id: str = Field(min_length=1, description="The officer who acted ('system' for a timer)")
+    actor_name: str = Field(default="", description="The officer's full name, as their account gives it")
+    actor_title: str = Field(default="", description="The officer's position (chức vụ), as their account gives it")
     attachment: Attachment | None = None
 
 
@@ -184,6 +192,7 @@ class DossierRefused(OfficerAction):
 
 class DossierAssigned(OfficerAction):
     assignee_id: str = Field(min_length=1)
+    assignee_name: str = Field(default="", description="The assignee's full name, as the desk's directory gives it")
 
 
 class DossierSupplementRequested(OfficerAction):
@@ -200,7 +209,9 @@ class DossierFeeRequested(OfficerAction):
 
 class DossierProcessingResumed(DossierEventData):
     due_at: datetime | None = None
-    reason: str = ""
+    reason: str = Field(
+        default="", description="Why, in Vietnamese as the forms print it (the supplement came, the fee was paid)"
+    )
 
 
 class DossierDecisionProposed(OfficerAction):

@@ -158,6 +158,11 @@ def desk_router() -> APIRouter:
         given = read_action(offered[name], form, page.t, page.portal.calendar_zone)
         if given.errors:
             return await _refused(page, code, given, form, given.errors, 422)
+        if given.body.get("assignee_id"):
+            # The forms name the assignee as the agency's directory does.
+            people = {o.id: o.name for o in await _officers(page, page.user.agency or "")}
+            if people.get(given.body["assignee_id"]):
+                given.body["assignee_name"] = people[given.body["assignee_id"]]
         try:
             result = await page.portal.api.act(token, code, given.body, request_id=page.request.state.request_id)
         except ApiProblem as problem:

@@ -10,7 +10,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from hoso_forms import (
     ControlStep,
     FormCode,
     FormData,
+    FormDossier,
     ProcessControlForm,
     TrackingBookForm,
     TrackingRow,
@@ -29,7 +30,7 @@ from hoso_forms import (
 
 from hoso.documents import Document
 from hoso.events import Envelope, EventType, PublicStatus
-from hoso.events.catalog import OfficerAction
+from hoso.events.catalog import SYSTEM_ACTOR
 from hoso.events.status import status_label
 
 PACKAGE_FORMAT = "hoso-archive/1"
@@ -73,6 +74,14 @@ def _procedure_name(summary: Document) -> str:
     return str(summary.get("procedure_name_vi") or summary.get("procedure_code", ""))
 
 
+def _actor(data: dict[str, Any]) -> str:
+    """Who acted, by name and position; the system's own steps say so; an account without a name, by its id."""
+    if data.get("actor_id") == SYSTEM_ACTOR:
+        return "Hệ thống"
+    name = str(data.get("actor_name") or data.get("actor_id") or "")
+    return f"{name}, {data['actor_title']}" if name and data.get("actor_title") else name
+
+
 def _note(data: dict[str, Any]) -> str:
     for key in ("reason", "summary", "note", "decision_number"):
         if data.get(key):
@@ -80,28 +89,33 @@ def _note(data: dict[str, Any]) -> str:
     if data.get("items"):
         return "; ".join(str(i) for i in data["items"])
     if data.get("assignee_id"):
-        return f"Chuyên viên: {data['assignee_id']}"
+        return f"Chuyên viên: {data.get('assignee_name') or data['assignee_id']}"
     return ""
 
 
-def event_forms(summary: Document, timeline: Sequence[Document]) -> dict[FormCode, FormData]:
+def form_dossier(summary: Document, contact: Mapping[str, str | None]) -> FormDossier:
+    """What the forms say of the dossier, from its summary and the applicant's contact where it is still kept."""
+    return FormDossier.of(
+        procedure_name=_procedure_name(summary),
+        applicant_name=summary.get("applicant_name", ""),
+        contact=contact,
+        channel=summary.get("channel"),
+        components=summary.get("components", []),
+    )
+
+
+def event_forms(
+    summary: Document, timeline: Sequence[Document], contact: Mapping[str, str | None]
+) -> dict[FormCode, FormData]:
     """Forms 01-04 the dossier's events gave (the latest of each), without the PIN: records only has its hash."""
-    components = [c["code"] for c in summary.get("components", [])]
+    dossier = form_dossier(summary, contact)
     found: dict[FormCode, FormData] = {}
     for entry in _dossier_entries(timeline):
         event = _event(entry)
         payload = event.payload()
         if type(payload) not in FORM_OF_EVENT:
             continue
-        form = form_for_event(
-            payload,
-            issued_at=event.time,
-            procedure_name=_procedure_name(summary),
-            applicant_name=summary.get("applicant_name", ""),
-            officer=payload.actor_id if isinstance(payload, OfficerAction) else "",
-            components=components,
-            channel=summary.get("channel"),
-        )
+        form = form_for_event(payload, issued_at=event.time, dossier=dossier)
         if form is not None:
             found[form.form] = form
     return found
@@ -117,7 +131,7 @@ def process_control_form(summary: Document, timeline: Sequence[Document]) -> Pro
             ControlStep(
                 at=entry["event_time"],
                 step=STEP_LABELS.get(name, name),
-                actor=str(data.get("actor_id", "")),
+                actor=_actor(data),
                 note=_note(data),
             )
         )
@@ -154,9 +168,11 @@ def tracking_book_form(summary: Document, timeline: Sequence[Document]) -> Track
     )
 
 
-def dossier_forms(summary: Document, timeline: Sequence[Document]) -> dict[FormCode, FormData]:
+def dossier_forms(
+    summary: Document, timeline: Sequence[Document], contact: Mapping[str, str | None]
+) -> dict[FormCode, FormData]:
     """Every form the dossier has: 01-04 where its events gave them, 05 and 06 always."""
-    forms = event_forms(summary, timeline)
+    forms = event_forms(summary, timeline, contact)
     forms[FormCode.PROCESS_CONTROL] = process_control_form(summary, timeline)
     forms[FormCode.TRACKING_BOOK] = tracking_book_form(summary, timeline)
     return dict(sorted(forms.items()))
@@ -194,7 +210,7 @@ def _iso(value: datetime | None) -> str | None:
 def build_package(summary: Document, timeline: Sequence[Document]) -> tuple[bytes, Document]:
     """The archive ZIP of an ended dossier and its manifest: metadata, components, timeline and chain head, forms."""
     files: dict[str, bytes] = {"timeline.json": _timeline_json(timeline)}
-    for code, form in dossier_forms(summary, timeline).items():
+    for code, form in dossier_forms(summary, timeline, {}).items():
         files[f"forms/mau-{code.value}.pdf"] = render_form(form)
     head = timeline[-1]["hash"] if timeline else None
     manifest: Document = {

@@ -22,6 +22,7 @@ from hoso.documents import Document
 from hoso.errors import ImpossibleTransition
 from hoso.events import Envelope, EventType, PublicStatus, new_event
 from hoso.events.catalog import (
+    SYSTEM_ACTOR,
     Attachment,
     DossierApproved,
     DossierAssigned,
@@ -53,7 +54,6 @@ from review.domain.definition import (
 )
 
 SERVICE = "review"
-SYSTEM_ACTOR = "system"
 
 
 class ActionRequest(BaseModel):
@@ -68,6 +68,9 @@ class ActionRequest(BaseModel):
         default=None, description="extend_deadline: the new date; request_supplement: the supplement deadline"
     )
     assignee_id: str | None = Field(default=None, min_length=1, max_length=200)
+    assignee_name: str | None = Field(
+        default=None, min_length=1, max_length=200, description="assign: the assignee's name, for the forms"
+    )
     amount_vnd: int | None = Field(default=None, gt=0, le=10**12)
     proposal: Literal["approve", "reject"] | None = None
     decision_number: str | None = Field(default=None, min_length=1, max_length=100)
@@ -332,7 +335,7 @@ def _receive(doc: Document, req: ActionRequest, officer: Principal, to: str | No
     )
     data = DossierReceived(
         **_base(doc, fields),
-        actor_id=officer.subject,
+        **_actor(officer),
         receipt_number=receipt,
         received_at=ctx.now,
         appointment_at=due,
@@ -370,7 +373,12 @@ def _simple(
 
 
 def _officer(doc: Document, officer: Principal, fields: Document, req: ActionRequest) -> dict[str, Any]:
-    return {**_base(doc, fields), "actor_id": officer.subject, "attachment": req.attachment}
+    return {**_base(doc, fields), **_actor(officer), "attachment": req.attachment}
+
+
+def _actor(officer: Principal) -> dict[str, str]:
+    """Who acted, as an event and the forms name them."""
+    return {"actor_id": officer.subject, "actor_name": officer.name, "actor_title": officer.title}
 
 
 def _supplement_due(doc: Document, req: ActionRequest, ctx: Context) -> Document:
@@ -403,7 +411,9 @@ _ACTIONS = {
     ),
     ActionName.ASSIGN: _simple(
         EventType.DOSSIER_ASSIGNED,
-        lambda d, r, o, f, c: DossierAssigned(**_officer(d, o, f, r), assignee_id=r.assignee_id),
+        lambda d, r, o, f, c: DossierAssigned(
+            **_officer(d, o, f, r), assignee_id=r.assignee_id, assignee_name=r.assignee_name or ""
+        ),
         lambda d, r, c: {"assignee_id": r.assignee_id},
     ),
     ActionName.REQUEST_SUPPLEMENT: _simple(
@@ -507,7 +517,7 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
             **_base(doc, fields),
             answers_event=event.id,
             due_at=fields.get("due_at", doc.get("due_at")),
-            reason="supplement received" if incoming is IncomingEvent.SUPPLEMENTED else "fee paid",
+            reason="Đã nhận hồ sơ bổ sung" if incoming is IncomingEvent.SUPPLEMENTED else "Đã nộp phí",
         )
         events = [_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc)]
     record = _record("event", incoming.value, "applicant", doc, fields["state"], ctx, event_id=event.id)
