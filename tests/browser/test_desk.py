@@ -236,8 +236,10 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
         "GET", "/api/v1/records/stats", desk.leader, params={"from": today, "to": today, "procedure": "MT-DTM-BO"}
     )["total"]
     total = page.locator(".stats-table tfoot tr")
-    for column in ("received", "received_online", "resolved_early", "resolved_on_time", "resolved_late", "ratings"):
+    for column in ("carried_over", "received", "received_online", "to_process", "resolved_early", "resolved_on_time",
+                   "resolved_late", "ratings"):  # fmt: skip
         expect(total.locator(f"td[data-column={column}]")).to_have_text(str(api[column]))
+    expect(page.locator("#stats-method")).to_contain_text("trạng thái 9")
     assert api["ratings"] >= 1
     assert api["resolved_early"] + api["resolved_on_time"] + api["resolved_late"] >= 1
     charts = page.locator("figure.chart img")

@@ -30,6 +30,8 @@ from hoso.events import Envelope, EventType, PublicStatus, from_kafka, new_event
 from hoso.events.catalog import (
     Applicant,
     ComponentFiles,
+    DossierApproved,
+    DossierDeadlineExtended,
     DossierFeePaid,
     DossierFeeRequested,
     DossierMessageRead,
@@ -114,6 +116,20 @@ class Story:
             status_code=PublicStatus.RECEIVED, actor_id="officer-1", receipt_number=f"{self.code}/TN",
             received_at=when, appointment_at=due, due_at=due, tracking_pin_hash=hash_pin("12345678"),
             clock_paused=False,
+        )  # fmt: skip
+
+    def decided(self, when: datetime) -> Story:
+        """The leader approves: the dossier is processed (9), which the statistics count as resolved."""
+        return self.add(
+            EventType.DOSSIER_APPROVED, DossierApproved, when,
+            status_code=PublicStatus.PROCESSED, actor_id="leader-1", decision_number=f"{self.sequence}/QĐ",
+        )  # fmt: skip
+
+    def extended(self, when: datetime, previous: datetime, new: datetime) -> Story:
+        return self.add(
+            EventType.DOSSIER_DEADLINE_EXTENDED, DossierDeadlineExtended, when,
+            status_code=PublicStatus.PROCESSING, actor_id="leader-1", reason="Cần khảo sát thực địa",
+            previous_due_at=previous, new_due_at=new,
         )  # fmt: skip
 
     def returned(self, when: datetime) -> Story:
@@ -289,32 +305,42 @@ def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
     """Dossiers whose counts for November 2026 are known by construction, and those counts."""
     b, h = ("BNNMT", "MT-DTM-BO"), ("UBND.HN", "MT-GPMT-TINH")
     s = [Story(*b, n) for n in range(1, 12)] + [Story(*h, n) for n in range(1, 3)]
-    s[0].submitted(at(11, 2)).received(at(11, 3), at(11, 20)).returned(at(11, 10))  # early
-    s[1].submitted(at(11, 3)).received(at(11, 4), at(11, 20, 10)).returned(at(11, 20, 9))  # on time
-    s[2].submitted(at(11, 4)).received(at(11, 5), at(11, 10)).returned(at(11, 12))  # late
+    s[0].submitted(at(11, 2)).received(at(11, 3), at(11, 20)).decided(at(11, 10)).returned(at(11, 10))  # early
+    s[1].submitted(at(11, 3)).received(at(11, 4), at(11, 20, 10)).decided(at(11, 20, 9)).returned(at(11, 20, 9))
+    s[2].submitted(at(11, 4)).received(at(11, 5), at(11, 10)).decided(at(11, 12)).returned(at(11, 12))  # late
     s[3].submitted(at(11, 5)).received(at(11, 6), at(11, 30)).refused(at(11, 7))  # rejected
     s[4].submitted(at(11, 5)).received(at(11, 6), at(11, 30)).withdrawn(at(11, 8), at(11, 9))  # withdrawn
     s[5].submitted(at(11, 9)).received(at(11, 10), at(12, 20))  # not yet due
     s[6].submitted(at(11, 9)).received(at(11, 10), at(11, 25))  # overdue at the end of November
     s[7].submitted(at(11, 10)).received(at(11, 11), at(12, 20)).supplement_requested(at(11, 12))  # supplement
     s[8].submitted(at(11, 10)).received(at(11, 11), at(12, 20)).fee(at(11, 12), at(12, 2))  # fee, paid later
-    s[9].submitted(at(10, 19)).received(at(10, 20), at(11, 15)).returned(at(11, 5))  # received before: early
+    s[9].submitted(at(10, 19)).received(at(10, 20), at(11, 15)).decided(at(11, 5)).returned(at(11, 5))  # carried
     s[10].submitted(at(11, 30)).received(at(12, 1), at(12, 20))  # received after the period
-    s[11].submitted(at(11, 14)).received(at(11, 15), at(11, 18)).returned(at(11, 19))  # late
+    s[11].submitted(at(11, 14)).received(at(11, 15), at(11, 18)).decided(at(11, 19)).returned(at(11, 19))  # late
     s[12].submitted(at(11, 28)).received(at(11, 29), at(12, 10))  # not yet due
     s += [Story(*b, 12), Story(*b, 13)]
     s[13].submitted(at(11, 12)).refused(at(11, 13))  # refused at reception, never received: rejected
     long_ago = datetime(2025, 3, 3, 9, tzinfo=LOCAL)
-    s[14].submitted(long_ago).received(long_ago, long_ago + timedelta(days=20)).returned(long_ago + timedelta(days=7))
+    s[14].submitted(long_ago).received(long_ago, long_ago + timedelta(days=20)).decided(long_ago + timedelta(days=7))
+    s[14].returned(long_ago + timedelta(days=7))
+    s += [Story(*b, 14), Story(*b, 15)]
+    # Extended with an apology, decided after the first appointment: late all the same.
+    s[15].submitted(at(11, 1)).received(at(11, 2), at(11, 10)).extended(at(11, 8), at(11, 10), at(11, 20))
+    s[15].decided(at(11, 15)).returned(at(11, 16))
+    s[16].submitted(at(11, 2)).received(at(11, 3), at(11, 25)).decided(at(11, 24)).returned(at(12, 2))  # early
     zero = dict.fromkeys(
-        ["received", "resolved_early", "resolved_on_time", "resolved_late", "rejected", "withdrawn",
-         "in_progress_not_yet_due", "in_progress_overdue", "awaiting_supplement", "awaiting_fee"], 0,
+        ["carried_over", "received", "to_process", "resolved_early", "resolved_on_time", "resolved_late", "rejected",
+         "withdrawn", "in_progress_not_yet_due", "in_progress_overdue", "awaiting_supplement", "awaiting_fee"], 0,
     )  # fmt: skip
+    # By hand: BNNMT received 0-8, 15 and 16 in November (11) and carries 9 over (12 to process); resolved early
+    # 0, 9, 16; on time 1; late 2 and 15 (its extension does not count); on time 4 of 3 + 1 + 2 + 1 overdue (6).
     expected = {
-        "BNNMT": {**zero, "received": 9, "resolved_early": 2, "resolved_on_time": 1, "resolved_late": 1,
-                  "rejected": 2, "withdrawn": 1, "in_progress_not_yet_due": 1, "in_progress_overdue": 1,
-                  "awaiting_supplement": 1, "awaiting_fee": 1, "on_time_rate": 0.75},
-        "UBND.HN": {**zero, "received": 2, "resolved_late": 1, "in_progress_not_yet_due": 1, "on_time_rate": 0.0},
+        "BNNMT": {**zero, "carried_over": 1, "received": 11, "to_process": 12, "resolved_early": 3,
+                  "resolved_on_time": 1, "resolved_late": 2, "rejected": 2, "withdrawn": 1,
+                  "in_progress_not_yet_due": 1, "in_progress_overdue": 1, "awaiting_supplement": 1, "awaiting_fee": 1,
+                  "on_time_rate": 0.5714},
+        "UBND.HN": {**zero, "received": 2, "to_process": 2, "resolved_late": 1, "in_progress_not_yet_due": 1,
+                    "on_time_rate": 0.0},
     }  # fmt: skip
     return s, expected
 
@@ -343,9 +369,9 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     for agency, counts in expected.items():
         assert {k: rows[agency][k] for k in counts} == counts, agency
     total = body["total"]
-    assert total["received"] == 11
-    assert total["resolved_late"] == 2
-    assert total["on_time_rate"] == 0.6
+    assert (total["carried_over"], total["received"], total["to_process"]) == (1, 13, 14)
+    assert total["resolved_late"] == 3
+    assert total["on_time_rate"] == 0.5
     # Only what the period needs is read: the dossier resolved in 2025 is not, the carried-over ones and the one
     # refused at reception are.
     start, end = local_day_bounds(date(2026, 11, 1), date(2026, 11, 30))
@@ -386,7 +412,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     lines = list(csv.DictReader(io.StringIO(by_month.text)))
     assert [(line["month"], line["received"], line["resolved_late"]) for line in lines] == [
         ("2026-10", "1", "0"),
-        ("2026-11", "11", "2"),
+        ("2026-11", "13", "3"),
     ]
     book = await client.get(
         "/api/v1/records/stats.xlsx", params={"from": "2026-10-15", "to": "2026-11-30"}, headers=ops
@@ -395,7 +421,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     header = [c.value for c in sheet[3]]
     assert [
         dict(zip(header, (c.value for c in row), strict=True))["received"] for row in sheet.iter_rows(min_row=4)
-    ] == [1, 11]
+    ] == [1, 13]
     wrong = await client.get(
         "/api/v1/records/stats.csv", params={"from": "2026-11-01", "to": "2026-11-30", "by": "week"}, headers=ops
     )
@@ -435,7 +461,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
 
     officer = auth("reception_officer", "officer-1", "BNNMT")
     mine = await search(officer, page_size=100)
-    assert mine["total"] == 13
+    assert mine["total"] == 15
     assert {i["agency_code"] for i in mine["items"]} == {"BNNMT"}
     assert [i["code"] for i in (await search(officer, status=5))["items"]] == [all_stories[7].code]
     assert {i["code"] for i in (await search(officer, status=[3, 8]))["items"]} == {
@@ -446,18 +472,18 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     overdue = await search(officer, overdue=True)
     assert all_stories[6].code in {i["code"] for i in overdue["items"]}
     assert all(i["overdue"] for i in overdue["items"])
-    assert (await search(officer, applicant="nguyễn văn"))["total"] == 13
+    assert (await search(officer, applicant="nguyễn văn"))["total"] == 15
     assert (await search(officer, applicant=".*"))["total"] == 0  # a pattern is a literal, not a regex
-    assert (await search(officer, received_to="9999-12-31"))["total"] == 12  # every one received, none refused 500
+    assert (await search(officer, received_to="9999-12-31"))["total"] == 14  # every one received, none refused 500
     received = await search(officer, received_from="2026-11-01", received_to="2026-11-30", page_size=3, page=2)
-    assert received["total"] == 9
+    assert received["total"] == 11
     assert len(received["items"]) == 3
     assert (await search(ops, agency="UBND.HN"))["total"] == 2
     refused = await client.get("/api/v1/records/dossiers", params={"agency": "UBND.HN"}, headers=officer)
     assert refused.status_code == 403
     injected = await client.get("/api/v1/records/dossiers", params={"code[$ne]": "x"}, headers=officer)
     assert injected.status_code == 200
-    assert injected.json()["total"] == 13  # an unknown parameter is ignored, never an operator
+    assert injected.json()["total"] == 15  # an unknown parameter is ignored, never an operator
 
 
 async def test_overdue_is_what_review_said_of_the_clock_not_what_a_status_suggests(

@@ -37,34 +37,59 @@ def summary(**fields: Any) -> dict[str, Any]:
     return {"agency_code": "BNNMT", "procedure_code": "MT-DTM-BO", "channel": "online", **fields}
 
 
+def decided(month: int, day: int, hour: int = 9) -> list[dict[str, Any]]:
+    """A status history in which the dossier was processed (status 9) at that time."""
+    return [{"at": at(month, day, hour), "status": 9}]
+
+
+IN = ["received", "received_online", "to_process"]
+CARRIED = ["carried_over", "to_process"]
+
+
 @pytest.mark.parametrize(
     ("fields", "columns"),
     [
-        ({"received_at": at(11, 3), "due_at": at(11, 20), "finished_at": at(11, 19, 16), "outcome": "returned"},
-         ["received", "received_online", "resolved_early"]),
-        ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "finished_at": at(11, 20, 10), "outcome": "returned"},
-         ["received", "received_online", "resolved_on_time"]),
-        ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "finished_at": at(11, 20, 11), "outcome": "returned"},
-         ["received", "received_online", "resolved_late"]),
-        ({"received_at": at(10, 3), "due_at": at(11, 20), "finished_at": at(12, 1, 0), "outcome": "returned"},
-         ["in_progress_overdue"]),  # finished exactly when the period ends: still in progress (and late) in it
-        ({"received_at": at(11, 30, 23), "due_at": at(11, 30, 22)},
-         ["received", "received_online", "in_progress_overdue"]),
+        # Resolved when processed (9), against the promised date: early is a day before it, on time by its time.
+        ({"received_at": at(11, 3), "promised_at": at(11, 20), "status_history": decided(11, 19, 16),
+          "finished_at": at(11, 25), "outcome": "returned"}, [*IN, "resolved_early"]),
+        ({"received_at": at(11, 3), "promised_at": at(11, 20, 10), "status_history": decided(11, 20, 10)},
+         [*IN, "resolved_on_time"]),
+        ({"received_at": at(11, 3), "promised_at": at(11, 20, 10), "status_history": decided(11, 20, 11)},
+         [*IN, "resolved_late"]),
+        # An extension (Form 04) moved the due date, not the promise: decided after the promise is late.
+        ({"received_at": at(11, 3), "promised_at": at(11, 20, 10), "due_at": at(11, 27),
+          "status_history": decided(11, 25)}, [*IN, "resolved_late"]),
+        # Decided in the period, the result handed back after it: resolved, not in progress.
+        ({"received_at": at(11, 3), "promised_at": at(11, 30), "status_history": decided(11, 28),
+          "finished_at": at(12, 3), "outcome": "returned"}, [*IN, "resolved_early"]),
+        # Carried over from October and decided late in November.
+        ({"received_at": at(10, 3), "promised_at": at(10, 30), "status_history": decided(11, 5)},
+         [*CARRIED, "resolved_late"]),
+        # Decided in October, handed back in November: nothing of it belongs to November.
+        ({"received_at": at(10, 3), "promised_at": at(10, 30), "status_history": decided(10, 20),
+          "finished_at": at(11, 2), "outcome": "returned"}, []),
+        # Decided exactly when the period ends: still in progress (and overdue) in it.
+        ({"received_at": at(10, 3), "promised_at": at(11, 20), "status_history": decided(12, 1, 0)},
+         [*CARRIED, "in_progress_overdue"]),
+        ({"received_at": at(11, 30, 23), "promised_at": at(11, 30, 22)}, [*IN, "in_progress_overdue"]),
         ({"received_at": at(12, 1, 0)}, []),
-        ({"received_at": at(11, 2), "due_at": at(12, 5), "channel": "post"},
-         ["received", "received_post", "in_progress_not_yet_due"]),
-        ({"received_at": at(11, 2), "due_at": at(12, 5), "channel": "in_person"},
-         ["received", "received_in_person", "in_progress_not_yet_due"]),
-        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "refused"},
-         ["received", "received_online", "rejected"]),
-        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "stopped"},
-         ["received", "received_online", "withdrawn"]),
-        ({"received_at": at(11, 2), "due_at": at(11, 5),
+        ({"received_at": at(11, 2), "promised_at": at(12, 5), "channel": "post"},
+         ["received", "received_post", "to_process", "in_progress_not_yet_due"]),
+        ({"received_at": at(11, 2), "promised_at": at(12, 5), "channel": "in_person"},
+         ["received", "received_in_person", "to_process", "in_progress_not_yet_due"]),
+        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "refused"}, [*IN, "rejected"]),
+        # Refused at reception: never received, still a refusal of the period.
+        ({"finished_at": at(11, 4), "outcome": "refused"}, ["rejected"]),
+        ({"received_at": at(11, 2), "finished_at": at(11, 4), "outcome": "stopped"}, [*IN, "withdrawn"]),
+        ({"received_at": at(11, 2), "promised_at": at(11, 5),
           "status_history": [{"at": at(11, 2), "status": 2}, {"at": at(11, 3), "status": 5}]},
-         ["received", "received_online", "awaiting_supplement"]),
-        ({"received_at": at(11, 2), "due_at": at(12, 5),
+         [*IN, "awaiting_supplement"]),
+        ({"received_at": at(11, 2), "promised_at": at(12, 5),
           "status_history": [{"at": at(11, 3), "status": 6}, {"at": at(12, 1, 0), "status": 4}]},
-         ["received", "received_online", "awaiting_fee"]),
+         [*IN, "awaiting_fee"]),
+        # A summary from before the promise was kept is judged against its due date.
+        ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "status_history": decided(11, 20, 11)},
+         [*IN, "resolved_late"]),
     ],
 )  # fmt: skip
 def test_each_dossier_counts_in_the_columns_its_dates_give(fields: dict[str, Any], columns: list[str]) -> None:
@@ -81,20 +106,25 @@ def test_status_at_reads_the_history_before_the_moment() -> None:
 def test_rows_totals_rate_and_csv() -> None:
     rows, total = statistics(
         [
-            summary(received_at=at(11, 3), due_at=at(11, 20), finished_at=at(11, 10), outcome="returned"),
-            summary(received_at=at(11, 3), due_at=at(11, 5), finished_at=at(11, 10), outcome="returned"),
-            summary(agency_code="UBND.HN", received_at=at(11, 3), due_at=at(12, 5)),
+            summary(received_at=at(11, 3), promised_at=at(11, 20), status_history=decided(11, 10)),
+            summary(received_at=at(11, 3), promised_at=at(11, 5), status_history=decided(11, 10)),
+            summary(received_at=at(11, 3), promised_at=at(11, 20)),  # still in progress, overdue at the end
+            summary(agency_code="UBND.HN", received_at=at(11, 3), promised_at=at(12, 5)),
             summary(received_at=at(12, 3)),
         ],
         START,
         END,
     )
-    assert [(r.agency_code, r.received, r.on_time_rate) for r in rows] == [("BNNMT", 2, 0.5), ("UBND.HN", 1, None)]
-    assert (total.received, total.resolved_early, total.resolved_late, total.on_time_rate) == (3, 1, 1, 0.5)
+    # On time 1 of 3: one early, one late and one overdue still in progress (the national method counts it).
+    assert [(r.agency_code, r.received, r.on_time_rate) for r in rows] == [("BNNMT", 3, 0.3333), ("UBND.HN", 1, None)]
+    assert (total.received, total.to_process, total.resolved_early, total.resolved_late) == (4, 4, 1, 1)
+    assert (total.in_progress_overdue, total.on_time_rate) == (1, 0.3333)
     lines = to_csv(rows, total).splitlines()
-    assert lines[0].startswith("agency_code,procedure_code,received,received_online,received_in_person,received_post,")
-    assert lines[2].endswith(",")  # no rate without a resolved dossier
-    assert lines[3].startswith("*,*,3,3,0,0,1,0,1")
+    assert lines[0].startswith(
+        "agency_code,procedure_code,carried_over,received,received_online,received_in_person,received_post,to_process,"
+    )
+    assert lines[2].endswith(",")  # no rate where nothing was resolved or overdue
+    assert lines[3].startswith("*,*,0,4,4,0,0,4,1,0,1")
 
 
 def entries() -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -240,7 +270,7 @@ def test_the_workbook_has_the_vietnamese_headings_the_column_codes_and_every_row
     assert sheet is not None
     values = [[c.value for c in r] for r in sheet.iter_rows()]
     assert "01/11/2026" in str(values[0][0])
-    assert values[1][:3] == ["Cơ quan", "Thủ tục", "Tiếp nhận"]
-    assert values[2][:3] == ["agency_code", "procedure_code", "received"]
-    assert values[3][:4] == ["BNNMT", "MT-DTM-BO", 1, 1]
-    assert values[4][:3] == ["*", "*", 1]
+    assert values[1][:4] == ["Cơ quan", "Thủ tục", "Kỳ trước chuyển qua", "Tiếp nhận"]
+    assert values[2][:4] == ["agency_code", "procedure_code", "carried_over", "received"]
+    assert values[3][:5] == ["BNNMT", "MT-DTM-BO", 0, 1, 1]
+    assert values[4][:4] == ["*", "*", 0, 1]

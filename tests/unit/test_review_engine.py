@@ -192,6 +192,27 @@ def test_a_supplement_pauses_the_clock_and_the_due_date_moves_by_the_calendar_da
     assert decide_event(doc, event, ctx(vn(2026, 12, 14, 10))) is None
 
 
+def test_the_promised_date_moves_with_a_pause_and_not_with_an_extension() -> None:
+    doc = received()  # due and promised: Friday 15 Jan 2027 17:00
+    assert doc["promised_at"] == vn(2027, 1, 15, 17)
+    doc, _, _ = act(
+        doc, LEADER, vn(2026, 12, 2, 9), action="extend_deadline", reason="Hội đồng cần khảo sát",
+        new_due_at=vn(2027, 1, 29, 17),
+    )  # fmt: skip
+    assert (doc["due_at"], doc["promised_at"]) == (vn(2027, 1, 29, 17), vn(2027, 1, 15, 17))
+    doc, _, _ = act(doc, SPECIALIST, vn(2026, 12, 4, 9), action="request_supplement", items=["Bản đồ"], reason="Thiếu")
+    event = intake_event(doc, EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s1")
+    step = decide_event(doc, event, ctx(vn(2026, 12, 14, 9)))
+    assert step is not None
+    doc = apply(doc, step, vn(2026, 12, 14, 9))
+    # Ten calendar days waited move both: the extended due date (29 Jan + 10 is Monday 8 Feb, in the Tết holiday:
+    # the next working day, Thursday 11 Feb) and the promise the statistics judge against (Monday 25 Jan).
+    assert (doc["due_at"], doc["promised_at"]) == (vn(2027, 2, 11, 17), vn(2027, 1, 25, 17))
+    [(kind, data)] = emitted(step)
+    assert kind == "dossier.processing_resumed"
+    assert data["promised_at"].startswith("2027-01-25T17:00")
+
+
 def test_a_reset_policy_recomputes_the_deadline_from_the_supplement() -> None:
     doc = received(supplement_policy="reset")
     doc, _, _ = act(

@@ -178,6 +178,7 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
             received_at=payload.received_at,
             appointment_at=payload.appointment_at,
             due_at=payload.due_at,
+            promised_at=payload.appointment_at,
             receipt_number=payload.receipt_number,
             tracking_pin_hash=payload.tracking_pin_hash,
         )
@@ -194,5 +195,5 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
     elif isinstance(payload, DossierDeadlineExtended):
         fields.update(appointment_at=payload.new_due_at, due_at=payload.new_due_at)
     elif isinstance(payload, DossierProcessingResumed) and payload.due_at is not None:
-        fields.update(appointment_at=payload.due_at, due_at=payload.due_at)
+        fields.update(appointment_at=payload.due_at, due_at=payload.due_at, promised_at=payload.promised_at)
     return fields

@@ -225,8 +225,8 @@ class RecordsRepository:
 
     async def for_statistics(self, query: Document) -> list[Document]:
         fields = (
-            "agency_code", "procedure_code", "channel", "received_at", "finished_at", "due_at", "outcome",
-            "status_history",
+            "agency_code", "procedure_code", "channel", "received_at", "finished_at", "due_at", "promised_at",
+            "outcome", "status_history",
         )  # fmt: skip
         return await self.dossiers.find(query, dict.fromkeys(fields, 1))
 

@@ -209,6 +209,13 @@ class DossierFeeRequested(OfficerAction):
 
 class DossierProcessingResumed(DossierEventData):
     due_at: datetime | None = None
+    promised_at: datetime | None = Field(
+        default=None,
+        description=(
+            "The appointment date as the receipt promised it, moved by the pauses but not by extensions: what the "
+            "national statistics judge on time against"
+        ),
+    )
     reason: str = Field(
         default="", description="Why, in Vietnamese as the forms print it (the supplement came, the fee was paid)"
     )

@@ -23,10 +23,12 @@ from portal.web import FormErrors, Page
 
 MAX_DAYS = 731
 COLUMNS = (
+    "carried_over",
     "received",
     "received_online",
     "received_in_person",
     "received_post",
+    "to_process",
     "resolved_early",
     "resolved_on_time",
     "resolved_late",

@@ -1,15 +1,21 @@
-"""Statistics per agency, procedure and period with the report columns of the one-stop reports (pure).
+"""Statistics per agency, procedure and period with the columns of the one-stop reports (pure), counted by the
+national method (Decision 766/QĐ-TTg's reporting practice; its formula details are marked uncertain in the catalog's
+notes until read in the gazetted text).
 
 For the period [start, end):
+- carried over: dossiers received before the period and neither resolved nor ended before it begins;
 - received: dossiers received (status 2) in the period, and of them those filed online, brought in person to the
-  one-stop desk, or sent by post;
-- resolved early / on time / late: results returned in the period, by the local date and time of return against
-  the due date (early: on a day before the due day; on time: by the due time; late: after it);
+  one-stop desk, or sent by post; to be processed: carried over + received;
+- resolved early / on time / late: dossiers processed (status 9: the decision made) in the period, whenever the result
+  is handed back (10), by the local date and time of the decision against the appointment date the receipt promised
+  (moved by the pauses for a supplement or a fee, never by an extension: an apology with Form 04 does not make a late
+  dossier on time); early: on a day before the promised day; on time: by the promised time; late: after it;
 - rejected: dossiers refused in the period (at reception, or for a supplement that never came);
 - withdrawn: dossiers whose processing stopped in the period;
-- in progress at the end of the period (received before it ends and not finished by then), by their status then:
-  awaiting supplement (5), awaiting fee (6), else overdue (due date passed) or not yet due;
-- on-time rate: (early + on time) / (early + on time + late), none when nothing was resolved;
+- in progress at the end of the period (received before it ends, neither processed nor ended by then), by their
+  status then: awaiting supplement (5), awaiting fee (6), else overdue (the promised date passed) or not yet due;
+- on-time rate: (early + on time) / (resolved + in progress overdue): overdue dossiers still in progress count
+  against it; none when there is nothing to count;
 - ratings: the applicants' ratings of the service (1-5) given in the period, those of 4 or 5 (satisfied), their
   average and the satisfied share (the satisfaction component of Decision 766/QĐ-TTg).
 """
@@ -39,10 +45,12 @@ CLOCK = ClockFields(due="due_at", running={"finished_at": None, "clock_paused": 
 event said it stands still."""
 
 COLUMNS = (
+    "carried_over",
     "received",
     "received_online",
     "received_in_person",
     "received_post",
+    "to_process",
     "resolved_early",
     "resolved_on_time",
     "resolved_late",
@@ -62,10 +70,12 @@ SATISFIED = 4
 class StatsRow(BaseModel):
     agency_code: str
     procedure_code: str
+    carried_over: int = 0
     received: int = 0
     received_online: int = 0
     received_in_person: int = 0
     received_post: int = 0
+    to_process: int = 0
     resolved_early: int = 0
     resolved_on_time: int = 0
     resolved_late: int = 0
@@ -83,8 +93,8 @@ class StatsRow(BaseModel):
     satisfaction_rate: float | None = None
 
     def finish(self) -> StatsRow:
-        resolved = self.resolved_early + self.resolved_on_time + self.resolved_late
-        rate = round((self.resolved_early + self.resolved_on_time) / resolved, 4) if resolved else None
+        judged = self.resolved_early + self.resolved_on_time + self.resolved_late + self.in_progress_overdue
+        rate = round((self.resolved_early + self.resolved_on_time) / judged, 4) if judged else None
         average = round(self.rating_score_sum / self.ratings, 2) if self.ratings else None
         satisfied = round(self.ratings_satisfied / self.ratings, 4) if self.ratings else None
         return self.model_copy(update={"on_time_rate": rate, "rating_average": average, "satisfaction_rate": satisfied})
@@ -100,34 +110,46 @@ def status_at(summary: Document, moment: datetime) -> int | None:
     return max(before, key=lambda h: h["at"])["status"] if before else None
 
 
+def processed_at(summary: Document) -> datetime | None:
+    """When the dossier was first processed (status 9: its decision made), from the statuses its events led to."""
+    processed = [h["at"] for h in summary.get("status_history", []) if h["status"] == PublicStatus.PROCESSED]
+    return min(processed) if processed else None
+
+
 def classify(summary: Document, start: datetime, end: datetime) -> list[str]:
     """The columns one dossier counts in for the period."""
     counted: list[str] = []
-    received_at, finished_at, due_at = summary.get("received_at"), summary.get("finished_at"), summary.get("due_at")
+    received_at, finished_at = summary.get("received_at"), summary.get("finished_at")
+    processed = processed_at(summary)
+    promised = summary.get("promised_at") or summary.get("due_at")
+    # Done: the decision made, or the dossier ended without one (refused, stopped).
+    done = processed or (finished_at if summary.get("outcome") in ("refused", "stopped") else None)
+    if received_at is not None and received_at < start and (done is None or done >= start):
+        counted += ["carried_over", "to_process"]
     if _within(received_at, start, end):
-        counted += ["received", f"received_{summary['channel']}"]
-    if _within(finished_at, start, end):
-        assert finished_at is not None
+        counted += ["received", f"received_{summary['channel']}", "to_process"]
+    if _within(processed, start, end) and promised is not None:
+        assert processed is not None
+        if processed.astimezone(LOCAL).date() < promised.astimezone(LOCAL).date():
+            counted.append("resolved_early")
+        elif processed <= promised:
+            counted.append("resolved_on_time")
+        else:
+            counted.append("resolved_late")
+    elif _within(finished_at, start, end) and processed is None:
         outcome = summary.get("outcome")
         if outcome == "refused":
             counted.append("rejected")
         elif outcome == "stopped":
             counted.append("withdrawn")
-        elif outcome == "returned" and due_at is not None:
-            if finished_at.astimezone(LOCAL).date() < due_at.astimezone(LOCAL).date():
-                counted.append("resolved_early")
-            elif finished_at <= due_at:
-                counted.append("resolved_on_time")
-            else:
-                counted.append("resolved_late")
-    in_progress = received_at is not None and received_at < end and (finished_at is None or finished_at >= end)
+    in_progress = received_at is not None and received_at < end and (done is None or done >= end)
     if in_progress:
         status = status_at(summary, end)
         if status == PublicStatus.SUPPLEMENT_REQUESTED:
             counted.append("awaiting_supplement")
         elif status == PublicStatus.AWAITING_FEE:
             counted.append("awaiting_fee")
-        elif is_overdue(due_at, end, running=True):
+        elif is_overdue(promised, end, running=True):
             counted.append("in_progress_overdue")
         else:
             counted.append("in_progress_not_yet_due")
@@ -203,10 +225,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADINGS_VI = {
     "agency_code": "Cơ quan",
     "procedure_code": "Thủ tục",
+    "carried_over": "Kỳ trước chuyển qua",
     "received": "Tiếp nhận",
     "received_online": "Trực tuyến",
     "received_in_person": "Trực tiếp",
     "received_post": "Bưu chính",
+    "to_process": "Tổng số phải giải quyết",
     "resolved_early": "Giải quyết trước hạn",
     "resolved_on_time": "Giải quyết đúng hạn",
     "resolved_late": "Giải quyết quá hạn",
@@ -305,7 +329,8 @@ def performance(
     days: dict[str, list[float]] = {}
     rows: dict[str, Performance] = {}
     for summary in summaries:
-        finished, received, due = summary.get("finished_at"), summary.get("received_at"), summary.get("due_at")
+        finished, received = summary.get("finished_at"), summary.get("received_at")
+        due = summary.get("promised_at") or summary.get("due_at")  # an extension does not make it on time
         if summary.get("outcome") != "returned" or finished is None or received is None or finished < start:
             continue
         row = rows.setdefault(summary["procedure_code"], Performance(procedure_code=summary["procedure_code"]))

@@ -188,6 +188,8 @@ def open_instance(event: Envelope, payload: DossierSubmitted, definition: Workfl
         "supplement_deadline": payload.supplement_deadline.model_dump() if payload.supplement_deadline else None,
         "correlation_id": event.correlationid,
         "due_at": None,
+        # The appointment date the receipt promised, moved by pauses only (extensions move `due_at` alone).
+        "promised_at": None,
         "paused_at": None,
         "assignee_id": None,
     }
@@ -224,8 +226,12 @@ def _move(doc: Document, to: str | None, ctx: Context, *, reset_clock: bool = Fa
         deadline = doc.get("deadline")
         if reset_clock and deadline:
             fields["due_at"] = ctx.calendar.due(ctx.now, deadline["amount"], DeadlineUnit(deadline["unit"]))
+            fields["promised_at"] = fields["due_at"]
         else:
             fields["due_at"] = ctx.calendar.paused(doc["due_at"], doc["paused_at"], ctx.now, _unit(doc))
+            # An instance received before the promised date was kept has its due date, never extended then.
+            promised = doc.get("promised_at") or doc["due_at"]
+            fields["promised_at"] = ctx.calendar.paused(promised, doc["paused_at"], ctx.now, _unit(doc))
         fields["appointment_at"] = fields["due_at"]
         fields["paused_at"] = None
     return fields
@@ -330,6 +336,7 @@ def _receive(doc: Document, req: ActionRequest, officer: Principal, to: str | No
         receipt_number=receipt,
         due_at=due,
         appointment_at=due,
+        promised_at=due,
         tracking_pin_hash=pin_hash,
         received_by=officer.subject,
     )
@@ -517,6 +524,7 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
             **_base(doc, fields),
             answers_event=event.id,
             due_at=fields.get("due_at", doc.get("due_at")),
+            promised_at=fields.get("promised_at", doc.get("promised_at")),
             reason="Đã nhận hồ sơ bổ sung" if incoming is IncomingEvent.SUPPLEMENTED else "Đã nộp phí",
         )
         events = [_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc)]
