@@ -27,6 +27,7 @@ class Role(StrEnum):
     RECEPTION_OFFICER = "reception_officer"
     SPECIALIST = "specialist"
     LEADER = "leader"
+    COUNCIL_MEMBER = "council_member"  # a member of an appraisal council, staff of the agency or not
     ADMIN = "admin"
     OPS = "ops"
 

@@ -73,3 +73,52 @@ def test_an_irreversible_action_needs_its_confirmation() -> None:
     body, errors = read(ActionName.APPROVE, **{"approve.decision_number": "123/QĐ-BNNMT", "approve.confirm": "yes"})
     assert errors == {}
     assert body == {"action": "approve", "decision_number": "123/QĐ-BNNMT"}
+
+
+def test_a_council_is_read_from_the_rows_filled_and_a_half_filled_row_is_named() -> None:
+    eia = definition_for(load_definitions(), "MT-DTM-TINH", "2022")
+    assert eia is not None
+    form = eia.action_form(ActionName.ESTABLISH_COUNCIL)
+    [members] = [f for f in form["fields"] if f["name"] == "members"]
+    assert (members["kind"], members["min_items"]) == ("council", 7)
+    typed = {
+        "establish_council.decision_number": "12/QĐ-UBND",
+        "establish_council.members.0.name": " Nguyễn Văn Chủ ",
+        "establish_council.members.0.role": "chair",
+        "establish_council.members.2.name": "GS. Trần Bình",
+        "establish_council.members.2.role": "reviewer",
+        "establish_council.members.2.account_id": "expert-1",
+        "establish_council.members.2.affiliation": "Đại học Đà Nẵng",
+    }
+    given = read_action(form, FormData(list(typed.items())), T, VN)
+    assert given.errors.by_field == {}
+    assert given.body["members"] == [
+        {"name": "Nguyễn Văn Chủ", "role": "chair"},
+        {"name": "GS. Trần Bình", "role": "reviewer", "affiliation": "Đại học Đà Nẵng", "account_id": "expert-1"},
+    ]
+    typed = {"establish_council.members.3.affiliation": "Sở", "establish_council.members.4.name": "X"}
+    given = read_action(form, FormData(list(typed.items())), T, VN)
+    assert given.errors.by_field == {
+        "establish_council.decision_number": "Bắt buộc nhập cho thao tác này",
+        "establish_council.members.3": "Dòng 4: cần họ tên và vai trò",
+        "establish_council.members.4": "Dòng 5: cần họ tên và vai trò",
+    }
+    given = read_action(form, FormData([]), T, VN)
+    assert given.errors.by_field["establish_council.members"] == "Bắt buộc nhập cho thao tác này"
+
+
+def test_the_apis_council_messages_read_as_sentences() -> None:
+    from portal.problems import readable
+
+    said = "a council has at least 7 members (Law 72/2020/QH14 Art. 34(3)(a)); 6 given"
+    assert readable(said, T) == "Hội đồng phải có ít nhất 7 thành viên; mới có 6"
+    assert (
+        readable("a council has exactly one secretary; 2 given", T) == "Hội đồng có đúng một Ủy viên thư ký; đang có 2"
+    )
+    assert (
+        readable("a council has at least 1 reviewer(s); 0 given", T)
+        == "Hội đồng cần ít nhất 1 Ủy viên phản biện; đang có 0"
+    )
+    assert readable("the appraisal fee of 8000000 VND is not paid yet", T) == (
+        "Chủ dự án chưa nộp phí thẩm định 8.000.000 đồng: hội đồng chưa thể họp."
+    )

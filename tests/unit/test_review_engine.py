@@ -320,7 +320,7 @@ def test_an_extension_needs_a_later_date_and_re_arms_the_timers() -> None:
     assert emitted(late)[0][0] == "dossier.overdue"
 
 
-def test_no_deadline_timer_fires_while_the_clock_is_paused_and_a_missed_supplement_deadline_refuses() -> None:
+def test_no_deadline_timer_fires_while_the_clock_is_paused_and_a_missed_supplement_deadline_stops() -> None:
     doc = received()
     doc, _, _ = act(
         doc, SPECIALIST, vn(2026, 12, 4, 9), action="request_supplement", items=["Phụ lục"], reason="Thiếu phụ lục"
@@ -329,9 +329,11 @@ def test_no_deadline_timer_fires_while_the_clock_is_paused_and_a_missed_suppleme
     step = decide_timers(doc, ctx(vn(2027, 1, 4, 17, 1)))
     assert step is not None
     [(kind, data)] = emitted(step)
-    assert kind == "dossier.refused"
-    assert data["status_code"] == 3
+    # The dossier was received: processing stops (8), it is never "not received" (3).
+    assert kind == "dossier.stopped"
+    assert data["status_code"] == 8
     assert data["actor_id"] == "system"
+    assert data["reason"] == "Quá thời hạn bổ sung hồ sơ (04/01/2027) mà chưa nhận được"
     assert apply(doc, step, vn(2027, 1, 4, 17, 1))["terminal"]
 
 

@@ -545,6 +545,7 @@ def view_update(event: Envelope, current: Document | None) -> Document | None:
             "due_at": payload.supplement_due_at,
             "reason": payload.reason,
             "requested_at": event.time,
+            "purpose": payload.purpose,
         }
     elif isinstance(payload, DossierFeeRequested):
         fields["fee"] = {

@@ -156,6 +156,10 @@ class SupplementRequestOut(BaseModel):
     due_at: datetime | None
     reason: str = ""
     requested_at: datetime | None = None
+    purpose: Literal["supplement", "revision"] = Field(
+        default="supplement",
+        description="supplement: documents missing from the dossier; revision: the report revised after the council",
+    )
 
 
 class ExtensionOut(BaseModel):

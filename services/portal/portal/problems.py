@@ -49,6 +49,26 @@ RULES: list[Rule] = [
     (re.compile(r"^the file (type could not be recognised|is not a PDF)"), "api.unrecognised", lambda m, t: {}),
     (re.compile(r"^the fee depends on "), "api.fee_needs_investment", lambda m, t: {}),
     (re.compile(r"^no fee for "), "api.fee_needs_type", lambda m, t: {}),
+    (
+        re.compile(r"^a council has at least (?P<n>\d+) members .*; (?P<given>\d+) given$"),
+        "api.council_size",
+        lambda m, t: {"n": m["n"], "given": m["given"]},
+    ),
+    (
+        re.compile(r"^a council has exactly one (?P<role>\w+); (?P<given>\d+) given$"),
+        "api.council_exactly_one",
+        lambda m, t: {"role": t(f"council_role.{m['role']}"), "given": m["given"]},
+    ),
+    (
+        re.compile(r"^a council has at least (?P<n>\d+) (?P<role>\w+)\(s\); (?P<given>\d+) given$"),
+        "api.council_at_least",
+        lambda m, t: {"n": m["n"], "role": t(f"council_role.{m['role']}"), "given": m["given"]},
+    ),
+    (
+        re.compile(r"^the appraisal fee of (?P<amount>\d+) VND is not paid yet$"),
+        "api.fee_unpaid",
+        lambda m, t: {"amount": f"{int(m['amount']):,}".replace(",", ".")},
+    ),
 ]
 
 

@@ -259,7 +259,7 @@ def translate_problem(error: FieldError, t: Translator) -> str:
 def problem_message(problem: ApiProblem, t: Translator) -> str:
     key = f"status.{problem.status}"
     prefix = t(key) if t.has(key) else t("status.other")
-    return f"{prefix} {problem.detail}".strip()
+    return f"{prefix} {readable(problem.detail, t)}".strip()
 
 
 def uploads(form: FormData, name: str) -> list[UploadFile]:

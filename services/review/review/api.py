@@ -12,12 +12,17 @@ from hoso.mongo import Document, bson_now
 from hoso.problems import Problem
 from hoso.steps import Step
 from review.domain.definition import ActionName
-from review.domain.engine import ActionRefused, ActionRequest, Decision, Refusal, decide_action
+from review.domain.engine import ActionRefused, ActionRequest, Decision, Refusal, council_seat, decide_action
 from review.handlers import Review
 from review.queue import TaskFilter, TaskQueue
 from review.schemas import ActionResult, DossierOut, TaskCounts, TaskOut, TaskPage, WorkflowsOut, clock_of
 
 Officer = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER))]
+# A council member who is not staff of the agency sees and acts on the dossiers whose council they sit on, no other.
+Participant = Annotated[
+    Principal,
+    Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.COUNCIL_MEMBER)),
+]
 Staff = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER, Role.ADMIN))]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Za-z0-9.\-]+$")]
 
@@ -51,6 +56,9 @@ def review_router(review: Review) -> APIRouter:
         doc = await repo.by_code(code)
         if doc is None or doc["agency_code"] != officer.agency:
             raise DossierNotFound(code)
+        staff = officer.has_any(Role.RECEPTION_OFFICER, Role.SPECIALIST, Role.LEADER)
+        if not staff and council_seat(doc, officer.subject) is None:
+            raise DossierNotFound(code)  # a council member sees the councils they sit on
         return doc
 
     async def render(doc: Document, officer: Principal) -> DossierOut:
@@ -79,7 +87,7 @@ def review_router(review: Review) -> APIRouter:
         return WorkflowsOut(procedure_code=procedure_code, workflows=found)
 
     @router.get("/dossiers/{code}", response_model=DossierOut, summary="A dossier's workflow (own agency only)")
-    async def get_dossier(code: Code, officer: Officer) -> DossierOut:
+    async def get_dossier(code: Code, officer: Participant) -> DossierOut:
         return await render(await own(code, officer), officer)
 
     @router.post(
@@ -89,7 +97,7 @@ def review_router(review: Review) -> APIRouter:
         responses={403: {"description": "role or agency"}, 409: {"description": "not possible in this state"}},
     )
     async def act(
-        code: Code, request: Request, body: Annotated[ActionRequest, Body()], officer: Officer
+        code: Code, request: Request, body: Annotated[ActionRequest, Body()], officer: Participant
     ) -> ActionResult:
         doc = await own(code, officer)
         correlation_id = request.headers.get(CORRELATION_ID_HEADER) or getattr(request.state, "correlation_id", None)

@@ -133,9 +133,13 @@ class TaskOut(BaseModel):
 
 class ActionField(BaseModel):
     name: str
-    kind: str = Field(description="text, lines, datetime, officer, money, choice or short_text: how the desk asks it")
+    kind: str = Field(
+        description="text, lines, datetime, officer, money, choice, short_text or council (members with their "
+        "roles, `choices`): how the desk asks it"
+    )
     required: bool
     choices: list[str] | None = None
+    min_items: int | None = Field(default=None, description="council: the fewest members the law allows")
 
 
 class ActionForm(BaseModel):
@@ -162,6 +166,13 @@ class DossierOut(TaskOut):
     fee_requested_vnd: int | None
     decision: dict[str, Any] | None
     returned_at: LocalTime | None
+    fee_paid_at: LocalTime | None
+    council: dict[str, Any] | None = Field(
+        description="The appraisal council: decision_number, members (name, role, affiliation, account_id), "
+        "reviews, site_surveys, met_at, conclusion, minutes"
+    )
+    revision_due_at: LocalTime | None = Field(description="Until when the project owner may send the revised report")
+    revision_received_at: LocalTime | None
     available_actions: list[str] = Field(description="What the caller may do now")
     action_forms: list[ActionForm] = Field(description="The available actions with their labels and fields")
     history: list[HistoryEntry]
@@ -194,6 +205,10 @@ class DossierOut(TaskOut):
             fee_requested_vnd=doc.get("fee_requested_vnd"),
             decision=doc.get("decision"),
             returned_at=doc.get("returned_at"),
+            fee_paid_at=doc.get("fee_paid_at"),
+            council=doc.get("council"),
+            revision_due_at=doc.get("revision_due_at"),
+            revision_received_at=doc.get("revision_received_at"),
             available_actions=[a["name"] for a in available],
             action_forms=[ActionForm.model_validate(a) for a in available],
             history=[HistoryEntry.of(step) for step in history],

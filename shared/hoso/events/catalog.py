@@ -30,6 +30,7 @@ class EventType(StrEnum):
     DOSSIER_ASSIGNED = "vn.gov.hoso.dossier.assigned.v1"
     DOSSIER_SUPPLEMENT_REQUESTED = "vn.gov.hoso.dossier.supplement_requested.v1"
     DOSSIER_FEE_REQUESTED = "vn.gov.hoso.dossier.fee_requested.v1"
+    DOSSIER_APPRAISAL_RECORDED = "vn.gov.hoso.dossier.appraisal_recorded.v1"
     DOSSIER_PROCESSING_RESUMED = "vn.gov.hoso.dossier.processing_resumed.v1"
     DOSSIER_DECISION_PROPOSED = "vn.gov.hoso.dossier.decision_proposed.v1"
     DOSSIER_APPROVED = "vn.gov.hoso.dossier.approved.v1"
@@ -199,6 +200,41 @@ class DossierSupplementRequested(OfficerAction):
     items: list[str] = Field(min_length=1)
     supplement_due_at: datetime
     reason: str = ""
+    purpose: Literal["supplement", "revision"] = Field(
+        default="supplement",
+        description="supplement: the dossier is incomplete; revision: the report is to be revised after the "
+        "appraisal council (the project owner's time is excluded from the time limit)",
+    )
+
+
+CouncilRole = Literal["chair", "vice_chair", "secretary", "reviewer", "member"]
+Conclusion = Literal["approve", "approve_with_revisions", "not_approve"]
+AppraisalStepName = Literal["council_established", "review_submitted", "site_surveyed", "meeting_held"]
+
+
+class CouncilMember(EventData):
+    """A member of an appraisal council as its establishing decision names them."""
+
+    name: str = Field(min_length=1, max_length=200)
+    role: CouncilRole
+    affiliation: str = Field(default="", max_length=300, description="Where they work, for members from outside")
+    account_id: str | None = Field(
+        default=None, min_length=1, max_length=200, description="Their account, when they take part on the platform"
+    )
+
+
+class DossierAppraisalRecorded(OfficerAction):
+    """A step of an appraisal through a council: its establishment, a member's written review, a site survey, the
+    meeting with its conclusion. The record of each is the dossier's; the state moves only at the meeting."""
+
+    step: AppraisalStepName
+    summary: str = Field(default="", description="The review, the survey's findings, the minutes' summary")
+    decision_number: str | None = Field(default=None, description="council_established: the establishing decision")
+    members: list[CouncilMember] | None = Field(default=None, description="council_established: the members")
+    member_name: str | None = Field(default=None, description="review_submitted: whose review it is")
+    conclusion: Conclusion | None = Field(
+        default=None, description="meeting_held: the council's; review_submitted: the member's opinion"
+    )
 
 
 class DossierFeeRequested(OfficerAction):
@@ -329,6 +365,7 @@ EVENT_MODELS: dict[EventType, type[EventData]] = {
     EventType.DOSSIER_ASSIGNED: DossierAssigned,
     EventType.DOSSIER_SUPPLEMENT_REQUESTED: DossierSupplementRequested,
     EventType.DOSSIER_FEE_REQUESTED: DossierFeeRequested,
+    EventType.DOSSIER_APPRAISAL_RECORDED: DossierAppraisalRecorded,
     EventType.DOSSIER_PROCESSING_RESUMED: DossierProcessingResumed,
     EventType.DOSSIER_DECISION_PROPOSED: DossierDecisionProposed,
     EventType.DOSSIER_APPROVED: DossierApproved,

@@ -42,6 +42,9 @@ def read_action(spec: dict[str, Any], form: FormData, t: Translator, zone: ZoneI
         given.body["expected_version"] = int(version)
     for item in spec["fields"]:
         key = input_name(name, item["name"])
+        if item["kind"] == "council":
+            _read_council(given, key, item, form, t)
+            continue
         raw = str(form.get(key) or "").strip()
         if not raw:
             if item["required"]:
@@ -55,6 +58,27 @@ def read_action(spec: dict[str, Any], form: FormData, t: Translator, zone: ZoneI
     if spec.get("confirm") and form.get(input_name(name, "confirm")) != "yes":
         given.errors.add(input_name(name, "confirm"), t("desk.confirm_needed"))
     return given
+
+
+COUNCIL_ROWS = 50
+
+
+def _read_council(given: ActionInput, key: str, item: dict[str, Any], form: FormData, t: Translator) -> None:
+    """A council's members from the rows of its table; a row half filled is named beside it."""
+    members, typed = [], False
+    for n in range(COUNCIL_ROWS):
+        row = {f: str(form.get(f"{key}.{n}.{f}") or "").strip() for f in ("name", "role", "affiliation", "account_id")}
+        if not any(row.values()):
+            continue
+        typed = True
+        if not row["name"] or row["role"] not in (item.get("choices") or []):
+            given.errors.add(f"{key}.{n}", t("desk.council.bad_member", n=n + 1))
+            continue
+        members.append({k: v for k, v in row.items() if v})
+    if members:
+        given.body[item["name"]] = members
+    elif item["required"] and not typed:
+        given.errors.add(key, t("desk.required"))
 
 
 def _parse(item: dict[str, Any], raw: str, t: Translator, zone: ZoneInfo) -> tuple[Any, str | None]:

@@ -166,7 +166,7 @@ def desk_router() -> APIRouter:
         try:
             result = await page.portal.api.act(token, code, given.body, request_id=page.request.state.request_id)
         except ApiProblem as problem:
-            if problem.status == 409:
+            if problem.status == 409 and problem.title != "Not possible yet":
                 # Another officer acted first: the page as it is now, with what this officer had typed.
                 return await render_desk_dossier(page, code, status_code=409, changed="desk.changed_meanwhile")
             return await _refused(page, code, given, form, problem_errors(problem, page.t), problem.status)

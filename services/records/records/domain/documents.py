@@ -43,7 +43,12 @@ STEP_LABELS: dict[str, str] = {
     "dossier.assigned": "Phân công xử lý",
     "dossier.supplement_requested": "Yêu cầu bổ sung hồ sơ",
     "dossier.supplemented": "Bổ sung hồ sơ",
+    "dossier.supplement_requested.revision": "Thông báo chỉnh sửa, bổ sung báo cáo",
     "dossier.fee_requested": "Thông báo nộp phí",
+    "dossier.appraisal_recorded.council_established": "Thành lập hội đồng thẩm định",
+    "dossier.appraisal_recorded.review_submitted": "Bản nhận xét của thành viên hội đồng",
+    "dossier.appraisal_recorded.site_surveyed": "Khảo sát thực tế",
+    "dossier.appraisal_recorded.meeting_held": "Họp hội đồng thẩm định",
     "dossier.fee_paid": "Nộp phí",
     "dossier.processing_resumed": "Tiếp tục xử lý",
     "dossier.withdrawal_requested": "Đề nghị rút hồ sơ",
@@ -82,7 +87,27 @@ def _actor(data: dict[str, Any]) -> str:
     return f"{name}, {data['actor_title']}" if name and data.get("actor_title") else name
 
 
+CONCLUSIONS = {
+    "approve": "Thông qua",
+    "approve_with_revisions": "Thông qua với điều kiện chỉnh sửa, bổ sung",
+    "not_approve": "Không thông qua",
+}
+
+
+def _step_label(name: str, data: dict[str, Any]) -> str:
+    """The step as Form 05 names it: a council's steps and a report's revision by what they are."""
+    detail = data.get("step") or (data.get("purpose") if data.get("purpose") == "revision" else None)
+    return STEP_LABELS.get(f"{name}.{detail}") or STEP_LABELS.get(name, name)
+
+
 def _note(data: dict[str, Any]) -> str:
+    if data.get("conclusion"):
+        said = f"Kết luận: {CONCLUSIONS[data['conclusion']]}"
+        if data.get("member_name"):
+            said = f"{data['member_name']}: {CONCLUSIONS[data['conclusion']]}"
+        return f"{said}. {data['summary']}" if data.get("summary") else said
+    if data.get("members"):
+        return f"Quyết định số {data.get('decision_number')}; {len(data['members'])} thành viên"
     for key in ("reason", "summary", "note", "decision_number"):
         if data.get(key):
             return str(data[key])
@@ -130,7 +155,7 @@ def process_control_form(summary: Document, timeline: Sequence[Document]) -> Pro
         steps.append(
             ControlStep(
                 at=entry["event_time"],
-                step=STEP_LABELS.get(name, name),
+                step=_step_label(name, data),
                 actor=_actor(data),
                 note=_note(data),
             )

@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections import deque
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hoso.auth import Role
+from hoso.events.catalog import CouncilRole
 
+COUNCIL_ROLES: tuple[str, ...] = get_args(CouncilRole)
 DEFINITIONS_DIR = Path(__file__).resolve().parents[1] / "workflows"
 
 
@@ -31,6 +33,11 @@ class ActionName(StrEnum):
     EXTEND_DEADLINE = "extend_deadline"
     RETURN_RESULT = "return_result"
     STOP = "stop"
+    ESTABLISH_COUNCIL = "establish_council"
+    SUBMIT_REVIEW = "submit_review"
+    RECORD_SITE_SURVEY = "record_site_survey"
+    RECORD_MEETING = "record_meeting"
+    REQUEST_REVISION = "request_revision"
 
 
 class Requirement(StrEnum):
@@ -44,6 +51,8 @@ class Requirement(StrEnum):
     AMOUNT = "amount_vnd"
     PROPOSAL = "proposal"
     DECISION_NUMBER = "decision_number"
+    MEMBERS = "members"
+    CONCLUSION = "conclusion"
 
 
 # What each action can take at all; a definition may require any of these and nothing else.
@@ -61,6 +70,13 @@ ACCEPTS: dict[ActionName, frozenset[Requirement]] = {
     ActionName.EXTEND_DEADLINE: frozenset({Requirement.REASON, Requirement.NEW_DUE_AT}),
     ActionName.RETURN_RESULT: frozenset({Requirement.ATTACHMENT}),
     ActionName.STOP: frozenset({Requirement.REASON}),
+    ActionName.ESTABLISH_COUNCIL: frozenset({Requirement.DECISION_NUMBER, Requirement.MEMBERS, Requirement.ATTACHMENT}),
+    ActionName.SUBMIT_REVIEW: frozenset({Requirement.REASON, Requirement.CONCLUSION, Requirement.ATTACHMENT}),
+    ActionName.RECORD_SITE_SURVEY: frozenset({Requirement.REASON, Requirement.ATTACHMENT}),
+    ActionName.RECORD_MEETING: frozenset({Requirement.CONCLUSION, Requirement.REASON, Requirement.ATTACHMENT}),
+    ActionName.REQUEST_REVISION: frozenset(
+        {Requirement.ITEMS, Requirement.REASON, Requirement.NEW_DUE_AT, Requirement.ATTACHMENT}
+    ),
 }
 # How an officer gives each requirement on the desk (the portal draws a field of this kind).
 REQUIREMENT_KINDS: dict[Requirement, str] = {
@@ -72,8 +88,14 @@ REQUIREMENT_KINDS: dict[Requirement, str] = {
     Requirement.AMOUNT: "money",
     Requirement.PROPOSAL: "choice",
     Requirement.DECISION_NUMBER: "short_text",
+    Requirement.MEMBERS: "council",
+    Requirement.CONCLUSION: "choice",
 }
-REQUIREMENT_CHOICES: dict[Requirement, list[str]] = {Requirement.PROPOSAL: ["approve", "reject"]}
+REQUIREMENT_CHOICES: dict[Requirement, list[str]] = {
+    Requirement.PROPOSAL: ["approve", "reject"],
+    Requirement.CONCLUSION: ["approve", "approve_with_revisions", "not_approve"],
+    Requirement.MEMBERS: list(COUNCIL_ROLES),  # the roles a member may hold
+}
 # What each action needs whatever the definition says.
 ALWAYS_REQUIRED: dict[ActionName, frozenset[Requirement]] = {
     ActionName.REFUSE: frozenset({Requirement.REASON}),
@@ -84,6 +106,11 @@ ALWAYS_REQUIRED: dict[ActionName, frozenset[Requirement]] = {
     ActionName.REJECT: frozenset({Requirement.REASON}),
     ActionName.EXTEND_DEADLINE: frozenset({Requirement.REASON, Requirement.NEW_DUE_AT}),
     ActionName.STOP: frozenset({Requirement.REASON}),
+    ActionName.ESTABLISH_COUNCIL: frozenset({Requirement.DECISION_NUMBER, Requirement.MEMBERS}),
+    ActionName.SUBMIT_REVIEW: frozenset({Requirement.REASON, Requirement.CONCLUSION}),
+    ActionName.RECORD_SITE_SURVEY: frozenset({Requirement.REASON}),
+    ActionName.RECORD_MEETING: frozenset({Requirement.CONCLUSION, Requirement.REASON}),
+    ActionName.REQUEST_REVISION: frozenset({Requirement.ITEMS}),
 }
 
 
@@ -97,6 +124,16 @@ class IncomingEvent(StrEnum):
 
 class Timer(StrEnum):
     SUPPLEMENT_EXPIRED = "supplement_expired"
+    REVISION_EXPIRED = "revision_expired"
+
+
+class Guard(StrEnum):
+    """A condition an action needs besides its state, checked against what the dossier has recorded."""
+
+    FEE_SETTLED = "fee_settled"  # no fee asked for and unpaid
+    COUNCIL_ASKED_REVISIONS = "council_asked_revisions"  # the council concluded: approve subject to revisions
+    PROPOSAL_FOLLOWS_COUNCIL = "proposal_follows_council"  # approve after approve (or the revised report), reject
+    # after not approve
 
 
 class DefinitionError(ValueError):
@@ -125,11 +162,36 @@ class ActionDef(_Strict):
     label_vi: str = ""
     label_en: str = ""
     confirm: bool = Field(default=False, description="irreversible: the desk asks the officer to confirm it first")
+    guards: list[str] = Field(default_factory=list, description="Guard names: what the action needs besides its state")
 
 
 class TransitionDef(_Strict):
     from_: list[str] = Field(alias="from", min_length=1)
-    to: str
+    to: str | None = Field(default=None, description="None: the state does not change")
+    period: str | None = Field(
+        default=None, description="A period of the definition that starts on this transition (a new time limit)"
+    )
+
+
+class Period(_Strict):
+    """A time limit the law sets, with the article it comes from."""
+
+    amount: int = Field(gt=0)
+    unit: Literal["working_days", "working_hours", "calendar_days", "months"]
+    article: str = Field(min_length=1)
+    uncertain: bool = False
+    note: str = ""
+
+
+class CouncilRules(_Strict):
+    """What an appraisal council must be: its size and the roles it must hold (each with its article)."""
+
+    min_members: int = Field(ge=1)
+    article: str = Field(min_length=1)
+    exactly_one: list[str] = Field(default_factory=list, description="Roles held by one member, no more, no less")
+    at_least: dict[str, int] = Field(default_factory=dict, description="Roles held by at least so many members")
+    uncertain: bool = False
+    note: str = ""
 
 
 class AppliesTo(_Strict):
@@ -145,14 +207,25 @@ class WorkflowDefinition(_Strict):
     initial: str
     states: dict[str, StateDef] = Field(min_length=1)
     actions: dict[str, ActionDef] = Field(default_factory=dict)
-    events: dict[str, TransitionDef] = Field(default_factory=dict)
+    events: dict[str, TransitionDef | list[TransitionDef]] = Field(
+        default_factory=dict, description="An event's transition, or several from different states"
+    )
     timers: dict[str, TransitionDef] = Field(default_factory=dict)
+    periods: dict[str, Period] = Field(
+        default_factory=dict, description="Named time limits: `approval` (from the revised report), `revision` (window)"
+    )
+    council: CouncilRules | None = None
 
     def action(self, name: ActionName) -> ActionDef | None:
         return self.actions.get(name.value)
 
-    def event(self, name: IncomingEvent) -> TransitionDef | None:
-        return self.events.get(name.value)
+    def event(self, name: IncomingEvent, state: str) -> TransitionDef | None:
+        """The transition the event `name` makes from `state`, if it applies there."""
+        return next((t for t in self.transitions(name.value) if state in t.from_), None)
+
+    def transitions(self, event: str) -> list[TransitionDef]:
+        rules = self.events.get(event, [])
+        return rules if isinstance(rules, list) else [rules]
 
     def timer(self, name: Timer) -> TransitionDef | None:
         return self.timers.get(name.value)
@@ -180,6 +253,7 @@ class WorkflowDefinition(_Strict):
                 "kind": REQUIREMENT_KINDS[r],
                 "required": r in required,
                 **({"choices": REQUIREMENT_CHOICES[r]} if r in REQUIREMENT_CHOICES else {}),
+                **({"min_items": self.council.min_members} if r is Requirement.MEMBERS and self.council else {}),
             }
             for r in sorted(Requirement, key=lambda r: r not in required)  # what it needs first
             if r in offered and REQUIREMENT_KINDS[r] != "attachment"
@@ -240,15 +314,39 @@ def problems_of(d: WorkflowDefinition) -> list[str]:
         for requirement in action.requires:
             if requirement not in accepted:
                 problems.append(f"action {name!r} requires {requirement!r}, which it does not take")
+        for guard in action.guards:
+            if guard not in Guard.__members__.values():
+                problems.append(f"action {name!r} names unknown guard {guard!r}")
+        if name == ActionName.ESTABLISH_COUNCIL and d.council is None:
+            problems.append("action 'establish_council' needs the definition's council rules")
         check_transition("action", name, action.from_, action.to)
-    for name, rule in d.events.items():
+    for name in d.events:
         if name not in IncomingEvent.__members__.values():
             problems.append(f"unknown event {name!r}")
-        check_transition("event", name, rule.from_, rule.to)
+        rules = d.transitions(name)
+        sources = [source for rule in rules for source in rule.from_]
+        for twice in sorted({s for s in sources if sources.count(s) > 1}):
+            problems.append(f"event {name!r} has two transitions from {twice!r}")
+        for rule in rules:
+            check_transition("event", name, rule.from_, rule.to)
     for name, rule in d.timers.items():
         if name not in Timer.__members__.values():
             problems.append(f"unknown timer {name!r}")
+        if rule.to is None:
+            problems.append(f"timer {name!r} must lead to a state")
         check_transition("timer", name, rule.from_, rule.to)
+    for kind, name, rule in [
+        *(("event", n, r) for n in d.events for r in d.transitions(n)),
+        *(("timer", n, r) for n, r in d.timers.items()),
+    ]:
+        if rule.period is not None and rule.period not in d.periods:
+            problems.append(f"{kind} {name!r} starts unknown period {rule.period!r}")
+    if Timer.REVISION_EXPIRED.value in d.timers and "revision" not in d.periods:
+        problems.append("timer 'revision_expired' needs the period 'revision' (the revision window)")
+    if d.council is not None:
+        for role in [*d.council.exactly_one, *d.council.at_least]:
+            if role not in COUNCIL_ROLES:
+                problems.append(f"council rules name unknown role {role!r}")
     if problems:
         return problems
     reachable = _reachable(d.initial, targets)

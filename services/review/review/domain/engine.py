@@ -17,13 +17,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from hoso.auth import Principal, Role
 from hoso.clock import ClockFields
-from hoso.deadlines import DeadlineUnit, WorkCalendar
+from hoso.deadlines import VIETNAM, DeadlineUnit, WorkCalendar
 from hoso.documents import Document
 from hoso.errors import ImpossibleTransition
 from hoso.events import Envelope, EventType, PublicStatus, new_event
 from hoso.events.catalog import (
     SYSTEM_ACTOR,
+    AppraisalStepName,
     Attachment,
+    CouncilMember,
+    DossierAppraisalRecorded,
     DossierApproved,
     DossierAssigned,
     DossierDeadlineExtended,
@@ -48,7 +51,9 @@ from hoso.steps import Step, has_applied
 from hoso.topics import DOSSIER_EVENTS
 from review.domain.definition import (
     ActionName,
+    Guard,
     IncomingEvent,
+    Period,
     Timer,
     WorkflowDefinition,
 )
@@ -74,6 +79,12 @@ class ActionRequest(BaseModel):
     amount_vnd: int | None = Field(default=None, gt=0, le=10**12)
     proposal: Literal["approve", "reject"] | None = None
     decision_number: str | None = Field(default=None, min_length=1, max_length=100)
+    members: list[CouncilMember] | None = Field(
+        default=None, min_length=1, max_length=50, description="establish_council: the council's members"
+    )
+    conclusion: Literal["approve", "approve_with_revisions", "not_approve"] | None = Field(
+        default=None, description="record_meeting: the council's conclusion; submit_review: the member's opinion"
+    )
     attachment: Attachment | None = None
     expected_version: int | None = Field(
         default=None,
@@ -301,6 +312,8 @@ def decide_action(doc: Document, request: ActionRequest, officer: Principal, ctx
         raise not_permitted(f"the dossier belongs to agency {doc['agency_code']}")
     if acting_roles == {Role.SPECIALIST.value} and doc.get("assignee_id") not in (None, officer.subject):
         raise not_permitted("the dossier is assigned to another specialist")
+    if acting_roles == {Role.COUNCIL_MEMBER.value} and council_seat(doc, officer.subject) is None:
+        raise not_permitted("you are not a member of this dossier's appraisal council")
     if doc["state"] not in rule.from_:
         raise wrong_state(name.value, doc, ctx.definition)
     required = ctx.definition.required(name)
@@ -312,8 +325,44 @@ def decide_action(doc: Document, request: ActionRequest, officer: Principal, ctx
             f"{name.value} needs {', '.join(missing)}",
             errors=[{"field": f, "in": "body", "message": "required for this action"} for f in missing],
         )
+    for guard in rule.guards:
+        _check(Guard(guard), doc, request, ctx)
     decision: Decision = _ACTIONS[name](doc, request, officer, rule.to, ctx)
     return decision
+
+
+def council_seat(doc: Document, account_id: str) -> dict[str, Any] | None:
+    """The member of the dossier's appraisal council who takes part through the account `account_id`."""
+    members = (doc.get("council") or {}).get("members") or []
+    return next((m for m in members if m.get("account_id") == account_id), None)
+
+
+def _not_yet(doc: Document, ctx: Context, detail: str) -> ActionRefused:
+    return ActionRefused(
+        Refusal.WRONG_STATE,
+        "Not possible yet",
+        detail,
+        state=doc["state"],
+        status_code=doc["status_code"],
+        allowed_actions=[a.value for a in ctx.definition.actions_in(doc["state"])],
+    )
+
+
+def _check(guard: Guard, doc: Document, req: ActionRequest, ctx: Context) -> None:
+    conclusion = (doc.get("council") or {}).get("conclusion")
+    if guard is Guard.FEE_SETTLED:
+        if doc.get("fee_requested_vnd") and doc.get("fee_paid_at") is None:
+            raise _not_yet(doc, ctx, f"the appraisal fee of {doc['fee_requested_vnd']} VND is not paid yet")
+    elif guard is Guard.COUNCIL_ASKED_REVISIONS:
+        if conclusion != "approve_with_revisions":
+            raise _not_yet(doc, ctx, "the council did not conclude that the report is to be revised")
+    elif guard is Guard.PROPOSAL_FOLLOWS_COUNCIL:
+        if conclusion == "approve" and req.proposal != "approve":
+            raise invalid("proposal", "the council concluded to approve: propose approval")
+        if conclusion == "not_approve" and req.proposal != "reject":
+            raise invalid("proposal", "the council concluded not to approve: propose rejection")
+        if conclusion == "approve_with_revisions" and doc.get("revision_received_at") is None:
+            raise _not_yet(doc, ctx, "the revised report has not arrived yet")
 
 
 def _receive(doc: Document, req: ActionRequest, officer: Principal, to: str | None, ctx: Context) -> Decision:
@@ -410,6 +459,125 @@ def _extension(doc: Document, req: ActionRequest, ctx: Context) -> Document:
     return {"due_at": req.new_due_at, "appointment_at": req.new_due_at, "previous_due_at": doc["due_at"]}
 
 
+def months_after(moment: datetime, months: int) -> datetime:
+    """The same time `months` calendar months later (in Vietnam), on the month's last day when it is shorter."""
+    moment = moment.astimezone(VIETNAM)
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    last = (datetime(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last))
+
+
+def period_end(ctx: Context, name: str, start: datetime) -> datetime:
+    """When the definition's period `name` that starts at `start` ends."""
+    period: Period = ctx.definition.periods[name]
+    if period.unit == "months":
+        return months_after(start, period.amount)
+    return ctx.calendar.due(start, period.amount, DeadlineUnit(period.unit))
+
+
+def _council_problems(members: list[CouncilMember], ctx: Context) -> list[str]:
+    rules = ctx.definition.council
+    assert rules is not None  # a definition with establish_council has council rules (checked at load)
+    problems = []
+    if len(members) < rules.min_members:
+        problems.append(f"a council has at least {rules.min_members} members ({rules.article}); {len(members)} given")
+    for role in rules.exactly_one:
+        held = sum(m.role == role for m in members)
+        if held != 1:
+            problems.append(f"a council has exactly one {role}; {held} given")
+    for role, least in rules.at_least.items():
+        held = sum(m.role == role for m in members)
+        if held < least:
+            problems.append(f"a council has at least {least} {role}(s); {held} given")
+    accounts = [m.account_id for m in members if m.account_id]
+    if len(accounts) != len(set(accounts)):
+        problems.append("an account sits on the council twice")
+    return problems
+
+
+def _appraisal(
+    step: AppraisalStepName, fields_of: Any
+) -> Any:  # the council's steps: one event type, the step named in it
+    def decide(doc: Document, req: ActionRequest, officer: Principal, to: str | None, ctx: Context) -> Decision:
+        fields = _move(doc, to, ctx)
+        council, details = fields_of(doc, req, officer, ctx)
+        fields["council"] = council
+        data = DossierAppraisalRecorded(
+            **_officer(doc, officer, fields, req), step=step, summary=req.reason or "", **details
+        )
+        given = req.model_dump(mode="json", exclude={"action", "expected_version"})
+        return Decision(
+            Step(
+                fields=fields,
+                events=[_event(EventType.DOSSIER_APPRAISAL_RECORDED, data, ctx, doc)],
+                record=_record(
+                    "action",
+                    req.action.value,
+                    officer.subject,
+                    doc,
+                    fields["state"],
+                    ctx,
+                    **{k: v for k, v in given.items() if v is not None},
+                ),
+            )
+        )
+
+    return decide
+
+
+def _establish(doc: Document, req: ActionRequest, officer: Principal, ctx: Context) -> tuple[Document, dict[str, Any]]:
+    assert req.members is not None
+    problems = _council_problems(req.members, ctx)
+    if problems:
+        raise ActionRefused(
+            Refusal.INVALID,
+            "Invalid action",
+            "members: " + "; ".join(problems),
+            errors=[{"field": "members", "in": "body", "message": p} for p in problems],
+        )
+    members = [m.model_dump() for m in req.members]
+    council = {
+        "decision_number": req.decision_number,
+        "members": members,
+        "established_at": ctx.now,
+        "reviews": [],
+        "site_surveys": [],
+        "conclusion": None,
+        "met_at": None,
+    }
+    return council, {"decision_number": req.decision_number, "members": req.members}
+
+
+def _review(doc: Document, req: ActionRequest, officer: Principal, ctx: Context) -> tuple[Document, dict[str, Any]]:
+    seat = council_seat(doc, officer.subject)
+    assert seat is not None  # checked with the roles
+    review = {"member_name": seat["name"], "role": seat["role"], "conclusion": req.conclusion, "at": ctx.now}
+    council = {**doc["council"], "reviews": [*doc["council"]["reviews"], review]}
+    return council, {"member_name": seat["name"], "conclusion": req.conclusion}
+
+
+def _survey(doc: Document, req: ActionRequest, officer: Principal, ctx: Context) -> tuple[Document, dict[str, Any]]:
+    survey = {"at": ctx.now, "summary": req.reason}
+    return {**doc["council"], "site_surveys": [*doc["council"]["site_surveys"], survey]}, {}
+
+
+def _meeting(doc: Document, req: ActionRequest, officer: Principal, ctx: Context) -> tuple[Document, dict[str, Any]]:
+    council = {**doc["council"], "conclusion": req.conclusion, "met_at": ctx.now, "minutes": req.reason}
+    return council, {"conclusion": req.conclusion}
+
+
+def _revision_due(doc: Document, req: ActionRequest, ctx: Context) -> Document:
+    window = period_end(ctx, "revision", ctx.now)
+    if req.new_due_at is not None:
+        if req.new_due_at <= ctx.now:
+            raise invalid("new_due_at", "the revision deadline must be in the future")
+        if req.new_due_at > window:
+            raise invalid("new_due_at", f"the revision window ends {window.isoformat()}: the deadline cannot be later")
+    due = req.new_due_at or window
+    return {"supplement_due_at": due, "supplement_items": req.items, "revision_due_at": due}
+
+
 _ACTIONS = {
     ActionName.RECEIVE: _receive,
     ActionName.REFUSE: _simple(
@@ -435,7 +603,22 @@ _ACTIONS = {
         lambda d, r, o, f, c: DossierFeeRequested(
             **_officer(d, o, f, r), amount=Decimal(r.amount_vnd), description=r.reason or ""
         ),
-        lambda d, r, c: {"fee_requested_vnd": r.amount_vnd},
+        lambda d, r, c: {"fee_requested_vnd": r.amount_vnd, "fee_paid_at": None},
+    ),
+    ActionName.ESTABLISH_COUNCIL: _appraisal("council_established", _establish),
+    ActionName.SUBMIT_REVIEW: _appraisal("review_submitted", _review),
+    ActionName.RECORD_SITE_SURVEY: _appraisal("site_surveyed", _survey),
+    ActionName.RECORD_MEETING: _appraisal("meeting_held", _meeting),
+    ActionName.REQUEST_REVISION: _simple(
+        EventType.DOSSIER_SUPPLEMENT_REQUESTED,
+        lambda d, r, o, f, c: DossierSupplementRequested(
+            **_officer(d, o, f, r),
+            items=r.items,
+            supplement_due_at=f["supplement_due_at"],
+            reason=r.reason or "",
+            purpose="revision",
+        ),
+        _revision_due,
     ),
     ActionName.PROPOSE_DECISION: _simple(
         EventType.DOSSIER_DECISION_PROPOSED,
@@ -476,6 +659,7 @@ EMITS = [
     EventType.DOSSIER_ASSIGNED,
     EventType.DOSSIER_SUPPLEMENT_REQUESTED,
     EventType.DOSSIER_FEE_REQUESTED,
+    EventType.DOSSIER_APPRAISAL_RECORDED,
     EventType.DOSSIER_PROCESSING_RESUMED,
     EventType.DOSSIER_DECISION_PROPOSED,
     EventType.DOSSIER_APPROVED,
@@ -504,16 +688,27 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
     incoming = _INCOMING[event.type]
     if has_applied(doc, event.id):
         return None
-    rule = ctx.definition.event(incoming)
-    if rule is None or doc["state"] not in rule.from_:
+    rule = ctx.definition.event(incoming, doc["state"])
+    if rule is None:
         raise ImpossibleTransition(
             f"{incoming.value} cannot apply to dossier {doc['code']} in state {doc['state']} "
             f"(status {doc['status_code']}) of workflow {ctx.definition.id}"
         )
     reset = incoming is IncomingEvent.SUPPLEMENTED and doc.get("supplement_policy") == "reset"
     fields = _move(doc, rule.to, ctx, reset_clock=reset)
+    revised = incoming is IncomingEvent.SUPPLEMENTED and doc.get("revision_due_at") is not None
+    reason = "Đã nhận hồ sơ bổ sung" if incoming is IncomingEvent.SUPPLEMENTED else "Đã nộp phí"
     if incoming is IncomingEvent.SUPPLEMENTED:
-        fields.update(supplement_due_at=None, supplement_items=None)
+        fields.update(supplement_due_at=None, supplement_items=None, revision_due_at=None)
+    if revised:
+        fields["revision_received_at"] = ctx.now
+        reason = "Đã nhận báo cáo đã chỉnh sửa, bổ sung"
+    if incoming is IncomingEvent.FEE_PAID:
+        fields["fee_paid_at"] = ctx.now
+    if rule.period is not None and not ctx.definition.states[fields["state"]].terminal:
+        # A new time limit of its own (the approval after the revised report), counted from now.
+        due = period_end(ctx, rule.period, ctx.now)
+        fields.update(due_at=due, promised_at=due, appointment_at=due, paused_at=None)
     if incoming is IncomingEvent.WITHDRAWAL_REQUESTED:
         request = event.payload()
         assert isinstance(request, DossierWithdrawalRequested)
@@ -525,7 +720,7 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
             answers_event=event.id,
             due_at=fields.get("due_at", doc.get("due_at")),
             promised_at=fields.get("promised_at", doc.get("promised_at")),
-            reason="Đã nhận hồ sơ bổ sung" if incoming is IncomingEvent.SUPPLEMENTED else "Đã nộp phí",
+            reason=reason,
         )
         events = [_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc)]
     record = _record("event", incoming.value, "applicant", doc, fields["state"], ctx, event_id=event.id)
@@ -539,17 +734,14 @@ def decide_timers(doc: Document | None, ctx: Context) -> Step | None:
     """What time alone does to a dossier now: refusal after a missed supplement deadline, due soon, overdue."""
     if doc is None or doc["terminal"]:
         return None
-    expiry = ctx.definition.timer(Timer.SUPPLEMENT_EXPIRED)
-    supplement_due = doc.get("supplement_due_at")
-    if expiry and doc["state"] in expiry.from_ and supplement_due is not None and ctx.now > supplement_due:
-        fields = _move(doc, expiry.to, ctx)
-        reason = f"the supplement deadline {supplement_due.isoformat()} passed without a supplement"
-        data = DossierRefused(**_base(doc, fields), actor_id=SYSTEM_ACTOR, reason=reason)
-        return Step(
-            fields=fields,
-            events=[_event(EventType.DOSSIER_REFUSED, data, ctx, doc)],
-            record=_record("timer", Timer.SUPPLEMENT_EXPIRED.value, SYSTEM_ACTOR, doc, fields["state"], ctx),
-        )
+    for timer, field, what in (
+        (Timer.SUPPLEMENT_EXPIRED, "supplement_due_at", "bổ sung hồ sơ"),
+        (Timer.REVISION_EXPIRED, "revision_due_at", "chỉnh sửa, bổ sung báo cáo"),
+    ):
+        expiry = ctx.definition.timer(timer)
+        limit = doc.get(field)
+        if expiry and doc["state"] in expiry.from_ and limit is not None and ctx.now > limit:
+            return _expired(doc, timer, expiry.to, f"Quá thời hạn {what} ({_day(limit)}) mà chưa nhận được", ctx)
     due = doc.get("due_at")
     if due is None or doc.get("paused_at") is not None:
         return None
@@ -568,3 +760,24 @@ def decide_timers(doc: Document | None, ctx: Context) -> Step | None:
         return None
     record = _record("timer", name, SYSTEM_ACTOR, doc, doc["state"], ctx, due_at=due.isoformat())
     return Step(fields=timer_fields, events=[event], record=record)
+
+
+def _day(moment: datetime) -> str:
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def _expired(doc: Document, timer: Timer, to: str | None, reason: str, ctx: Context) -> Step:
+    """A waiting time that passed: a dossier never received is not received (status 3); a received one stops (8)."""
+    assert to is not None  # timers lead to a state (checked at load)
+    fields = _move(doc, to, ctx)
+    fields.update(supplement_due_at=None, revision_due_at=None)
+    base = {**_base(doc, fields), "actor_id": SYSTEM_ACTOR, "reason": reason}
+    if fields["status_code"] == PublicStatus.NOT_RECEIVED:
+        event = _event(EventType.DOSSIER_REFUSED, DossierRefused(**base), ctx, doc)
+    else:
+        event = _event(EventType.DOSSIER_STOPPED, DossierStopped(**base), ctx, doc)
+    return Step(
+        fields=fields,
+        events=[event],
+        record=_record("timer", timer.value, SYSTEM_ACTOR, doc, fields["state"], ctx),
+    )
