@@ -18,7 +18,7 @@ from hoso_dev.keys import mint_token
 
 from hoso.auth import Role
 from hoso.events import Envelope, EventType, PublicStatus, new_event
-from hoso.events.catalog import DossierFeePaid, DossierSupplemented, DossierWithdrawalRequested
+from hoso.events.catalog import DeadlineTerms, DossierFeePaid, DossierSupplemented, DossierWithdrawalRequested
 from hoso.kafka import publish_event
 from hoso.pins import unseal_pin
 from hoso.runtime import ProcessRole
@@ -435,7 +435,13 @@ async def test_the_second_of_two_officers_acting_on_what_they_saw_is_told_it_cha
     assert [a["name"] for a in seen["action_forms"]] == ["assign", "extend_deadline"]
     assign = seen["action_forms"][0]
     assert assign["label_vi"] == "Phân công chuyên viên"
-    assert assign["fields"][0] == {"name": "assignee_id", "kind": "officer", "required": True, "choices": None}
+    assert assign["fields"][0] == {
+        "name": "assignee_id",
+        "kind": "officer",
+        "required": True,
+        "choices": None,
+        "min_items": None,
+    }
 
     async def assign_to(who: str) -> httpx.Response:
         body = {"action": "assign", "assignee_id": who, "expected_version": seen["version"]}
@@ -452,3 +458,150 @@ async def test_the_second_of_two_officers_acting_on_what_they_saw_is_told_it_cha
     now = (await one.get()).json()
     assert refused["version"] == now["version"] == seen["version"] + 1
     assert now["assignee_id"] == answers[0].json()["dossier"]["assignee_id"]
+
+
+GROUP_II = {
+    "procedure_code": "MT-DTM-TINH",
+    "procedure_version": "2022",
+    "deadline": DeadlineTerms(amount=30, unit="calendar_days"),  # as intake sends it from the catalog
+}
+COUNCIL = [
+    {"name": "Nguyễn Văn Chủ", "role": "chair"},
+    {"name": "Lê Thị Phó", "role": "vice_chair"},
+    {"name": "Phạm Văn Thư", "role": "secretary"},
+    {"name": "GS. Trần Bình", "role": "reviewer", "affiliation": "Đại học Quốc gia Hà Nội", "account_id": "expert-1"},
+    {"name": "TS. Hồ Minh", "role": "reviewer"},
+    {"name": "Võ Thị Một", "role": "member"},
+    {"name": "Đặng Văn Hai", "role": "member"},
+]
+
+
+async def to_council(d: Dossier, kafka_bootstrap: str) -> None:
+    """An EIA dossier of group II from filing to its council: completed at reception, received, assigned."""
+    await d.submit()
+    asked = await d.act("reception_officer", action="request_supplement", items=["Bản vẽ mặt bằng"], reason="Thiếu")
+    assert (asked["dossier"]["state"], asked["dossier"]["due_at"]) == ("awaiting_completion", None)
+    await d.events(kafka_bootstrap, expect=2)
+    await d.publish(d.intake_event(EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.NEW, supplement_id="s-0"))
+    await d.wait_for("awaiting_reception")
+    received = await d.act("reception_officer", action="receive")
+    due = datetime.fromisoformat(received["dossier"]["due_at"])
+    assert timedelta(days=29) < due - datetime.now(UTC) < timedelta(days=34)  # 30 days, to the close of a working day
+    await d.act("leader", action="assign", assignee_id="specialist-1")
+
+
+async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str
+) -> None:
+    d = dossier(**GROUP_II)
+    await to_council(d, kafka_bootstrap)
+    await d.act("specialist", action="request_fee", amount_vnd=6_000_000)
+    too_few = await d.act(
+        "leader", expect=422, action="establish_council", decision_number="12/QĐ-UBND", members=COUNCIL[:6]
+    )
+    assert too_few["errors"][0]["field"] == "members"
+    council = await d.act("leader", action="establish_council", decision_number="12/QĐ-UBND", members=COUNCIL)
+    assert council["dossier"]["council"]["decision_number"] == "12/QĐ-UBND"
+
+    # A council member sees and reviews the dossier of their own council, through their own account, and no other.
+    stranger = await d.client.get(f"/api/v1/review/dossiers/{d.code}", headers=d.officer("council_member", "x-9"))
+    assert stranger.status_code == 404
+    seen = await d.client.get(f"/api/v1/review/dossiers/{d.code}", headers=d.officer("council_member", "expert-1"))
+    assert seen.status_code == 200
+    assert seen.json()["available_actions"] == ["submit_review"]
+    await d.act(
+        "council_member",
+        subject="expert-1",
+        action="submit_review",
+        conclusion="approve_with_revisions",
+        reason="Bổ sung",
+    )
+    await d.act("specialist", action="record_site_survey", reason="Khảo sát khu vực dự án ngày 10/12")
+
+    # The council meets once the fee is paid; asking for it stopped no clock.
+    unpaid = await d.act("specialist", expect=409, action="record_meeting", conclusion="approve", reason="BB")
+    assert unpaid["title"] == "Not possible yet"
+    assert "not paid yet" in unpaid["detail"]
+    await d.publish(
+        d.intake_event(
+            EventType.DOSSIER_FEE_PAID,
+            status_code=PublicStatus.PROCESSING,
+            amount=6_000_000,
+            payment_reference="r-1",
+        )
+    )
+
+    async def paid() -> bool:
+        return bool((await d.get()).json().get("fee_paid_at"))
+
+    await eventually(paid, timeout=30, what="the fee recorded")
+    await d.act(
+        "specialist",
+        action="record_meeting",
+        conclusion="approve_with_revisions",
+        reason="Thông qua, chỉnh sửa chương 3",
+    )
+    revision = await d.act("specialist", action="request_revision", items=["Chương 3"], reason="Theo kết luận")
+    assert revision["dossier"]["state"] == "awaiting_revision"
+    assert revision["dossier"]["clock_paused"] is True
+    revision_due = datetime.fromisoformat(revision["dossier"]["revision_due_at"])
+    assert timedelta(days=364) < revision_due - datetime.now(UTC) < timedelta(days=367)  # twelve months
+
+    await d.events(kafka_bootstrap, expect=14)  # intake answers what it has seen on the topic
+    await d.publish(
+        d.intake_event(EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s-1")
+    )
+    revised = await d.wait_for("revised")
+    approval_due = datetime.fromisoformat(revised["due_at"])
+    assert timedelta(days=19) < approval_due - datetime.now(UTC) < timedelta(days=24)  # 20 days from the report
+    await d.act("specialist", action="propose_decision", proposal="approve", reason="Đạt sau chỉnh sửa")
+    final = await d.act("leader", action="approve", decision_number="45/QĐ-UBND")
+    assert final["dossier"]["status_code"] == 9
+    events = await d.events(kafka_bootstrap, expect=18)
+    steps = [(t, s, e.get("step") or e.get("purpose") or "") for t, s, e in events]
+    assert (
+        steps
+        == [
+            ("dossier.submitted", 1, ""),
+            ("dossier.supplement_requested", 5, "supplement"),
+            ("dossier.supplemented", 1, ""),
+            ("dossier.processing_resumed", 1, ""),
+            ("dossier.received", 2, ""),
+            ("dossier.assigned", 4, ""),
+            ("dossier.fee_requested", 4, ""),
+            ("dossier.appraisal_recorded", 4, "council_established"),
+            ("dossier.appraisal_recorded", 4, "review_submitted"),
+            ("dossier.appraisal_recorded", 4, "site_surveyed"),
+            ("dossier.fee_paid", 4, ""),
+            ("dossier.processing_resumed", 4, ""),
+            ("dossier.appraisal_recorded", 4, "meeting_held"),
+            ("dossier.supplement_requested", 5, "revision"),
+            ("dossier.supplemented", 4, ""),
+            ("dossier.processing_resumed", 4, ""),
+            ("dossier.decision_proposed", 4, ""),
+            ("dossier.approved", 9, ""),
+        ][: len(steps)]
+    )
+    assert len(steps) == 18
+
+
+async def test_a_revision_window_that_passes_stops_the_dossier(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str
+) -> None:
+    d = dossier(**GROUP_II)
+    await to_council(d, kafka_bootstrap)
+    await d.act("leader", action="establish_council", decision_number="13/QĐ-UBND", members=COUNCIL)
+    await d.act("specialist", action="record_meeting", conclusion="approve_with_revisions", reason="Chỉnh sửa")
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    await d.act("specialist", action="request_revision", items=["Chương 3"], reason="x", new_due_at=soon.isoformat())
+    stopped = await d.wait_for("stopped")
+    assert (stopped["status_code"], stopped["terminal"]) == (8, True)
+    events = await d.events(kafka_bootstrap, expect=10)
+    assert [t for t, _, _ in events[-3:]] == [
+        "dossier.appraisal_recorded",
+        "dossier.supplement_requested",
+        "dossier.stopped",
+    ]
+    kind, status, data = events[-1]
+    assert (kind, status, data["actor_id"]) == ("dossier.stopped", 8, "system")
+    assert data["reason"].startswith("Quá thời hạn chỉnh sửa, bổ sung báo cáo")
