@@ -390,3 +390,22 @@ async def test_an_erasure_of_personal_data_erases_intake_s_copy_of_it(
     }  # fmt: skip
     assert seen["code"] == dossier["code"]
     assert seen["components"] == dossier["components"]  # what was filed stays
+
+
+async def test_a_revision_asked_after_the_council_is_shown_as_one_and_the_revised_report_arrives_through_intake(
+    client: httpx.AsyncClient, token: Token, dossier: dict[str, Any], broker: KafkaBroker, kafka_bootstrap: str
+) -> None:
+    due = datetime.now(UTC) + timedelta(days=365)
+    await review_says(
+        broker, dossier, EventType.DOSSIER_SUPPLEMENT_REQUESTED, PublicStatus.SUPPLEMENT_REQUESTED, 6,
+        items=["Chương 3: tính lại tải lượng"], supplement_due_at=due, purpose="revision", clock_paused=True,
+    )  # fmt: skip
+    seen = await status_becomes(client, token, dossier["code"], 5)
+    assert seen["supplement_request"]["purpose"] == "revision"
+    assert seen["allowed_actions"] == ["supplement", "withdraw"]
+    report = await upload(client, token(), pdf_bytes("Báo cáo ĐTM đã chỉnh sửa"))
+    body = {"components": [{"code": "proposal_report", "file_ids": [report]}], "note": "Báo cáo đã chỉnh sửa"}
+    sent = await client.post(f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token()))
+    assert sent.status_code == 200, sent.text
+    types = [e["type"] for e in await events_after(kafka_bootstrap, dossier["id"], count=3)]
+    assert types.count("vn.gov.hoso.dossier.supplemented.v1") == 1
