@@ -165,10 +165,11 @@ def received_dossier(desk: Walkthrough, project: str) -> tuple[str, dict[str, An
 
 
 def test_the_company_answers_a_supplement_request_item_by_item(visitor: Visitor, desk: Walkthrough) -> None:
-    code, _ = received_dossier(desk, f"Khu công nghiệp Bắc Sơn {uuid.uuid4().hex[:6]}")
-    desk.act(desk.leader, code, "assign", assignee_id=desk.specialist.subject)
+    code = desk.submit_eia(f"Khu công nghiệp Bắc Sơn {uuid.uuid4().hex[:6]}")
+    desk.wait_review(code, "awaiting_reception")
+    # The reception officer finds the dossier incomplete before receiving it.
     desk.act(
-        desk.specialist,
+        desk.reception,
         code,
         "request_supplement",
         items=["Bản đồ vị trí dự án tỷ lệ 1:10.000", "Báo cáo đánh giá tác động môi trường đã chỉnh sửa"],
@@ -181,7 +182,8 @@ def test_the_company_answers_a_supplement_request_item_by_item(visitor: Visitor,
     panel = page.locator("#supplement")
     expect(panel).to_contain_text("Hồ sơ thiếu bản đồ vị trí")
     expect(panel).to_contain_text("Bản đồ vị trí dự án tỷ lệ 1:10.000")
-    expect(page.locator(".clock")).to_contain_text("Tạm dừng tính thời hạn")
+    # Not received yet: the clock starts from the complete dossier.
+    expect(page.locator(".clock")).to_contain_text("Thời hạn bắt đầu tính khi cơ quan tiếp nhận hồ sơ")
     expect(page.locator("main")).to_contain_text("Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02)")
     # The second item names the report: the component it belongs to is chosen for the applicant.
     expect(page.locator("#f-component-1")).to_have_value("eia_report")
@@ -205,8 +207,8 @@ def test_the_company_answers_a_supplement_request_item_by_item(visitor: Visitor,
     page.click("button:has-text('Gửi hồ sơ bổ sung')")
     expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
     visitor.look("supplement-sent")
-    desk.wait_review(code, "in_appraisal")
-    assert desk.applicant_view(code)["status"]["code"] == 4
+    desk.wait_review(code, "awaiting_reception")  # back in the reception queue, complete
+    desk.wait_status(code, 1)
 
 
 def test_public_tracking_with_the_receipt_pin_and_withdrawal(
@@ -345,11 +347,12 @@ def test_the_fee_is_paid_through_the_payment_link_and_the_result_is_shown_when_r
     code, _ = received_dossier(desk, f"Nhà máy gạch Tuynel {uuid.uuid4().hex[:6]}")
     desk.act(desk.leader, code, "assign", assignee_id=desk.specialist.subject)
     desk.act(desk.specialist, code, "request_fee", amount_vnd=96_000_000)
-    desk.wait_status(code, 6)
+    desk.wait("the fee for the applicant", lambda: desk.applicant_view(code).get("fee"))
     page = visitor.go(f"/ho-so/{code}")
     visitor.sign_in("congty.demo")
     expect(page.locator("#fee")).to_contain_text("96.000.000 đồng")
-    expect(page.locator(".clock")).to_contain_text("chờ bạn nộp phí")
+    # The appraisal goes on while the fee is awaited: the clock runs.
+    expect(page.locator(".clock")).not_to_contain_text("Tạm dừng")
     visitor.look("fee-requested")
     # The link leads to the payment provider (outside this machine): where it points, signed, with the amount.
     answer = page.request.get(f"{visitor.base}/ho-so/{code}/thanh-toan", max_redirects=0)
@@ -367,7 +370,25 @@ def test_the_fee_is_paid_through_the_payment_link_and_the_result_is_shown_when_r
         "GET", "/api/v1/payments/callbacks/vnpay", params={**params, "vnp_SecureHash": sign(params, PAYMENT_SECRET)}
     )
     assert paid["RspCode"] == "00"
-    desk.wait_review(code, "in_appraisal")
+    desk.wait("the fee paid for review", lambda: (desk.review_view(code) or {}).get("fee_paid_at"))
+
+    # The council asks for the report's revision: the applicant sends the revised report from the same page.
+    desk.through_council(code)
+    desk.act(
+        desk.specialist, code, "request_revision", items=["Chương 3: tính lại tải lượng bụi"], reason="Theo kết luận"
+    )
+    desk.wait_status(code, 5)
+    page.reload()
+    panel = page.locator("#supplement")
+    expect(panel.locator("h2")).to_have_text("Yêu cầu chỉnh sửa, bổ sung báo cáo")
+    expect(panel).to_contain_text("Chương 3: tính lại tải lượng bụi")
+    expect(page.locator(".clock")).to_contain_text("Tạm dừng")
+    visitor.look("revision-requested")
+    page.select_option("#f-component-0", "eia_report")
+    page.set_input_files("#f-item-0", pdf_file("bao-cao-dtm-chinh-sua.pdf", "Báo cáo ĐTM đã chỉnh sửa"))
+    page.click("button:has-text('Gửi hồ sơ bổ sung')")
+    expect(page.locator(".notice.success")).to_be_visible()
+    desk.wait_review(code, "revised")
     desk.act(desk.specialist, code, "propose_decision", proposal="approve", reason="Báo cáo đạt yêu cầu")
     desk.act(desk.leader, code, "approve", decision_number="123/QĐ-BNNMT")
     desk.act(desk.reception, code, "return_result")

@@ -111,6 +111,26 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     expect(main).to_contain_text("SHA-256")
     expect(main).not_to_contain_text("eia_report")
     reception.look("dossier-at-reception")
+
+    # A document is missing: the reception officer asks for it before receiving (Form 02); no clock yet.
+    open_action(page, "Yêu cầu bổ sung hồ sơ (chưa tiếp nhận)")
+    page.fill("#f-request_supplement-items", "Bản đồ vị trí dự án tỷ lệ 1:10.000")
+    page.fill("#f-request_supplement-reason", "Hồ sơ thiếu bản đồ vị trí")
+    reception.look("supplement-form")
+    act(page, "Yêu cầu bổ sung hồ sơ (chưa tiếp nhận)")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi yêu cầu bổ sung")
+    desk.wait_status(code, 5)
+
+    # The applicant answers it in their browser; the dossier is back in the reception queue.
+    page = applicant.go(f"/ho-so/{code}")
+    page.select_option("#f-component-0", "eia_report")
+    page.set_input_files("#f-item-0", pdf_file("ban-do-vi-tri.pdf", "Bản đồ vị trí dự án"))
+    page.click("button:has-text('Gửi hồ sơ bổ sung')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
+    desk.wait_review(code, "awaiting_reception")
+
+    page = reception.go(f"/can-bo/ho-so/{code}")
+    expect(page.locator("main")).to_contain_text("ban-do-vi-tri.pdf")
     act(page, "Tiếp nhận hồ sơ")
     expect(page.locator(".notice.success")).to_contain_text("Đã tiếp nhận hồ sơ")
     expect(page.locator(".notice.success .pin")).to_have_text(re.compile(r"^\d{8}$"))
@@ -138,34 +158,60 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     expect(page.locator(".notice.success")).to_contain_text("Đã phân công")
     expect(page.locator("#tom-tat")).to_contain_text("Lê Văn Cường")
 
-    # The specialist asks for a supplement; the clock stops.
+    # The leader establishes the appraisal council: six members are too few, the seventh makes it.
+    members = desk.council()
+    open_action(page, "Thành lập hội đồng thẩm định")
+    page.fill("#f-establish_council-decision_number", "88/QĐ-BNNMT")
+    for n, member in enumerate(members[:6]):
+        page.fill(f"#f-establish_council-members-{n}-name", member["name"])
+        page.select_option(f"#f-establish_council-members-{n}-role", member["role"])
+        page.fill(f"#f-establish_council-members-{n}-affiliation", member["affiliation"])
+        page.fill(f"#f-establish_council-members-{n}-account_id", member.get("account_id", ""))
+    act(page, "Thành lập hội đồng thẩm định")
+    expect(page.locator(".error-summary")).to_contain_text("Hội đồng phải có ít nhất 7 thành viên; mới có 6")
+    expect(page.locator("#f-establish_council-members-5-name")).to_have_value(members[5]["name"])
+    leader.look("council-too-small")
+    page.fill("#f-establish_council-members-6-name", members[6]["name"])
+    page.select_option("#f-establish_council-members-6-role", label="Ủy viên")
+    act(page, "Thành lập hội đồng thẩm định")
+    expect(page.locator(".notice.success")).to_contain_text("Đã ghi quyết định thành lập hội đồng")
+    council = page.locator("#hoi-dong")
+    expect(council).to_contain_text("Quyết định số 88/QĐ-BNNMT")
+    expect(council).to_contain_text("Ủy viên phản biện")
+    leader.look("council-established")
+
+    # A council member reviews through their own account; the specialist records the meeting and its conclusion.
+    desk.act(desk.council_member, code, "submit_review", conclusion="approve_with_revisions", reason="Cần tính lại")
     specialist = browsers("specialist")
     page = at_desk(specialist, "chuyenvien.bnnmt", "/can-bo?vai=specialist")
     expect(page.locator(".desk-table")).to_contain_text(code)
     page = specialist.go(f"/can-bo/ho-so/{code}")
-    open_action(page, "Yêu cầu bổ sung hồ sơ")
-    page.fill("#f-request_supplement-items", "Bản đồ vị trí dự án tỷ lệ 1:10.000")
-    page.fill("#f-request_supplement-reason", "Hồ sơ thiếu bản đồ vị trí")
-    specialist.look("supplement-form")
-    act(page, "Yêu cầu bổ sung hồ sơ")
-    expect(page.locator(".notice.success")).to_contain_text("Đã gửi yêu cầu bổ sung")
+    expect(page.locator("#hoi-dong")).to_contain_text(f"{desk.council_member.name} (Ủy viên phản biện)")
+    open_action(page, "Ghi nhận phiên họp và kết luận của hội đồng")
+    page.select_option("#f-record_meeting-conclusion", label="Thông qua với điều kiện chỉnh sửa, bổ sung")
+    page.fill("#f-record_meeting-reason", "7/7 thành viên có mặt; thông qua với điều kiện chỉnh sửa chương 3")
+    page.check("#f-record_meeting-confirm")
+    act(page, "Ghi nhận phiên họp và kết luận của hội đồng")
+    expect(page.locator("#council-conclusion")).to_contain_text("Thông qua với điều kiện chỉnh sửa, bổ sung")
+
+    # The specialist asks for the revision; the clock stops while the owner revises.
+    open_action(page, "Thông báo chỉnh sửa, bổ sung báo cáo")
+    page.fill("#f-request_revision-items", "Chương 3: tính lại tải lượng bụi")
+    page.fill("#f-request_revision-reason", "Theo kết luận của hội đồng thẩm định")
+    act(page, "Thông báo chỉnh sửa, bổ sung báo cáo")
+    expect(page.locator(".notice.success")).to_contain_text("Đã thông báo chủ dự án chỉnh sửa")
     expect(page.locator(".clock")).to_contain_text("Tạm dừng")
+    specialist.look("revision-asked")
     desk.wait_status(code, 5)
+    desk.send_revised_report(code)
+    desk.wait_review(code, "revised")
 
-    # The applicant answers it in their browser.
-    page = applicant.go(f"/ho-so/{code}")
-    page.select_option("#f-component-0", "eia_report")
-    page.set_input_files("#f-item-0", pdf_file("ban-do-vi-tri.pdf", "Bản đồ vị trí dự án"))
-    page.click("button:has-text('Gửi hồ sơ bổ sung')")
-    expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
-    desk.wait_review(code, "in_appraisal")
-
-    # The specialist sees the supplement and proposes approval.
+    # The specialist proposes approval.
     page = specialist.go(f"/can-bo/ho-so/{code}")
-    expect(page.locator("main")).to_contain_text("ban-do-vi-tri.pdf")
+    expect(page.locator("main")).to_contain_text("bao-cao-dtm-chinh-sua.docx")
     open_action(page, "Trình lãnh đạo")
     page.select_option("#f-propose_decision-proposal", label="Đề nghị phê duyệt")
-    page.fill("#f-propose_decision-reason", "Báo cáo đạt yêu cầu sau khi bổ sung bản đồ")
+    page.fill("#f-propose_decision-reason", "Báo cáo đạt yêu cầu sau khi chỉnh sửa")
     act(page, "Trình lãnh đạo")
     expect(page.locator(".notice.success")).to_contain_text("Đã trình lãnh đạo")
 
@@ -186,14 +232,14 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     apology = " ".join(form_pdf(leader, code, "04").split())
     assert "Cần thêm thời gian" in apology
     assert "Phạm Thu Dung Phó Cục trưởng Cục Môi trường" in apology
-    open_action(page, "Phê duyệt")
+    open_action(page, "Phê duyệt kết quả thẩm định")
     page.fill("#f-approve-decision_number", "123/QĐ-BNNMT")
-    act(page, "Phê duyệt")
+    act(page, "Phê duyệt kết quả thẩm định")
     expect(page.locator("#f-approve-confirm-error")).to_contain_text("Đánh dấu ô xác nhận")
     expect(page.locator("#f-approve-decision_number")).to_have_value("123/QĐ-BNNMT")
     leader.look("approve-needs-confirmation")
     page.check("#f-approve-confirm")
-    act(page, "Phê duyệt")
+    act(page, "Phê duyệt kết quả thẩm định")
     expect(page.locator(".notice.success")).to_contain_text("Đã phê duyệt")
     leader.look("approved")
 
@@ -204,8 +250,10 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     act(page, "Trả kết quả")
     expect(page.locator(".notice.success")).to_contain_text("Đã trả kết quả")
     history = page.locator(".timeline")
-    for step in ("Tiếp nhận hồ sơ", "Phân công chuyên viên", "Yêu cầu bổ sung", "Người nộp bổ sung hồ sơ",
-                 "Trình lãnh đạo", "Gia hạn, xin lỗi và hẹn lại", "Phê duyệt", "Trả kết quả"):  # fmt: skip
+    for step in ("Yêu cầu bổ sung", "Người nộp bổ sung hồ sơ", "Tiếp nhận hồ sơ", "Phân công chuyên viên",
+                 "Thành lập hội đồng thẩm định", "Bản nhận xét của thành viên hội đồng", "Họp hội đồng thẩm định",
+                 "Thông báo chỉnh sửa, bổ sung báo cáo", "Trình lãnh đạo", "Gia hạn, xin lỗi và hẹn lại", "Phê duyệt",
+                 "Trả kết quả"):  # fmt: skip
         expect(history).to_contain_text(step)
     expect(history).to_contain_text("Trần Thị Bình")
     expect(history).to_contain_text("Lê Văn Cường")
@@ -214,8 +262,15 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     desk.wait_status(code, 10)
     desk.wait_timeline(code, "dossier.result_returned")
     control = " ".join(form_pdf(reception, code, "05").split())
-    for actor in ("Trần Thị Bình, Chuyên viên Bộ phận Một cửa", "Chuyên viên: Lê Văn Cường", "Đã nhận hồ sơ bổ sung"):
-        assert actor in control
+    for actor in (
+        "Trần Thị Bình, Chuyên viên Bộ phận Một cửa",
+        "Chuyên viên: Lê Văn Cường",
+        "Đã nhận hồ sơ bổ sung",
+        "Thành lập hội đồng thẩm định",
+        "Họp hội đồng thẩm định",
+        "Thông báo chỉnh sửa, bổ sung báo cáo",
+    ):
+        assert actor in control, actor
 
     # The applicant reads the result and rates the service (a choice is needed; a rating is given once).
     page = applicant.go(f"/ho-so/{code}")
@@ -373,6 +428,7 @@ def test_a_paper_dossier_sent_by_post_is_registered_at_the_desk_and_follows_the_
 
     # The same path as an online dossier, to the result.
     desk.act(desk.leader, code, "assign", assignee_id=desk.specialist.subject)
+    desk.through_council(code, conclusion="approve")
     desk.act(desk.specialist, code, "propose_decision", proposal="approve", reason="Đạt yêu cầu")
     desk.act(desk.leader, code, "approve", decision_number="45/QĐ-BNNMT")
     page = reception.go(f"/can-bo/ho-so/{code}")

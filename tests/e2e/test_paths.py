@@ -38,6 +38,7 @@ def test_the_demo_path_from_submission_to_the_returned_result(walk: Walkthrough)
             f"Hồ sơ {code} đã được nộp trực tuyến",
             f"Giấy tiếp nhận hồ sơ {code} và hẹn trả kết quả",
             f"Yêu cầu bổ sung, hoàn thiện hồ sơ {code}",
+            f"Chỉnh sửa, bổ sung báo cáo theo kết luận của hội đồng thẩm định, hồ sơ {code}",
             f"Hồ sơ {code} đã được phê duyệt",
             f"Trả kết quả hồ sơ {code}",
         ]
@@ -59,11 +60,19 @@ def test_the_demo_path_from_submission_to_the_returned_result(walk: Walkthrough)
 
     steps = [e["event_type"].removeprefix("vn.gov.hoso.").removesuffix(".v1") for e in walk.timeline(code)]
     lifecycle = [s for s in steps if s.startswith("dossier.")]
-    assert lifecycle[:9] == [
-        "dossier.submitted", "dossier.received", "dossier.assigned", "dossier.supplement_requested",
-        "dossier.supplemented", "dossier.processing_resumed", "dossier.decision_proposed", "dossier.approved",
-        "dossier.result_returned",
+    assert lifecycle[:15] == [
+        "dossier.submitted", "dossier.supplement_requested", "dossier.supplemented", "dossier.processing_resumed",
+        "dossier.received", "dossier.assigned", "dossier.appraisal_recorded", "dossier.appraisal_recorded",
+        "dossier.appraisal_recorded", "dossier.supplement_requested", "dossier.supplemented",
+        "dossier.processing_resumed", "dossier.decision_proposed", "dossier.approved", "dossier.result_returned",
     ]  # fmt: skip
+    # The revision notice is the agency's own, not Form 02: one Form 02, for the missing document at reception.
+    revision = walk.wait_mail(code, "Chỉnh sửa, bổ sung báo cáo", to=applicant)
+    assert list(revision.iter_attachments()) == []
+    assert "Thời gian chỉnh sửa không tính vào thời hạn thẩm định" in str(revision.get_body(("plain",)).get_content())
+    control = pdf_text(walk.call("GET", f"/api/v1/records/dossiers/{code}/forms/05.pdf", walk.leader).content)
+    for said in ("Thành lập hội đồng thẩm định", "Họp hội đồng thẩm định", "Thông báo chỉnh sửa, bổ sung báo cáo"):
+        assert said in control
     assert "notification.delivered" in steps
     assert walk.audit(code)["valid"] is True
     tracked = walk.tracking(code, pin)
@@ -108,7 +117,11 @@ def test_a_fee_requested_and_paid_resumes_processing(walk: Walkthrough) -> None:
     code, _ = received(walk)
     walk.act(walk.leader, code, "assign", assignee_id=walk.specialist.subject)
     walk.act(walk.specialist, code, "request_fee", amount_vnd=24_000_000)
-    walk.wait_status(code, 6)
+    # The appraisal goes on while the fee is awaited: status 4, the clock running, the fee payable.
+    asked = walk.wait("the fee for the applicant", lambda: (v := walk.applicant_view(code)).get("fee") and v)
+    assert asked["status"]["code"] == 4
+    assert asked["clock_paused"] is False
+    assert "pay_fee" in asked["allowed_actions"]
     walk.wait_mail(code, "nộp phí", to=walk.applicant.email)
     link = walk.call("GET", f"/api/v1/dossiers/{code}/payment", walk.applicant)
     query = dict(parse_qsl(urlsplit(link["payment_url"]).query))
@@ -122,9 +135,12 @@ def test_a_fee_requested_and_paid_resumes_processing(walk: Walkthrough) -> None:
     signed = {**params, "vnp_SecureHash": sign(params, PAYMENT_SECRET)}
     paid = walk.call("GET", "/api/v1/payments/callbacks/vnpay", params=signed)
     assert paid["RspCode"] == "00"
-    walk.wait_review(code, "in_appraisal")
+    walk.wait("the fee paid for review", lambda: (walk.review_view(code) or {}).get("fee_paid_at"))
     assert walk.wait_status(code, 4)["fee"]["paid_at"] is not None
     walk.wait_timeline(code, "dossier.processing_resumed")
+    # The council meets now that it is paid.
+    walk.through_council(code, conclusion="approve")
+    assert walk.wait_review(code, "council_concluded")["council"]["conclusion"] == "approve"
 
 
 def test_an_extended_deadline_sends_the_apology_with_the_new_date(walk: Walkthrough) -> None:

@@ -90,7 +90,8 @@ class Dossier:
 
     def __init__(self, client: httpx.AsyncClient, broker: KafkaBroker, prefix: str, officer: Any, **kw: Any) -> None:
         self.client, self.broker, self.prefix, self.officer = client, broker, prefix, officer
-        self.submitted = submitted_event(sequence=next(_SEQUENCE), **kw)
+        # The generic workflow's paths (Law 55/2014's versions) unless a test names another procedure version.
+        self.submitted = submitted_event(sequence=next(_SEQUENCE), **{"procedure_version": "2019", **kw})
         self.id = self.submitted.partitionkey
         self.code = self.submitted.subject
 

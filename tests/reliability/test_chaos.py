@@ -32,13 +32,14 @@ DOSSIERS = int(os.environ.get("HOSO_CHAOS_DOSSIERS", "200"))
 # How many dossiers go through their lifecycle at once.
 CONCURRENCY = int(os.environ.get("HOSO_CHAOS_CONCURRENCY", "16"))
 STATES = [
-    "awaiting_reception", "received", "in_appraisal", "awaiting_supplement", "in_appraisal_again",
-    "awaiting_decision", "decided", "returned",
+    "awaiting_reception", "awaiting_completion", "awaiting_reception_again", "received", "in_appraisal",
+    "council_review", "council_concluded", "awaiting_revision", "revised", "awaiting_decision", "decided", "returned",
 ]  # fmt: skip
 LIFECYCLE = [
-    "dossier.submitted", "dossier.received", "dossier.assigned", "dossier.supplement_requested",
-    "dossier.supplemented", "dossier.processing_resumed", "dossier.decision_proposed", "dossier.approved",
-    "dossier.result_returned", "dossier.archived",
+    "dossier.submitted", "dossier.supplement_requested", "dossier.supplemented", "dossier.processing_resumed",
+    "dossier.received", "dossier.assigned", "dossier.appraisal_recorded", "dossier.appraisal_recorded",
+    "dossier.supplement_requested", "dossier.supplemented", "dossier.processing_resumed",
+    "dossier.decision_proposed", "dossier.approved", "dossier.result_returned", "dossier.archived",
 ]  # fmt: skip
 
 
@@ -114,8 +115,8 @@ def state_of(walk: Walkthrough, code: str) -> str:
     if view is None:
         raise Flaky(f"review does not show {code} yet")
     state = str(view["state"])
-    if state == "in_appraisal" and any(h["name"] == "request_supplement" for h in view.get("history", [])):
-        return "in_appraisal_again"
+    if state == "awaiting_reception" and any(h["name"] == "request_supplement" for h in view.get("history", [])):
+        return "awaiting_reception_again"
     return state
 
 
@@ -140,22 +141,33 @@ def advance(walk: Walkthrough, code: str, before: str, after: str, act: Callable
 
 def lifecycle(walk: Walkthrough, n: int) -> str:
     code: str = patiently("submit", lambda: walk.submit_eia(f"Dự án thử tải {n:04d}"))
-    advance(walk, code, "awaiting_reception", "received", lambda: walk.act(walk.reception, code, "receive"))
+    advance(walk, code, "awaiting_reception", "awaiting_completion", lambda: walk.act(
+        walk.reception, code, "request_supplement", items=["Bản đồ vị trí"], reason="Thiếu bản đồ"))  # fmt: skip
+    patiently("awaiting completion", lambda: walk.applicant_view(code)["status"]["code"] == 5 or _flaky("status"))
+
+    def answered(send: Callable[[str], Any]) -> Callable[[], None]:
+        def answer() -> None:
+            try:
+                send(code)
+            except WalkthroughFailed as exc:
+                if " 409 " not in str(exc):
+                    raise
+
+        return answer
+
+    advance(walk, code, "awaiting_completion", "awaiting_reception_again", answered(walk.supplement))
+    advance(walk, code, "awaiting_reception_again", "received", lambda: walk.act(walk.reception, code, "receive"))
     assignee = walk.specialist.subject
     advance(walk, code, "received", "in_appraisal", lambda: walk.act(walk.leader, code, "assign", assignee_id=assignee))
-    advance(walk, code, "in_appraisal", "awaiting_supplement", lambda: walk.act(
-        walk.specialist, code, "request_supplement", items=["Bản đồ vị trí"], reason="Thiếu bản đồ"))  # fmt: skip
-    patiently("awaiting supplement", lambda: walk.applicant_view(code)["status"]["code"] == 5 or _flaky("status"))
-
-    def supplement() -> None:
-        try:
-            walk.supplement(code)
-        except WalkthroughFailed as exc:
-            if " 409 " not in str(exc):
-                raise
-
-    advance(walk, code, "awaiting_supplement", "in_appraisal_again", supplement)
-    advance(walk, code, "in_appraisal_again", "awaiting_decision", lambda: walk.act(
+    advance(walk, code, "in_appraisal", "council_review", lambda: walk.act(
+        walk.leader, code, "establish_council", decision_number=f"{n}/QĐ-HĐ", members=walk.council()))  # fmt: skip
+    advance(walk, code, "council_review", "council_concluded", lambda: walk.act(
+        walk.specialist, code, "record_meeting", conclusion="approve_with_revisions", reason="Chỉnh sửa"))  # fmt: skip
+    advance(walk, code, "council_concluded", "awaiting_revision", lambda: walk.act(
+        walk.specialist, code, "request_revision", items=["Chương 3"], reason="Theo kết luận"))  # fmt: skip
+    patiently("awaiting revision", lambda: walk.applicant_view(code)["status"]["code"] == 5 or _flaky("status"))
+    advance(walk, code, "awaiting_revision", "revised", answered(walk.send_revised_report))
+    advance(walk, code, "revised", "awaiting_decision", lambda: walk.act(
         walk.specialist, code, "propose_decision", proposal="approve", reason="Đạt"))  # fmt: skip
     advance(walk, code, "awaiting_decision", "decided",
             lambda: walk.act(walk.leader, code, "approve", decision_number=f"{n}/QĐ"))  # fmt: skip
@@ -197,17 +209,20 @@ def test_dossiers_survive_killed_processes_and_restarted_infrastructure(platform
     mine = walk.call("GET", "/api/v1/dossiers", walk.applicant, params={"limit": 100})
     assert len(mine["items"]) == min(DOSSIERS, 100)
 
-    # Each expected e-mail once in the sink (the applicant's five per dossier).
-    expected = {"đã được nộp trực tuyến", "Giấy tiếp nhận", "Yêu cầu bổ sung", "đã được phê duyệt", "Trả kết quả"}
+    # Each expected e-mail once in the sink (the applicant's six per dossier).
+    expected = {
+        "đã được nộp trực tuyến", "Yêu cầu bổ sung", "Giấy tiếp nhận", "Chỉnh sửa, bổ sung báo cáo",
+        "đã được phê duyệt", "Trả kết quả",
+    }  # fmt: skip
     for code in codes:
         mails = patiently(
-            f"five e-mails about {code}",
+            f"six e-mails about {code}",
             lambda c=code: walk.wait(
-                f"five e-mails about {c}",
-                lambda: (found := walk.mail(c, to=walk.applicant.email)) and len(found) >= 5 and found,
+                f"six e-mails about {c}",
+                lambda: (found := walk.mail(c, to=walk.applicant.email)) and len(found) >= 6 and found,
             ),
         )
-        assert len(mails) == 5, (code, [str(m["Subject"]) for m in mails])
+        assert len(mails) == 6, (code, [str(m["Subject"]) for m in mails])
         assert all(any(part in str(m["Subject"]) for m in mails) for part in expected), code
     message_ids = Counter(str(m["Message-ID"]) for m in walk.mail())
     assert [mid for mid, count in message_ids.items() if count > 1] == []

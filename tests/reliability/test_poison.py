@@ -121,12 +121,10 @@ def test_poison_is_dead_lettered_with_its_reason_others_flow_and_a_replay_after_
     assert walk.review_view(victim)["state"] == "awaiting_reception"  # type: ignore[index]
 
     # The fix: the officers do ask for the supplement. Replayed, the supplement now applies, and only once.
-    walk.act(walk.reception, victim, "receive")
-    walk.act(walk.leader, victim, "assign", assignee_id=walk.specialist.subject)
-    walk.act(walk.specialist, victim, "request_supplement", items=["Bản đồ"], reason="Thiếu bản đồ")
-    walk.wait_review(victim, "awaiting_supplement")
+    walk.act(walk.reception, victim, "request_supplement", items=["Bản đồ"], reason="Thiếu bản đồ")
+    walk.wait_review(victim, "awaiting_completion")
     assert "replayed" in hoso(platform, "dlq", "replay", "--service", "review")
-    walk.wait_review(victim, "in_appraisal")
+    walk.wait_review(victim, "awaiting_reception")
     hoso(platform, "dlq", "replay", "--service", "review")
     resumed = walk.wait_timeline(victim, "dossier.processing_resumed")
     walk.wait(

@@ -13,7 +13,7 @@ from portal.i18n import Translator
 from review.domain.definition import ActionName, definition_for, load_definitions
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-DEFINITION = definition_for(load_definitions(), "MT-DTM-BO", "2025-03")
+DEFINITION = definition_for(load_definitions(), "MT-DTM-BO", "2019")  # the generic workflow
 T = Translator("vi")
 
 

@@ -123,6 +123,7 @@ def test_the_eia_versions_of_the_new_law_follow_the_council_workflow_and_the_old
     assert workflow("MT-DTM-TINH", "2022") == "eia_appraisal"
     assert workflow("MT-DTM-BO", "2022") == "eia_appraisal"
     assert workflow("MT-DTM-BO", "2025-01") == "eia_appraisal"
+    assert workflow("MT-DTM-BO", "2025-03") == "eia_appraisal"
     assert workflow("MT-DTM-BO", "2015") == "appraisal"  # Law 55/2014
     definition = ctx(vn(2026, 1, 1)).definition
     assert definition.council is not None

@@ -48,7 +48,7 @@ def vn(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
 
 
 def ctx(now: datetime, **kw: Any) -> Context:
-    definition = definition_for(DEFINITIONS, "MT-DTM-BO", "2025-03")
+    definition = definition_for(DEFINITIONS, "MT-DTM-BO", "2019")  # the generic workflow (Law 55/2014)
     assert definition is not None
     return Context(definition=definition, calendar=WorkCalendar(), now=now, seal_key=SEAL_KEY, **kw)
 

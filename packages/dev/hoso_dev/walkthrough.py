@@ -130,6 +130,10 @@ class Walkthrough:
         self.reception = self._person(f"reception-{suffix}", Role.RECEPTION_OFFICER, "Trần Thị Bình", self.agency)
         self.specialist = self._person(f"specialist-{suffix}", Role.SPECIALIST, "Lê Văn Cường", self.agency)
         self.leader = self._person(f"leader-{suffix}", Role.LEADER, "Phạm Thu Dung", self.agency)
+        # An outside expert on the agency's appraisal councils, with an account of their own.
+        self.council_member = self._person(
+            f"council-{suffix}", Role.COUNCIL_MEMBER, "GS.TS. Trần Văn Bình", self.agency
+        )
 
     def _person(self, subject: str, role: Role, name: str, agency: str | None, mail: str | None = None) -> Person:
         person = Person(subject, role, name, agency, mail or f"{subject}@{(agency or 'hoso').lower()}.example.vn")
@@ -152,7 +156,11 @@ class Walkthrough:
         accounts of that agency."""
         suffix = DEMO_DESKS[self.agency]
         self.sign_in_at(
-            issuer, reception=f"tiepnhan.{suffix}", specialist=f"chuyenvien.{suffix}", leader=f"lanhdao.{suffix}"
+            issuer,
+            reception=f"tiepnhan.{suffix}",
+            specialist=f"chuyenvien.{suffix}",
+            leader=f"lanhdao.{suffix}",
+            council_member=f"hoidong.{suffix}",
         )
 
     def close(self) -> None:
@@ -232,6 +240,33 @@ class Walkthrough:
         answer: dict[str, Any] = self.call("POST", f"/api/v1/dossiers/{code}/supplements", self.applicant, json=body)
         return answer
 
+    def send_revised_report(self, code: str) -> dict[str, Any]:
+        file_id = self.upload("bao-cao-dtm-chinh-sua.docx", docx_bytes(), DOCX)
+        body = {"components": [{"code": "eia_report", "file_ids": [file_id]}], "note": "Báo cáo đã chỉnh sửa"}
+        answer: dict[str, Any] = self.call("POST", f"/api/v1/dossiers/{code}/supplements", self.applicant, json=body)
+        return answer
+
+    def council(self) -> list[dict[str, str]]:
+        """An appraisal council of seven, the agency's council member among its reviewers."""
+        return [
+            {"name": "Nguyễn Minh Quang", "role": "chair", "affiliation": "Cục Môi trường"},
+            {"name": "Đỗ Thị Hạnh", "role": "vice_chair", "affiliation": "Cục Môi trường"},
+            {"name": self.specialist.name, "role": "secretary", "affiliation": "Cục Môi trường"},
+            {"name": self.council_member.name, "role": "reviewer", "affiliation": "Đại học Quốc gia Hà Nội",
+             "account_id": self.council_member.subject},
+            {"name": "TS. Hoàng Văn Sơn", "role": "reviewer", "affiliation": "Viện Khoa học Môi trường"},
+            {"name": "Vũ Thị Lan", "role": "member", "affiliation": "Sở Nông nghiệp và Môi trường Ninh Thuận"},
+            {"name": "Ngô Đức Anh", "role": "member", "affiliation": "Hội Bảo vệ thiên nhiên và môi trường"},
+        ]  # fmt: skip
+
+    def through_council(self, code: str, conclusion: str = "approve_with_revisions") -> None:
+        """Establish the council, the member's written review, the meeting and its conclusion."""
+        self.act(self.leader, code, "establish_council", decision_number=f"{self.run}/QĐ-HĐTĐ", members=self.council())
+        self.act(self.council_member, code, "submit_review", conclusion=conclusion,
+                 reason="Báo cáo cơ bản đạt yêu cầu; cần tính lại tải lượng bụi ở chương 3")  # fmt: skip
+        self.act(self.specialist, code, "record_meeting", conclusion=conclusion,
+                 reason="Hội đồng họp, 7/7 thành viên có mặt; thông qua với điều kiện chỉnh sửa")  # fmt: skip
+
     def withdraw(self, code: str) -> dict[str, Any]:
         body = {"reason": "Chủ dự án điều chỉnh quy mô dự án"}
         answer: dict[str, Any] = self.call("POST", f"/api/v1/dossiers/{code}/withdrawal", self.applicant, json=body)
@@ -308,8 +343,8 @@ class Walkthrough:
     # --- the whole EIA path ---------------------------------------------------------------------------------------
 
     def eia_to_result(self) -> tuple[str, str]:
-        """Submit, receive, request a supplement, supplement, propose, approve, return: (code, tracking PIN)."""
-        steps = 11
+        """Submit, complete at reception, receive, appraise through a council, revise, approve, return: (code, PIN)."""
+        steps = 14
         n = iter(range(1, steps + 1))
 
         def step(text: str) -> None:
@@ -321,22 +356,31 @@ class Walkthrough:
         code = self.submit_eia()
         self.wait_review(code, "awaiting_reception")
         self.say(f"        dossier {code}, status 1 (new), in the reception queue of {self.agency}")
+        step(f"Reception officer {self.reception.name} finds a document missing (Form 02 goes to the applicant)")
+        self.act(self.reception, code, "request_supplement", items=["Bản đồ vị trí dự án tỷ lệ 1:10.000"],
+                 reason="Hồ sơ thiếu bản đồ vị trí")  # fmt: skip
+        self.wait_status(code, 5)
+        step("Applicant completes the dossier; it is back in the reception queue, the clock not started yet")
+        self.supplement(code)
+        self.wait_review(code, "awaiting_reception")
         step(f"Reception officer {self.reception.name} receives it: receipt, appointment date and tracking PIN")
         received = self.act(self.reception, code, "receive")
         pin = str(received["tracking_pin"])
         self.say(f"        receipt {code}/TN, due {received['dossier']['due_at']}, PIN {pin} (shown once)")
         step(f"Leader {self.leader.name} assigns it to specialist {self.specialist.name}")
         self.act(self.leader, code, "assign", assignee_id=self.specialist.subject)
-        step("Specialist requests a supplement (Form 02 goes to the applicant)")
-        self.act(self.specialist, code, "request_supplement", items=["Bản đồ vị trí dự án tỷ lệ 1:10.000"],
-                 reason="Hồ sơ thiếu bản đồ vị trí")  # fmt: skip
+        step(f"The appraisal council: established, {self.council_member.name}'s review, the meeting and conclusion")
+        self.through_council(code)
+        step("Specialist asks for the report's revision; the clock stands still while the owner revises")
+        self.act(self.specialist, code, "request_revision", items=["Chương 3: tính lại tải lượng bụi"],
+                 reason="Theo kết luận của hội đồng thẩm định")  # fmt: skip
         self.wait_status(code, 5)
-        step("Applicant supplements the dossier; the legal clock resumes")
-        self.supplement(code)
-        self.wait_review(code, "in_appraisal")
+        step("Applicant sends the revised report; the approval's 20 days start")
+        self.send_revised_report(code)
+        self.wait_review(code, "revised")
         step("Specialist proposes approval to the leader")
         self.act(self.specialist, code, "propose_decision", proposal="approve", reason="Báo cáo đạt yêu cầu")
-        step("Leader approves with the decision number")
+        step("Leader approves the appraisal result with the decision number")
         self.act(self.leader, code, "approve", decision_number=f"{self.run}/QĐ-{self.agency}")
         step("Reception officer returns the result")
         self.act(self.reception, code, "return_result")

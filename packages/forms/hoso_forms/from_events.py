@@ -67,6 +67,8 @@ def form_for_event(
                 tracking_pin=tracking_pin,
                 components=dossier.components,
             )
+        case DossierSupplementRequested(purpose="revision"):
+            return None  # the revision after an appraisal council is the agency's own notice, not Form 02
         case DossierSupplementRequested():
             return SupplementRequestForm(
                 **common,

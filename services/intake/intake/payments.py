@@ -12,7 +12,7 @@ from hoso.mongo import bson_now
 from hoso.outbox import OutboxRelay
 from hoso.problems import Problem
 from hoso.topics import DOSSIER_EVENTS
-from intake.domain.lifecycle import ApplicantAction, may
+from intake.domain.lifecycle import ApplicantAction, fee_due, may
 from intake.domain.payment import Callback, CallbackRefused, PaymentRequest, payment_request, read_callback
 from intake.handlers import SERVICE, WrongState, own_dossier, pending_request
 from intake.repository import DossierRepository
@@ -43,7 +43,7 @@ async def payment_link(
 ) -> PaymentRequest:
     doc = await own_dossier(repo, code, applicant)
     status = PublicStatus(doc["status_code"])
-    if not may(ApplicantAction.PAY_FEE, status) or not doc.get("fee"):
+    if not may(ApplicantAction.PAY_FEE, status, fee_unpaid=fee_due(doc)) or not doc.get("fee"):
         raise WrongState(ApplicantAction.PAY_FEE, status)
     fee = doc["fee"]
     return payment_request(
@@ -116,7 +116,7 @@ async def _record_paid(repo: DossierRepository, relay: OutboxRelay, doc: dict[st
     }
     recorded = await repo.act(
         str(doc["_id"]),
-        allowed_statuses=[int(PublicStatus.AWAITING_FEE)],
+        allowed_statuses=[int(s) for s in PublicStatus if may(ApplicantAction.PAY_FEE, s, fee_unpaid=True)],
         update=update,
         events=[(DOSSIER_EVENTS, event)],
         where={"fee.paid_at": None, "fee.reference": callback.reference},

@@ -11,7 +11,7 @@ from hoso.events import PublicStatus, status_label
 from hoso.mongo import Document
 from hoso.pins import PinSealError, unseal_pin
 from intake.domain.catalog import ProcedureVersion
-from intake.domain.lifecycle import ApplicantAction, allowed_actions
+from intake.domain.lifecycle import ApplicantAction, allowed_actions, fee_due
 from intake.files import StoredFile
 
 FieldValue = str | int | float | bool | None
@@ -297,7 +297,7 @@ class DossierOut(BaseModel):
             components=[ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in doc.get("components", [])],
             supplements=[SupplementOut.of(s) for s in doc.get("supplements", [])],
             files=files or [],
-            allowed_actions=allowed_actions(status) if owner else [],
+            allowed_actions=allowed_actions(status, fee_unpaid=fee_due(doc)) if owner else [],
         )
 
 

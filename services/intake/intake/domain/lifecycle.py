@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any
 
 from hoso.events import PublicStatus
 
@@ -29,9 +31,22 @@ _ALLOWED: dict[ApplicantAction, frozenset[PublicStatus]] = {
 }
 
 
-def allowed_actions(status: PublicStatus) -> list[ApplicantAction]:
-    return [action for action, statuses in _ALLOWED.items() if status in statuses]
+# A fee asked for while the appraisal goes on (an appraisal through a council: the clock does not wait for it) is
+# paid in these statuses too, as long as it is unpaid.
+FEE_BESIDE_THE_CLOCK = frozenset({PublicStatus.RECEIVED, PublicStatus.PROCESSING})
 
 
-def may(action: ApplicantAction, status: PublicStatus) -> bool:
+def fee_due(doc: Mapping[str, Any]) -> bool:
+    """Whether the dossier has a fee asked for and not paid yet."""
+    fee: Mapping[str, Any] | None = doc.get("fee")
+    return fee is not None and bool(fee) and fee.get("paid_at") is None
+
+
+def allowed_actions(status: PublicStatus, *, fee_unpaid: bool = False) -> list[ApplicantAction]:
+    return [action for action in _ALLOWED if may(action, status, fee_unpaid=fee_unpaid)]
+
+
+def may(action: ApplicantAction, status: PublicStatus, *, fee_unpaid: bool = False) -> bool:
+    if action is ApplicantAction.PAY_FEE and fee_unpaid and status in FEE_BESIDE_THE_CLOCK:
+        return True
     return status in _ALLOWED[action]
