@@ -155,5 +155,6 @@ def desk(platform: Platform, issuer: str) -> Iterator[Walkthrough]:
             reception="tiepnhan.bnnmt",
             specialist="chuyenvien.bnnmt",
             leader="lanhdao.bnnmt",
+            council_member="hoidong.bnnmt",
         )
         yield walk

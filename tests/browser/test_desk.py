@@ -166,7 +166,8 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
         page.fill(f"#f-establish_council-members-{n}-name", member["name"])
         page.select_option(f"#f-establish_council-members-{n}-role", member["role"])
         page.fill(f"#f-establish_council-members-{n}-affiliation", member["affiliation"])
-        page.fill(f"#f-establish_council-members-{n}-account_id", member.get("account_id", ""))
+        if member.get("account_id"):  # chosen among the council members' accounts of the directory
+            page.select_option(f"#f-establish_council-members-{n}-account_id", member["account_id"])
     act(page, "Thành lập hội đồng thẩm định")
     expect(page.locator(".error-summary")).to_contain_text("Hội đồng phải có ít nhất 7 thành viên; mới có 6")
     expect(page.locator("#f-establish_council-members-5-name")).to_have_value(members[5]["name"])

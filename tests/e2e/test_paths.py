@@ -66,6 +66,8 @@ def test_the_demo_path_from_submission_to_the_returned_result(walk: Walkthrough)
         "dossier.appraisal_recorded", "dossier.supplement_requested", "dossier.supplemented",
         "dossier.processing_resumed", "dossier.decision_proposed", "dossier.approved", "dossier.result_returned",
     ]  # fmt: skip
+    details = [e["detail"] for e in walk.timeline(code) if e["event_type"].endswith(".appraisal_recorded.v1")]
+    assert details == ["council_established", "review_submitted", "meeting_held"]
     # The revision notice is the agency's own, not Form 02: one Form 02, for the missing document at reception.
     revision = walk.wait_mail(code, "Chỉnh sửa, bổ sung báo cáo", to=applicant)
     assert list(revision.iter_attachments()) == []

@@ -32,13 +32,12 @@ DOSSIERS = int(os.environ.get("HOSO_CHAOS_DOSSIERS", "200"))
 # How many dossiers go through their lifecycle at once.
 CONCURRENCY = int(os.environ.get("HOSO_CHAOS_CONCURRENCY", "16"))
 STATES = [
-    "awaiting_reception", "awaiting_completion", "awaiting_reception_again", "received", "in_appraisal",
-    "council_review", "council_concluded", "awaiting_revision", "revised", "awaiting_decision", "decided", "returned",
+    "awaiting_reception", "received", "in_appraisal", "council_review", "council_concluded", "awaiting_revision",
+    "revised", "awaiting_decision", "decided", "returned",
 ]  # fmt: skip
 LIFECYCLE = [
-    "dossier.submitted", "dossier.supplement_requested", "dossier.supplemented", "dossier.processing_resumed",
-    "dossier.received", "dossier.assigned", "dossier.appraisal_recorded", "dossier.appraisal_recorded",
-    "dossier.supplement_requested", "dossier.supplemented", "dossier.processing_resumed",
+    "dossier.submitted", "dossier.received", "dossier.assigned", "dossier.appraisal_recorded",
+    "dossier.appraisal_recorded", "dossier.supplement_requested", "dossier.supplemented", "dossier.processing_resumed",
     "dossier.decision_proposed", "dossier.approved", "dossier.result_returned", "dossier.archived",
 ]  # fmt: skip
 
@@ -114,10 +113,7 @@ def state_of(walk: Walkthrough, code: str) -> str:
     view = walk.review_view(code)
     if view is None:
         raise Flaky(f"review does not show {code} yet")
-    state = str(view["state"])
-    if state == "awaiting_reception" and any(h["name"] == "request_supplement" for h in view.get("history", [])):
-        return "awaiting_reception_again"
-    return state
+    return str(view["state"])
 
 
 def advance(walk: Walkthrough, code: str, before: str, after: str, act: Callable[[], Any]) -> None:
@@ -141,9 +137,6 @@ def advance(walk: Walkthrough, code: str, before: str, after: str, act: Callable
 
 def lifecycle(walk: Walkthrough, n: int) -> str:
     code: str = patiently("submit", lambda: walk.submit_eia(f"Dự án thử tải {n:04d}"))
-    advance(walk, code, "awaiting_reception", "awaiting_completion", lambda: walk.act(
-        walk.reception, code, "request_supplement", items=["Bản đồ vị trí"], reason="Thiếu bản đồ"))  # fmt: skip
-    patiently("awaiting completion", lambda: walk.applicant_view(code)["status"]["code"] == 5 or _flaky("status"))
 
     def answered(send: Callable[[str], Any]) -> Callable[[], None]:
         def answer() -> None:
@@ -155,8 +148,7 @@ def lifecycle(walk: Walkthrough, n: int) -> str:
 
         return answer
 
-    advance(walk, code, "awaiting_completion", "awaiting_reception_again", answered(walk.supplement))
-    advance(walk, code, "awaiting_reception_again", "received", lambda: walk.act(walk.reception, code, "receive"))
+    advance(walk, code, "awaiting_reception", "received", lambda: walk.act(walk.reception, code, "receive"))
     assignee = walk.specialist.subject
     advance(walk, code, "received", "in_appraisal", lambda: walk.act(walk.leader, code, "assign", assignee_id=assignee))
     advance(walk, code, "in_appraisal", "council_review", lambda: walk.act(
@@ -209,20 +201,23 @@ def test_dossiers_survive_killed_processes_and_restarted_infrastructure(platform
     mine = walk.call("GET", "/api/v1/dossiers", walk.applicant, params={"limit": 100})
     assert len(mine["items"]) == min(DOSSIERS, 100)
 
-    # Each expected e-mail once in the sink (the applicant's six per dossier).
+    # Each expected e-mail once in the sink (the applicant's five per dossier).
     expected = {
-        "đã được nộp trực tuyến", "Yêu cầu bổ sung", "Giấy tiếp nhận", "Chỉnh sửa, bổ sung báo cáo",
-        "đã được phê duyệt", "Trả kết quả",
-    }  # fmt: skip
+        "đã được nộp trực tuyến",
+        "Giấy tiếp nhận",
+        "Chỉnh sửa, bổ sung báo cáo",
+        "đã được phê duyệt",
+        "Trả kết quả",
+    }
     for code in codes:
         mails = patiently(
-            f"six e-mails about {code}",
+            f"five e-mails about {code}",
             lambda c=code: walk.wait(
-                f"six e-mails about {c}",
-                lambda: (found := walk.mail(c, to=walk.applicant.email)) and len(found) >= 6 and found,
+                f"five e-mails about {c}",
+                lambda: (found := walk.mail(c, to=walk.applicant.email)) and len(found) >= 5 and found,
             ),
         )
-        assert len(mails) == 6, (code, [str(m["Subject"]) for m in mails])
+        assert len(mails) == 5, (code, [str(m["Subject"]) for m in mails])
         assert all(any(part in str(m["Subject"]) for m in mails) for part in expected), code
     message_ids = Counter(str(m["Message-ID"]) for m in walk.mail())
     assert [mid for mid, count in message_ids.items() if count > 1] == []

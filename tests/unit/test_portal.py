@@ -74,6 +74,25 @@ def test_the_clock_is_paused_with_the_reason_while_the_agency_waits_for_a_supple
     assert clock.paused_since == NOW  # past its due time, but a paused clock is not overdue
 
 
+def test_the_clock_waits_for_the_revised_report_and_the_timeline_names_the_councils_steps() -> None:
+    waiting = dossier(
+        5,
+        status_since=NOW.isoformat(),
+        due_at=(NOW + timedelta(days=30)).isoformat(),
+        clock_paused=True,
+        supplement_request={"reason": "Theo kết luận", "items": ["Chương 3"], "purpose": "revision"},
+    )
+    clock = legal_clock(waiting, DeadlineUnit.CALENDAR_DAYS, now=NOW, calendar=CALENDAR)
+    assert (clock.state, clock.paused_for) == (ClockState.PAUSED, "revision")
+    t = Translator("vi")
+    assert t("clock.paused_revision", since="x").endswith("chờ bạn chỉnh sửa, bổ sung báo cáo")
+    recorded = "vn.gov.hoso.dossier.appraisal_recorded.v1"
+    assert t.event(recorded, "meeting_held") == "Họp hội đồng thẩm định"
+    assert t.event(recorded, None) == "Bước thẩm định qua hội đồng"
+    assert t.event("vn.gov.hoso.dossier.supplement_requested.v1", "revision") == "Yêu cầu chỉnh sửa, bổ sung báo cáo"
+    assert t.event("vn.gov.hoso.dossier.received.v1", None) == "Tiếp nhận hồ sơ"
+
+
 def test_the_clock_is_paused_while_the_fee_is_awaited() -> None:
     waiting = dossier(6, status_since=NOW.isoformat(), due_at=NOW.isoformat(), clock_paused=True)
     clock = legal_clock(waiting, DeadlineUnit.WORKING_DAYS, now=NOW, calendar=CALENDAR)

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from hoso.auth import OFFICER_ROLES
+from hoso.auth import OFFICER_ROLES, Role
 from hoso.logs import get_logger
 
 log = get_logger(__name__)
@@ -117,7 +117,8 @@ class OfficerDirectory:
         [client] = await self._get("/clients", clientId=self._service_client_id)
         found: dict[str, dict[str, Any]] = {}
         roles: dict[str, set[str]] = {}
-        for role in sorted(r.value for r in OFFICER_ROLES):
+        # The agency's officers, and the council members who take part on its appraisal councils.
+        for role in sorted(r.value for r in OFFICER_ROLES | {Role.COUNCIL_MEMBER}):
             first = 0
             while True:
                 users = await self._get(

@@ -87,11 +87,14 @@ class Translator:
         key = f"agency.{code}"
         return self(key) if key in self._words else code
 
-    def event(self, event_type: str) -> str:
-        """A step of a dossier's timeline, from its event type (`vn.gov.hoso.dossier.received.v1`)."""
+    def event(self, event_type: str, detail: str | None = None) -> str:
+        """A step of a dossier's timeline, from its event type (`vn.gov.hoso.dossier.received.v1`) and, for a general
+        type, what kind of step it is (a council's step, a revision)."""
         name = event_type.removeprefix("vn.gov.hoso.").rsplit(".v", 1)[0]
-        key = f"event.{name}"
-        return self(key) if key in self._words else name
+        for key in (f"event.{name}.{detail}", f"event.{name}"):
+            if key in self._words:
+                return self(key)
+        return name
 
     def size(self, n: int) -> str:
         if n < 1024:

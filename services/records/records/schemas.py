@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from hoso.events import EventType, PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
+from records.domain.documents import step_detail
 from records.domain.stats import CLOCK, MonthTotal, Performance, StatsRow
 
 
@@ -22,10 +24,17 @@ class TimelineEntryOut(BaseModel):
     event_hash: str
     previous_hash: str
     hash: str
+    detail: str | None = Field(
+        default=None,
+        description="What kind of step a general event type is: a council's step (council_established, "
+        "review_submitted, site_surveyed, meeting_held) or revision (a supplement that is the report's revision)",
+    )
 
     @classmethod
     def of(cls, doc: Document) -> TimelineEntryOut:
-        return cls(event_id=doc["_id"], **{k: doc[k] for k in cls.model_fields if k != "event_id"})
+        fields = {k: doc[k] for k in cls.model_fields if k not in ("event_id", "detail")}
+        detail = step_detail(json.loads(doc["event"]).get("data") or {}) if doc.get("event") else None
+        return cls(event_id=doc["_id"], detail=detail, **fields)
 
 
 class TimelineOut(BaseModel):

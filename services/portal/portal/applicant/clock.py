@@ -40,7 +40,8 @@ class Clock:
     due_at: datetime | None = None
     paused_since: datetime | None = None
     paused_for: str | None = None
-    """Why it is paused: "supplement" (the agency waits for documents), "fee" (for the fee) or "applicant"."""
+    """Why it is paused: "supplement" (the agency waits for documents), "revision" (for the revised report), "fee"
+    (for the fee) or "applicant"."""
     reason: str = ""
 
 
@@ -72,7 +73,7 @@ def legal_clock(dossier: dict[str, Any], unit: DeadlineUnit, *, now: datetime, c
             unit,
             due_at=due,
             paused_since=_datetime(dossier.get("status_since")),
-            paused_for=_PAUSED_FOR.get(status, "applicant"),
+            paused_for="revision" if request.get("purpose") == "revision" else _PAUSED_FOR.get(status, "applicant"),
             reason=str(request.get("reason") or "") if status == SUPPLEMENT else "",
         )
     overdue = is_overdue(due, now, running=True)

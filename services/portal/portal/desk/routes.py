@@ -263,9 +263,13 @@ async def render_desk_dossier(
     if notice is not None:
         await page.save_session()
     specialists: list[Officer] = []
-    if any(f["kind"] == "officer" for a in workflow["action_forms"] for f in a["fields"]):
-        # With the directory down the assignee is typed instead.
-        specialists = [o for o in await _officers(page, workflow["agency_code"]) if "specialist" in o.roles]
+    council_members: list[Officer] = []
+    kinds = {f["kind"] for a in workflow["action_forms"] for f in a["fields"]}
+    if kinds & {"officer", "council"}:
+        # With the directory down the assignee, or a council member's account, is typed instead.
+        people = await _officers(page, workflow["agency_code"])
+        specialists = [o for o in people if "specialist" in o.roles]
+        council_members = [o for o in people if "council_member" in o.roles]
     return await page.render(
         "desk/dossier.html",
         status_code=status_code,
@@ -282,6 +286,7 @@ async def render_desk_dossier(
         changed=changed,
         notice=notice,
         assignee_options=[(o.id, o.name) for o in specialists],
+        council_accounts=[(o.id, o.name) for o in council_members],
         thread=thread,
     )
 

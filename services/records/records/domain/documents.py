@@ -94,10 +94,16 @@ CONCLUSIONS = {
 }
 
 
+def step_detail(data: Mapping[str, Any]) -> str | None:
+    """What kind of step an event of a general type is: a council's step, or a supplement that is a revision."""
+    if data.get("step"):
+        return str(data["step"])
+    return "revision" if data.get("purpose") == "revision" else None
+
+
 def _step_label(name: str, data: dict[str, Any]) -> str:
     """The step as Form 05 names it: a council's steps and a report's revision by what they are."""
-    detail = data.get("step") or (data.get("purpose") if data.get("purpose") == "revision" else None)
-    return STEP_LABELS.get(f"{name}.{detail}") or STEP_LABELS.get(name, name)
+    return STEP_LABELS.get(f"{name}.{step_detail(data)}") or STEP_LABELS.get(name, name)
 
 
 def _note(data: dict[str, Any]) -> str:
