@@ -128,7 +128,7 @@ def test_a_company_saves_a_draft_signs_out_comes_back_and_submits_it(visitor: Vi
     page.wait_for_url(re.compile(r".*/kiem-tra$"))
     expect(page.locator("main")).to_contain_text(project)
     expect(page.locator("main")).to_contain_text("bao-cao-dtm.docx")
-    expect(page.locator("main")).to_contain_text("96.000.000 đồng")
+    expect(page.locator("main")).to_contain_text("47.000.000 đồng")  # 120 billion: the 100-200 billion tier
     expect(page.locator("main")).to_contain_text("Dự án công nghiệp")
     visitor.look("check-answers")
 

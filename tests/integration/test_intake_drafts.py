@@ -264,7 +264,7 @@ async def test_the_fee_quote_follows_the_catalog_rule(client: Client) -> None:
         f"/api/v1/procedures/{EIA}/fee", params={"total_investment_vnd": "150000000000", "project_type": "5"}
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["amount_vnd"] == 96_000_000
+    assert answer.json()["amount_vnd"] == 47_000_000  # Circular 38/2023: above 100 and up to 200 billion
     small = await client.get(
         f"/api/v1/procedures/{EIA}/fee", params={"total_investment_vnd": "10000000000", "project_type": "6"}
     )

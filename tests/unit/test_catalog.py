@@ -39,6 +39,8 @@ def test_uncertain_figures_say_so_in_the_data() -> None:
         (date(2019, 6, 30), "2015"),
         (date(2019, 7, 1), "2019"),
         (date(2022, 1, 1), "2022"),
+        (date(2023, 7, 31), "2022"),
+        (date(2023, 8, 1), "2023-08"),  # Circular 38/2023/TT-BTC's fee schedule
         (date(2025, 1, 6), "2025-01"),
         (date(2025, 3, 1), "2025-03"),
         (date(2026, 11, 27), "2025-03"),
@@ -57,6 +59,14 @@ def test_eia_deadlines_follow_the_law_of_each_era() -> None:
     assert (before.deadline.amount, before.deadline.unit) == (45, "working_days")
 
 
+def test_of_two_overlapping_versions_the_later_start_is_in_force_from_its_day() -> None:
+    split = next(v for v in SEED if v.procedure_code == "MT-DTM-BO" and v.version == "2022")
+    stale = split.model_copy(update={"effective_to": date(2025, 1, 5)})  # as seeded before 2023-08 existed
+    versions = [stale, *(v for v in SEED if v is not split)]
+    assert version_in_force(versions, "MT-DTM-BO", date(2023, 7, 31)).version == "2022"
+    assert version_in_force(versions, "MT-DTM-BO", date(2023, 8, 1)).version == "2023-08"
+
+
 def test_a_procedure_without_a_version_in_force_is_named() -> None:
     with pytest.raises(NoVersionInForce, match="MT-DMC"):
         version_in_force(SEED, "MT-DMC", date(2026, 11, 27))
@@ -72,13 +82,54 @@ def test_the_competent_agency_is_chosen_by_rule() -> None:
     assert permit.competent_agency({"province": "XX"}) is None
 
 
-@pytest.mark.parametrize(
-    ("investment", "project_type", "fee"),
-    [(10_000_000_000, "1", 8_000_000), (10_000_000_001, "5", 15_000_000), (100_000_000_000, "6", 27_000_000)],
-)
-def test_the_eia_fee_follows_the_schedule(investment: int, project_type: str, fee: int) -> None:
+BILLION = 1_000_000_000
+# Circular 38/2023/TT-BTC's schedule, million VND by project group 1-6 (civil works, technical infrastructure,
+# agriculture, transport, industry, waste treatment and other), for a total investment up to each bound.
+SCHEDULE_2023 = [
+    (10, (8.0, 8.6, 8.8, 9.2, 9.6, 6.0)),
+    (20, (12.5, 13.0, 13.5, 14.0, 15.0, 9.0)),
+    (50, (21.0, 22.0, 22.5, 23.0, 24.0, 15.0)),
+    (100, (37.5, 38.0, 39.0, 41.0, 43.0, 27.0)),
+    (200, (41.5, 42.0, 43.0, 45.0, 47.0, 30.0)),
+    (500, (54.0, 55.0, 56.0, 59.0, 62.0, 39.0)),
+    (1_000, (61.0, 62.0, 63.5, 66.0, 69.0, 44.0)),
+    (1_500, (65.0, 67.0, 68.5, 72.0, 75.0, 48.0)),
+    (2_000, (67.0, 68.0, 70.0, 73.5, 76.5, 49.0)),
+    (3_000, (70.0, 71.0, 73.0, 76.0, 79.0, 51.0)),
+    (5_000, (72.5, 74.0, 76.0, 79.0, 82.0, 53.0)),
+    (7_000, (77.0, 78.0, 80.0, 84.0, 87.0, 56.0)),
+    (None, (84.0, 86.0, 88.0, 92.0, 96.0, 61.0)),
+]
+
+
+def _boundary_cases() -> list[tuple[int, str, int]]:
+    """At every bound, one đồng above it (the next tier) and inside each tier, for every group."""
+    cases = []
+    for n, (bound, amounts) in enumerate(SCHEDULE_2023):
+        lower = SCHEDULE_2023[n - 1][0] if n else 0
+        assert lower is not None
+        points = [lower * BILLION + 1] + ([bound * BILLION] if bound else [10**16])
+        for investment in points:
+            cases += [(investment, str(g + 1), round(amount * 1_000_000)) for g, amount in enumerate(amounts)]
+    return cases
+
+
+@pytest.mark.parametrize(("investment", "project_type", "fee"), _boundary_cases())
+def test_the_eia_fee_follows_circular_38_2023_at_and_around_every_bound(
+    investment: int, project_type: str, fee: int
+) -> None:
     eia = version_in_force(SEED, "MT-DTM-BO", date(2026, 11, 27))
     assert eia.fee.amount_for({"total_investment_vnd": investment, "project_type": project_type}) == fee
+
+
+def test_a_150_billion_project_pays_its_own_tier_since_2023_and_the_uncertain_top_tier_before() -> None:
+    fields = {"total_investment_vnd": 150 * BILLION, "project_type": "5"}
+    assert version_in_force(SEED, "MT-DTM-BO", date(2024, 5, 1)).fee.amount_for(fields) == 47_000_000
+    before = version_in_force(SEED, "MT-DTM-BO", date(2022, 5, 1)).fee
+    assert before.amount_for(fields) == 96_000_000  # Circular 56/2018's upper tiers are not in our sources
+    assert before.uncertain
+    assert before.tiers[-1].uncertain
+    assert "Circular 38/2023/TT-BTC" in version_in_force(SEED, "MT-DTM-BO", date(2024, 5, 1)).fee.legal_basis
 
 
 @pytest.mark.parametrize(

@@ -265,7 +265,9 @@ def version_in_force(versions: Iterable[ProcedureVersion], code: str, day: date)
     matching = [v for v in versions if v.procedure_code == code]
     if not matching:
         raise UnknownProcedure(code)
-    for v in matching:
-        if v.in_force(day):
-            return v
-    raise NoVersionInForce(code, day)
+    in_force = [v for v in matching if v.in_force(day)]
+    if not in_force:
+        raise NoVersionInForce(code, day)
+    # Where two overlap (a version added later whose start falls inside an earlier one's period, as a database
+    # seeded before the split holds it), the later start wins from its day.
+    return max(in_force, key=lambda v: v.effective_from)
