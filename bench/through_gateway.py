@@ -108,7 +108,7 @@ async def prepare(http: httpx.AsyncClient, headers: dict[str, str], count: int) 
                     {"code": "eia_report", "file_ids": [files[1]]},
                     {"code": "feasibility_study", "file_ids": [files[2]]},
                 ],
-                "fields": {"project_name": f"Dự án {n}", "project_location": "Ninh Thuận",
+                "fields": {"project_name": f"Dự án {n}", "project_location": "Ninh Thuận", "project_group": "I",
                            "total_investment_vnd": 50_000_000_000, "project_type": "5"},
             }
         )  # fmt: skip

@@ -121,6 +121,7 @@ def test_a_company_saves_a_draft_signs_out_comes_back_and_submits_it(visitor: Vi
 
     page.fill("#f-field-total_investment_vnd", "120.000.000.000")
     page.fill("#f-field-project_location", "Xã Tân Lập, tỉnh Phú Thọ")
+    page.select_option("#f-field-project_group", label="Dự án nhóm I (khoản 3 Điều 28)")
     page.select_option("#f-field-project_type", label="Dự án công nghiệp")
     page.set_input_files("#f-file-request_letter", pdf_file("van-ban-de-nghi.pdf", "Văn bản đề nghị thẩm định"))
     page.set_input_files("#f-file-feasibility_study", pdf_file("nghien-cuu-kha-thi.pdf", "Báo cáo khả thi"))

@@ -30,9 +30,18 @@ def test_the_procedure_page_tells_what_to_upload_the_time_limit_and_the_legal_ba
     expect(components).to_contain_text("Báo cáo đánh giá tác động môi trường")
     expect(components).to_contain_text("100 MB")
     expect(components).to_contain_text("PDF, Word (DOCX)")
-    expect(page.locator(".summary-list")).to_contain_text("45 ngày kể từ khi nhận đủ hồ sơ hợp lệ")
+    limits = page.locator(".summary-list .deadline-by li")
+    expect(limits).to_have_text(
+        ["Dự án nhóm I (khoản 3 Điều 28): 45 ngày", "Dự án nhóm II (các điểm c, d, đ, e khoản 4 Điều 28): 30 ngày"]
+    )
+    expect(page.locator(".summary-list")).to_contain_text("kể từ khi nhận đủ hồ sơ hợp lệ, tùy theo nhóm dự án")
     expect(page.locator(".summary-list")).to_contain_text("Bộ Nông nghiệp và Môi trường")
-    expect(page.locator(".summary-list")).to_contain_text("72/2020/QH14")
+    expect(page.locator(".summary-list")).to_contain_text("Luật Bảo vệ môi trường số 72/2020/QH14, Điều 34")
+    expect(page.locator(".summary-list")).to_contain_text("Nghị định số 08/2022/NĐ-CP")
+    expect(page.locator("main")).to_contain_text("Căn cứ: Thông tư số 38/2023/TT-BTC")
+    expect(page.locator("main")).to_contain_text("Phê duyệt kết quả thẩm định trong 20 ngày")
+    for english in ("Law on", "Decree", "Circular", "Approval within"):  # no English on the Vietnamese page
+        expect(page.locator("main")).not_to_contain_text(english)
 
 
 def test_the_fee_calculator_uses_the_catalog_rule_and_names_a_wrong_field(visitor: Visitor) -> None:
@@ -86,6 +95,8 @@ def test_the_portal_speaks_english_on_request(visitor: Visitor) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("h1")).to_contain_text("environmental impact assessment")
     expect(page.locator("table")).to_contain_text("EIA report")
+    expect(page.locator(".summary-list")).to_contain_text("Law on Environmental Protection 72/2020/QH14 Art. 34")
+    expect(page.locator("main")).to_contain_text("Approval within 20 days after the revised report")
     visitor.look("procedure-en")
     page.click("a:has-text('Tiếng Việt')")
     expect(page.locator("html")).to_have_attribute("lang", "vi")

@@ -55,6 +55,7 @@ def eia_fields(**overrides: Any) -> dict[str, Any]:
     return {
         "project_name": "Nhà máy xi măng Sông Đà",
         "project_location": "Tỉnh Phú Thọ",
+        "project_group": "I",
         "total_investment_vnd": 150_000_000_000,
         "project_type": "5",
         **overrides,
@@ -80,7 +81,12 @@ async def test_a_draft_keeps_what_is_given_and_names_what_is_still_missing(clien
     assert draft["fields"] == {"project_name": "Nhà máy xi măng Sông Đà"}
     assert [f["id"] for f in draft["files"]] == [letter]
     missing = {m["field"] for m in draft["missing"]}
-    assert {"components.eia_report", "components.feasibility_study", "fields.project_location"} <= missing
+    assert {
+        "components.eia_report",
+        "components.feasibility_study",
+        "fields.project_location",
+        "fields.project_group",
+    } <= missing
     assert "components.request_letter" not in missing
     again = await client.get(f"/api/v1/drafts/{draft['id']}", headers=auth(token()))
     assert again.json() == draft

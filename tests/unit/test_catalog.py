@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
 import pytest
 
 from intake.catalog.seed import CatalogDataError, load_seed, parse_versions
-from intake.domain.catalog import NoVersionInForce, UnknownProcedure, version_in_force
+from intake.domain.catalog import NoVersionInForce, ProcedureVersion, UnknownProcedure, version_in_force
 
 SEED = load_seed()
 
@@ -23,6 +24,28 @@ def test_the_seed_holds_the_five_environment_procedures_with_legal_basis() -> No
     codes = {v.procedure_code for v in SEED}
     assert codes == {"MT-DTM-BO", "MT-DTM-TINH", "MT-DMC", "MT-GPMT-BO", "MT-GPMT-TINH", "MT-XNHT"}
     assert all(v.legal_basis for v in SEED)
+
+
+ENGLISH = re.compile(r"\b(Law|Decree|Circular|Decision|Art\.|Appendix|effective|within|from|the)\b")
+
+
+@pytest.mark.parametrize("version", SEED, ids=lambda v: f"{v.procedure_code}-{v.version}")
+def test_a_vietnamese_reader_reads_each_legal_basis_and_note_in_vietnamese(version: ProcedureVersion) -> None:
+    assert len(version.legal_basis_vi) == len(version.legal_basis)
+    assert len(version.notes_vi) == len(version.notes)
+    texts = [*version.legal_basis_vi, *version.notes_vi]
+    if version.fee.legal_basis:
+        texts.append(version.fee.legal_basis_vi)
+    for text in texts:
+        assert text
+        assert not ENGLISH.search(text), text
+    assert not any(basis.startswith("Art.") for basis in version.legal_basis)  # an article belongs to its law
+
+
+def test_vietnamese_texts_come_one_for_each_english_one() -> None:
+    eia = next(v for v in SEED if v.procedure_code == "MT-DTM-BO" and v.version == "2025-03").model_dump(mode="json")
+    with pytest.raises(CatalogDataError, match="legal_basis_vi has 1 entries for 3"):
+        parse_versions([{**eia, "legal_basis_vi": ["Luật Bảo vệ môi trường"]}], "test")
 
 
 def test_uncertain_figures_say_so_in_the_data() -> None:
@@ -50,13 +73,53 @@ def test_a_dossier_is_judged_by_the_version_in_force_on_its_day(day: date, versi
     assert version_in_force(SEED, "MT-DTM-BO", day).version == version
 
 
-def test_eia_deadlines_follow_the_law_of_each_era() -> None:
-    group_one = version_in_force(SEED, "MT-DTM-BO", date(2026, 1, 5))
-    group_two = version_in_force(SEED, "MT-DTM-TINH", date(2026, 1, 5))
-    before = version_in_force(SEED, "MT-DTM-BO", date(2018, 1, 5))
-    assert (group_one.deadline.amount, group_one.deadline.unit) == (45, "calendar_days")
-    assert (group_two.deadline.amount, group_two.deadline.unit) == (30, "calendar_days")
-    assert (before.deadline.amount, before.deadline.unit) == (45, "working_days")
+@pytest.mark.parametrize(
+    ("code", "day", "fields", "limit"),
+    [
+        # Law 55/2014: working days, by the appraising agency
+        ("MT-DTM-BO", date(2018, 1, 5), {}, (45, "working_days")),
+        # Law 72/2020 Art. 34: by the project group, whoever appraises
+        ("MT-DTM-BO", date(2022, 3, 1), {"project_group": "I"}, (45, "calendar_days")),
+        ("MT-DTM-BO", date(2022, 3, 1), {"project_group": "II"}, (30, "calendar_days")),
+        ("MT-DTM-BO", date(2026, 1, 5), {"project_group": "I"}, (45, "calendar_days")),
+        ("MT-DTM-BO", date(2026, 1, 5), {"project_group": "II"}, (30, "calendar_days")),
+        # before Decree 05/2025 a province appraised group II projects only
+        ("MT-DTM-TINH", date(2024, 6, 3), {"province": "HN"}, (30, "calendar_days")),
+        # from 2025-01-06 it also appraises group I projects moved from the ministry: their 45 days go with them
+        ("MT-DTM-TINH", date(2025, 1, 6), {"project_group": "I"}, (45, "calendar_days")),
+        ("MT-DTM-TINH", date(2026, 1, 5), {"project_group": "I"}, (45, "calendar_days")),
+        ("MT-DTM-TINH", date(2026, 1, 5), {"project_group": "II"}, (30, "calendar_days")),
+    ],
+)
+def test_eia_time_limits_follow_the_law_of_each_era(
+    code: str, day: date, fields: dict[str, str], limit: tuple[int, str]
+) -> None:
+    deadline = version_in_force(SEED, code, day).deadline.for_fields(fields)
+    assert (deadline.amount, deadline.unit) == limit
+    assert deadline.by is None
+
+
+def test_a_time_limit_by_project_group_names_its_article_and_asks_the_group() -> None:
+    version = version_in_force(SEED, "MT-DTM-TINH", date(2026, 1, 5))
+    assert version.deadline.by is not None
+    assert "Art. 34" in version.deadline.by.article
+    group = next(f for f in version.fields if f.name == version.deadline.by.field)
+    assert group.required
+    assert group.choice_labels_vi["I"].startswith("Dự án nhóm I")
+
+
+def test_a_time_limit_by_a_field_the_version_lacks_or_by_a_value_it_lacks_is_refused() -> None:
+    base = next(v for v in SEED if v.procedure_code == "MT-DTM-BO" and v.version == "2025-03").model_dump(mode="json")
+    by_unknown = {**base, "deadline": {**base["deadline"], "by": {**base["deadline"]["by"], "field": "nhom"}}}
+    with pytest.raises(CatalogDataError, match="nhom"):
+        parse_versions([by_unknown], "test")
+    amounts = {"I": 45, "III": 20}
+    by_value = {**base, "deadline": {**base["deadline"], "by": {**base["deadline"]["by"], "amounts": amounts}}}
+    with pytest.raises(CatalogDataError, match="III"):
+        parse_versions([by_value], "test")
+    by_text = {**base, "deadline": {**base["deadline"], "by": {**base["deadline"]["by"], "field": "project_name"}}}
+    with pytest.raises(CatalogDataError, match="not a choice field"):
+        parse_versions([by_text], "test")
 
 
 def test_of_two_overlapping_versions_the_later_start_is_in_force_from_its_day() -> None:

@@ -214,7 +214,7 @@ class Walkthrough:
                     {"code": "feasibility_study", "file_ids": [study]},
                 ],
                 "fields": {"project_name": project, "project_location": "Xã Bình Minh, tỉnh Ninh Thuận",
-                           "total_investment_vnd": 85_000_000_000, "project_type": "5"},
+                           "project_group": "I", "total_investment_vnd": 85_000_000_000, "project_type": "5"},
             }  # fmt: skip
         key = f"walkthrough-{self.run}-{hashlib.sha256(project.encode()).hexdigest()[:16]}"
         answer = self.http.post(

@@ -312,7 +312,7 @@ def _submitted_event(
         submitted_at=now,
         components=_component_files(version, command.components, stored),
         fields=command.fields,
-        deadline=_terms(version.deadline),
+        deadline=_terms(version.deadline.for_fields(command.fields)),
         supplement_policy=version.supplement_policy.value,
         supplement_deadline=_terms(version.supplement_deadline),
         fee_vnd=_fee(version, command.fields),

@@ -43,11 +43,34 @@ class DeadlineUnit(StrEnum):
     CALENDAR_DAYS = "calendar_days"
 
 
+class DeadlineByField(Strict):
+    """A time limit that depends on the dossier: `amounts` by the value of the choice field `field`."""
+
+    field: FieldName
+    amounts: dict[str, int] = Field(min_length=1, description="The time limit for each value of the field")
+    article: str = Field(min_length=1, description="Where the law sets these limits")
+
+    @model_validator(mode="after")
+    def _positive(self) -> DeadlineByField:
+        wrong = sorted(k for k, v in self.amounts.items() if not 0 < v <= 3650)
+        if wrong:
+            raise ValueError(f"time limits must be between 1 and 3650 for {wrong}")
+        return self
+
+
 class Deadline(Strict):
-    amount: int = Field(gt=0, le=3650)
+    amount: int = Field(gt=0, le=3650, description="The time limit; with `by`, the one for a value `by` does not list")
     unit: DeadlineUnit
+    by: DeadlineByField | None = None
     uncertain: bool = False
     note: str = ""
+
+    def for_fields(self, fields: Mapping[str, object]) -> Deadline:
+        """The time limit of one dossier: the amount its field's value sets, or the default."""
+        if self.by is None:
+            return self
+        amount = self.by.amounts.get(str(fields.get(self.by.field)), self.amount)
+        return self.model_copy(update={"amount": amount, "by": None})
 
 
 class SupplementPolicy(StrEnum):
@@ -74,6 +97,7 @@ class Fee(Strict):
     column_field: FieldName | None = None
     tiers: list[FeeTier] = Field(default_factory=list)
     legal_basis: str = ""
+    legal_basis_vi: str = Field(default="", description="The legal basis as a Vietnamese reader reads it")
     uncertain: bool = False
     note: str = ""
 
@@ -185,6 +209,9 @@ class ProcedureVersion(Strict):
     effective_from: date
     effective_to: date | None = None
     legal_basis: list[str] = Field(min_length=1)
+    legal_basis_vi: list[str] = Field(
+        default_factory=list, description="The same texts by their Vietnamese titles, one for each of legal_basis"
+    )
     online_mode: Literal["full", "partial"]
     competence: Competence
     deadline: Deadline
@@ -195,11 +222,18 @@ class ProcedureVersion(Strict):
     components: list[Component] = Field(min_length=1)
     fields: list[ExtraField] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    notes_vi: list[str] = Field(default_factory=list, description="The notes in Vietnamese, one for each of notes")
 
     @model_validator(mode="after")
     def _consistent(self) -> ProcedureVersion:
         if self.effective_to is not None and self.effective_to < self.effective_from:
             raise ValueError("effective_to is before effective_from")
+        for translation, english, vietnamese in (
+            ("legal_basis_vi", self.legal_basis, self.legal_basis_vi),
+            ("notes_vi", self.notes, self.notes_vi),
+        ):
+            if vietnamese and len(vietnamese) != len(english):
+                raise ValueError(f"{translation} has {len(vietnamese)} entries for {len(english)}: give one for each")
         for label, names in (
             ("component", [c.code for c in self.components]),
             ("field", [f.name for f in self.fields]),
@@ -214,6 +248,14 @@ class ProcedureVersion(Strict):
         for name in (self.fee.investment_field, self.fee.column_field):
             if name is not None and name not in field_names:
                 raise ValueError(f"fee refers to unknown field {name!r}")
+        by = self.deadline.by
+        if by is not None:
+            chosen = next((f for f in self.fields if f.name == by.field), None)
+            if chosen is None or chosen.type != "choice":
+                raise ValueError(f"the deadline depends on {by.field!r}, which is not a choice field of the version")
+            unknown = sorted(set(by.amounts) - set(chosen.choices))
+            if unknown:
+                raise ValueError(f"deadline amounts for choices of {by.field!r} that do not exist: {unknown}")
         return self
 
     def in_force(self, day: date) -> bool:
