@@ -47,6 +47,7 @@ class Principal(BaseModel):
     title: str = ""
     email: str | None = None
     phone: str | None = None
+    address: str | None = None
     personal_id: str | None = None
     tax_code: str | None = None
 
@@ -164,9 +165,17 @@ def _principal(claims: dict[str, Any]) -> Principal:
         title=str(claims.get("title") or ""),
         email=claims.get("email"),
         phone=claims.get("phone"),
+        address=_address(claims.get("address")),
         personal_id=_optional_text(claims.get("personal_id")),
         tax_code=_optional_text(claims.get("tax_code")),
     )
+
+
+def _address(value: Any) -> str | None:
+    """The OpenID Connect `address` claim's `formatted` text (a bare string is taken as it is)."""
+    if isinstance(value, dict):
+        value = value.get("formatted")
+    return _optional_text(value.strip()) if isinstance(value, str) else None
 
 
 def _optional_text(value: Any) -> str | None:

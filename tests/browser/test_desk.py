@@ -70,6 +70,7 @@ def submit_in_browser(applicant: Visitor, project: str) -> str:
     page.fill("#f-field-project_name", project)
     page.fill("#f-field-project_location", "Phường Cẩm Phả, tỉnh Quảng Ninh")
     page.fill("#f-field-total_investment_vnd", "85.000.000.000")
+    page.select_option("#f-field-project_group", label="Dự án nhóm I (khoản 3 Điều 28)")
     page.select_option("#f-field-project_type", label="Dự án công nghiệp")
     for component, name in (
         ("request_letter", "van-ban-de-nghi.pdf"),
@@ -141,6 +142,8 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     receipt = " ".join(form_pdf(reception, code, "01").split())
     assert code in receipt
     assert "Trần Thị Bình Chuyên viên Bộ phận Một cửa" in receipt  # signed by name and position
+    # The applicant's address, as the identity provider vouched for it.
+    assert "Địa chỉ: Số 5 đường Hòa Bình, phường Hòa Bình, tỉnh Phú Thọ" in receipt
 
     # The leader assigns a specialist, chosen by name.
     leader = browsers("leader")
@@ -201,7 +204,9 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     page.fill("#f-request_revision-reason", "Theo kết luận của hội đồng thẩm định")
     act(page, "Thông báo chỉnh sửa, bổ sung báo cáo")
     expect(page.locator(".notice.success")).to_contain_text("Đã thông báo chủ dự án chỉnh sửa")
-    expect(page.locator(".clock")).to_contain_text("Tạm dừng")
+    # The desk says whom the agency waits for, not the applicant's "waiting for you".
+    expect(page.locator("#tom-tat .clock")).to_contain_text("chờ chủ dự án nộp báo cáo đã chỉnh sửa, bổ sung")
+    expect(page.locator("#tom-tat .clock")).not_to_contain_text("chờ bạn")
     specialist.look("revision-asked")
     desk.wait_status(code, 5)
     desk.send_revised_report(code)
@@ -296,6 +301,15 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
                    "resolved_late", "ratings"):  # fmt: skip
         expect(total.locator(f"td[data-column={column}]")).to_have_text(str(api[column]))
     expect(page.locator("#stats-method")).to_contain_text("trạng thái 9")
+    # Decision 766's indices Hoso computes, each with its formula and the API's value.
+    indices = page.locator(".indices-table")
+    for index in ("on_time_rate", "online_rate", "digitised_rate"):
+        shown = indices.locator(f"tr[data-index={index}] td[data-column=value]")
+        expect(shown).to_have_text(re.compile(r"^\d+(,\d)?%$"))
+        if api[index] == 1.0:
+            expect(shown).to_have_text("100%")
+    expect(indices).to_contain_text("Tiếp nhận trực tuyến / Tiếp nhận")
+    expect(indices.locator("tr[data-index=transparency]")).to_contain_text("Không tính trên hệ thống")
     assert api["ratings"] >= 1
     assert api["resolved_early"] + api["resolved_on_time"] + api["resolved_late"] >= 1
     charts = page.locator("figure.chart img")
@@ -390,18 +404,22 @@ def test_a_paper_dossier_sent_by_post_is_registered_at_the_desk_and_follows_the_
     page.check("input[name=channel][value=post]")
     page.fill("#f-applicant-name", "Nguyễn Văn Bình")
     page.fill("#f-applicant-personal_id", "12345")
+    page.fill("#f-applicant-address", "Xóm")
     page.fill("#f-field-project_name", project)
     page.fill("#f-field-project_location", "Xã Lạc Thủy, tỉnh Phú Thọ")
     page.fill("#f-field-total_investment_vnd", "40.000.000.000")
+    page.select_option("#f-field-project_group", label="Dự án nhóm I (khoản 3 Điều 28)")
     page.select_option("#f-field-project_type", label="Dự án công nghiệp")
     page.set_input_files("#f-file-request_letter", pdf_file("don-de-nghi-scan.pdf", "Văn bản đề nghị (bản quét)"))
     page.click("button:has-text('Đăng ký hồ sơ')")
     expect(page.locator("#f-applicant-personal_id-error")).to_contain_text("12 chữ số")
     expect(page.locator(".error-summary")).to_contain_text("12 chữ số")
+    expect(page.locator("#f-applicant-address-error")).to_contain_text("ít nhất 5 ký tự")
     expect(page.locator("#component-request_letter")).to_contain_text("don-de-nghi-scan.pdf")
     expect(page.locator("#f-field-project_name")).to_have_value(project)
     reception.look("register-refused")
     page.fill("#f-applicant-personal_id", "001085099887")
+    page.fill("#f-applicant-address", "Thôn Đồng Tâm, xã Lạc Thủy, tỉnh Phú Thọ")
     page.click("button:has-text('Đăng ký hồ sơ')")
     # The report and the study are required: intake names them, and the letter sent before is still kept.
     expect(page.locator("#component-eia_report .field-error")).to_be_visible()
@@ -414,11 +432,14 @@ def test_a_paper_dossier_sent_by_post_is_registered_at_the_desk_and_follows_the_
     code = page.locator("h1").inner_text().split()[-1]
     expect(page.locator("#tom-tat")).to_contain_text("Qua dịch vụ bưu chính")
     expect(page.locator("main")).to_contain_text("001085099887")
+    expect(page.locator("main")).to_contain_text("Thôn Đồng Tâm, xã Lạc Thủy, tỉnh Phú Thọ")
     reception.look("registered")
     act(page, "Tiếp nhận hồ sơ")
     expect(page.locator(".notice.success .pin")).to_have_text(re.compile(r"^\d{8}$"))
     desk.wait_timeline(code, "dossier.received")
-    assert "Qua dịch vụ bưu chính" in form_pdf(reception, code, "01")
+    registered = " ".join(form_pdf(reception, code, "01").split())
+    assert "Qua dịch vụ bưu chính" in registered
+    assert "Địa chỉ: Thôn Đồng Tâm, xã Lạc Thủy, tỉnh Phú Thọ" in registered
 
     # On the queue it is shown with how it came, and the channel filter finds it.
     page = reception.go("/can-bo?vai=leader&kenh=post")

@@ -355,7 +355,13 @@ async def test_an_erasure_of_personal_data_erases_intake_s_copy_of_it(
 ) -> None:
     officer = token("tn-hn", Role.RECEPTION_OFFICER, "UBND.HN")
     scanned = await permit_body(client, officer)
-    person = {"kind": "citizen", "name": "Nguyễn Thị Hoa", "personal_id": "001190012345", "phone": "+84 912 000 111"}
+    person = {
+        "kind": "citizen",
+        "name": "Nguyễn Thị Hoa",
+        "personal_id": "001190012345",
+        "phone": "+84 912 000 111",
+        "address": "Số 8 phố Đội Cấn, Hà Nội",
+    }
     body = {
         **{k: scanned[k] for k in ("procedure_code", "components", "fields")},
         "channel": "post",
@@ -370,7 +376,7 @@ async def test_an_erasure_of_personal_data_erases_intake_s_copy_of_it(
     erased = DossierPersonalDataErased(
         dossier_id=dossier["id"],
         dossier_code=dossier["code"],
-        erased=["applicant.name", "applicant.phone"],
+        erased=["applicant.address", "applicant.name", "applicant.phone"],
         reason="Yêu cầu của chủ thể dữ liệu",
         actor_id="admin-hn",
         erased_at=datetime.now(UTC),
@@ -386,7 +392,8 @@ async def test_an_erasure_of_personal_data_erases_intake_s_copy_of_it(
 
     await eventually(gone, what="the applicant's phone erased")
     assert seen["applicant"] == {
-        "kind": "citizen", "name": None, "email": None, "phone": None, "personal_id": None, "tax_code": None
+        "kind": "citizen", "name": None, "email": None, "phone": None, "address": None, "personal_id": None,
+        "tax_code": None,
     }  # fmt: skip
     assert seen["code"] == dossier["code"]
     assert seen["components"] == dossier["components"]  # what was filed stays

@@ -216,7 +216,10 @@ async def test_officers_of_the_dossiers_agency_read_it_whole_and_no_one_else_doe
         )
         return auth(minted)
 
-    owner = as_("owner-2", Role.APPLICANT, name="Công ty Nước Sông Đà", email="nuoc@example.vn", phone="+84 24 1")
+    owner = as_(
+        "owner-2", Role.APPLICANT, name="Công ty Nước Sông Đà", email="nuoc@example.vn", phone="+84 24 1",
+        address="Số 1 đường Sông Đà, Hà Nội",
+    )  # fmt: skip
     body = await permit_body(client, owner["Authorization"].removeprefix("Bearer "))
     code = (await submit(client, owner["Authorization"].removeprefix("Bearer "), body, "key-officer-01")).json()["code"]
 
@@ -228,6 +231,7 @@ async def test_officers_of_the_dossiers_agency_read_it_whole_and_no_one_else_doe
         "name": "Công ty Nước Sông Đà",
         "email": "nuoc@example.vn",
         "phone": "+84 24 1",
+        "address": "Số 1 đường Sông Đà, Hà Nội",
         "personal_id": None,
         "tax_code": None,
     }
@@ -297,6 +301,52 @@ async def test_every_bad_component_and_field_is_named_in_one_answer_and_nothing_
     }
     assert await intake.state.runtime.db["dossiers"].count_documents({}) == 0
     assert await intake.state.runtime.db["dossiers"].database["dossier_counters"].count_documents({}) == 0
+
+
+async def provincial_eia_body(client: Client, token: str, **fields: Any) -> dict[str, Any]:
+    letter = await upload(client, token, pdf_bytes("Văn bản đề nghị thẩm định"))
+    report = await upload(client, token, docx_bytes(), "bao-cao-dtm.docx")
+    study = await upload(client, token, docx_bytes(), "nghien-cuu-kha-thi.docx")
+    return {
+        "procedure_code": "MT-DTM-TINH",
+        "applicant_kind": "organisation",
+        "components": [
+            {"code": "request_letter", "file_ids": [letter]},
+            {"code": "eia_report", "file_ids": [report]},
+            {"code": "feasibility_study", "file_ids": [study]},
+        ],
+        "fields": {"province": "DN", "project_name": "Khu đô thị ven sông Hàn", **fields},
+    }
+
+
+async def test_a_provincial_eia_appraisal_gets_the_time_limit_of_its_project_group(
+    client: Client, token: Token, kafka_bootstrap: str
+) -> None:
+    """Law 72/2020 Art. 34: the limit belongs to the project group, whoever appraises (Decree 05/2025 Art. 26a)."""
+    limits = {}
+    for group in ("I", "II"):
+        body = await provincial_eia_body(client, token(), project_group=group)
+        answer = await submit(client, token(), body, unique(f"key-group-{group}"))
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["agency_code"] == "UBND.DN"
+        assert answer.json()["procedure_version"] == "2025"
+        await asyncio.sleep(1.0)
+        [event] = await events_of(kafka_bootstrap, answer.json()["id"])
+        limits[group] = event["deadline"]
+    assert limits == {
+        "I": {"amount": 45, "unit": "calendar_days"},
+        "II": {"amount": 30, "unit": "calendar_days"},
+    }
+
+
+async def test_a_provincial_eia_appraisal_without_its_project_group_or_with_another_is_refused_by_name(
+    client: Client, token: Token
+) -> None:
+    for fields, key in (({}, "none"), ({"project_group": "III"}, "other")):
+        body = await provincial_eia_body(client, token(), **fields)
+        answer = await submit(client, token(), body, unique(f"key-group-{key}"))
+        assert answer.status_code == 422, answer.text
+        assert [e["field"] for e in answer.json()["errors"]] == ["fields.project_group"]
 
 
 async def test_a_missing_required_component_is_named(client: Client, token: Token) -> None:
@@ -429,6 +479,7 @@ async def test_a_reception_officer_registers_a_paper_dossier_with_the_files_they
             "name": "Nguyễn Thị Hoa",
             "personal_id": "001190012345",
             "phone": "+84 912 000 111",
+            "address": "Số 8 ngõ 15 phố Đội Cấn, phường Ba Đình, Hà Nội",
         },
         "components": scanned["components"],
         "fields": scanned["fields"],
@@ -441,6 +492,7 @@ async def test_a_reception_officer_registers_a_paper_dossier_with_the_files_they
     assert dossier["agency_code"] == "UBND.HN"
     assert dossier["applicant"]["personal_id"] == "001190012345"
     assert dossier["applicant"]["name"] == "Nguyễn Thị Hoa"
+    assert dossier["applicant"]["address"] == "Số 8 ngõ 15 phố Đội Cấn, phường Ba Đình, Hà Nội"
     assert dossier["allowed_actions"] == []
     again = await register(client, officer, body, key)
     assert again.status_code == 200
@@ -453,6 +505,7 @@ async def test_a_reception_officer_registers_a_paper_dossier_with_the_files_they
     assert event["channel"] == "post"
     assert event["registered_by"] == "tn-hn"
     assert event["applicant"]["name"] == "Nguyễn Thị Hoa"
+    assert event["applicant"]["address"] == "Số 8 ngõ 15 phố Đội Cấn, phường Ba Đình, Hà Nội"
     # The officer's agency reads it like any other; its files download for the agency's officers.
     specialist = auth(token("cv-hn", Role.SPECIALIST, "UBND.HN"))
     seen = await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=specialist)
@@ -468,6 +521,7 @@ async def test_a_reception_officer_registers_a_paper_dossier_with_the_files_they
         (lambda b: b["applicant"].update(kind="organisation", tax_code="12345"), "applicant.tax_code", 422),
         (lambda b: b["applicant"].update(personal_id="00119001234X"), "applicant.personal_id", 422),
         (lambda b: b.update(channel="online"), "channel", 422),
+        (lambda b: b["applicant"].update(address="Xóm"), "applicant.address", 422),
         (lambda b: b["fields"].update(province="HCM"), "fields.province", 422),
     ],
 )

@@ -29,6 +29,7 @@ from hoso.auth import Role
 from hoso.events import Envelope, EventType, PublicStatus, from_kafka, new_event
 from hoso.events.catalog import (
     Applicant,
+    Attachment,
     ComponentFiles,
     DossierApproved,
     DossierDeadlineExtended,
@@ -104,7 +105,8 @@ class Story:
             EventType.DOSSIER_SUBMITTED, DossierSubmitted, when, "intake",
             status_code=PublicStatus.NEW, procedure_version="2025-03", submitted_at=when,
             applicant=Applicant(
-                id=f"citizen-{self.sequence}", name=applicant, email="an@example.vn", phone="+84901234567"),
+                id=f"citizen-{self.sequence}", name=applicant, email="an@example.vn", phone="+84901234567",
+                address="Số 7 phố Hàng Bài, Hà Nội"),
             procedure_name_vi="Thẩm định báo cáo đánh giá tác động môi trường",
             components=[ComponentFiles(code="eia_report", file_ids=["f-1"], files=[
                 FileRef(id="f-1", name="bao-cao.pdf", content_type="application/pdf", size=6, sha256=sha)])],
@@ -118,11 +120,14 @@ class Story:
             clock_paused=False,
         )  # fmt: skip
 
-    def decided(self, when: datetime) -> Story:
-        """The leader approves: the dossier is processed (9), which the statistics count as resolved."""
+    def decided(self, when: datetime, *, signed: bool = False) -> Story:
+        """The leader approves: the dossier is processed (9), which the statistics count as resolved. `signed`: the
+        signed decision is attached (an electronic result)."""
+        attachment = Attachment(id=f"qd-{self.sequence}", name="quyet-dinh.pdf") if signed else None
         return self.add(
             EventType.DOSSIER_APPROVED, DossierApproved, when,
             status_code=PublicStatus.PROCESSED, actor_id="leader-1", decision_number=f"{self.sequence}/QĐ",
+            attachment=attachment,
         )  # fmt: skip
 
     def extended(self, when: datetime, previous: datetime, new: datetime) -> Story:
@@ -154,10 +159,10 @@ class Story:
             status_code=PublicStatus.STOPPED, actor_id="officer-1", reason="Theo đề nghị của chủ dự án",
         )  # fmt: skip
 
-    def supplement_requested(self, when: datetime) -> Story:
+    def supplement_requested(self, when: datetime, purpose: str = "supplement") -> Story:
         return self.add(
             EventType.DOSSIER_SUPPLEMENT_REQUESTED, DossierSupplementRequested, when,
-            status_code=PublicStatus.SUPPLEMENT_REQUESTED, actor_id="specialist-1",
+            status_code=PublicStatus.SUPPLEMENT_REQUESTED, actor_id="specialist-1", purpose=purpose,
             items=["Bản đồ vị trí dự án"], supplement_due_at=when + timedelta(days=30), clock_paused=True,
         )  # fmt: skip
 
@@ -305,12 +310,12 @@ def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
     """Dossiers whose counts for November 2026 are known by construction, and those counts."""
     b, h = ("BNNMT", "MT-DTM-BO"), ("UBND.HN", "MT-GPMT-TINH")
     s = [Story(*b, n) for n in range(1, 12)] + [Story(*h, n) for n in range(1, 3)]
-    s[0].submitted(at(11, 2)).received(at(11, 3), at(11, 20)).decided(at(11, 10)).returned(at(11, 10))  # early
+    s[0].submitted(at(11, 2)).received(at(11, 3), at(11, 20)).decided(at(11, 10), signed=True).returned(at(11, 10))
     s[1].submitted(at(11, 3)).received(at(11, 4), at(11, 20, 10)).decided(at(11, 20, 9)).returned(at(11, 20, 9))
     s[2].submitted(at(11, 4)).received(at(11, 5), at(11, 10)).decided(at(11, 12)).returned(at(11, 12))  # late
     s[3].submitted(at(11, 5)).received(at(11, 6), at(11, 30)).refused(at(11, 7))  # rejected
     s[4].submitted(at(11, 5)).received(at(11, 6), at(11, 30)).withdrawn(at(11, 8), at(11, 9))  # withdrawn
-    s[5].submitted(at(11, 9)).received(at(11, 10), at(12, 20))  # not yet due
+    s[5].submitted(at(11, 9)).received(at(11, 10), at(12, 20)).fee(at(11, 12), at(11, 14))  # paid; not yet due
     s[6].submitted(at(11, 9)).received(at(11, 10), at(11, 25))  # overdue at the end of November
     s[7].submitted(at(11, 10)).received(at(11, 11), at(12, 20)).supplement_requested(at(11, 12))  # supplement
     s[8].submitted(at(11, 10)).received(at(11, 11), at(12, 20)).fee(at(11, 12), at(12, 2))  # fee, paid later
@@ -328,17 +333,26 @@ def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
     s[15].submitted(at(11, 1)).received(at(11, 2), at(11, 10)).extended(at(11, 8), at(11, 10), at(11, 20))
     s[15].decided(at(11, 15)).returned(at(11, 16))
     s[16].submitted(at(11, 2)).received(at(11, 3), at(11, 25)).decided(at(11, 24)).returned(at(12, 2))  # early
+    s += [Story(*b, 16)]
+    # Asked after the council to revise its report: awaiting the revised report, not a missing document.
+    s[17].submitted(at(11, 2)).received(at(11, 3), at(12, 15)).supplement_requested(at(11, 20), purpose="revision")
     zero = dict.fromkeys(
         ["carried_over", "received", "to_process", "resolved_early", "resolved_on_time", "resolved_late", "rejected",
-         "withdrawn", "in_progress_not_yet_due", "in_progress_overdue", "awaiting_supplement", "awaiting_fee"], 0,
+         "withdrawn", "in_progress_not_yet_due", "in_progress_overdue", "awaiting_supplement", "awaiting_revision",
+         "awaiting_fee"], 0,
     )  # fmt: skip
-    # By hand: BNNMT received 0-8, 15 and 16 in November (11) and carries 9 over (12 to process); resolved early
+    # By hand: BNNMT received 0-8, 15, 16 and 17 in November (12) and carries 9 over (13 to process); resolved early
     # 0, 9, 16; on time 1; late 2 and 15 (its extension does not count); on time 4 of 3 + 1 + 2 + 1 overdue (6).
     expected = {
-        "BNNMT": {**zero, "carried_over": 1, "received": 11, "to_process": 12, "resolved_early": 3,
+        "BNNMT": {**zero, "carried_over": 1, "received": 12, "to_process": 13, "resolved_early": 3,
                   "resolved_on_time": 1, "resolved_late": 2, "rejected": 2, "withdrawn": 1,
-                  "in_progress_not_yet_due": 1, "in_progress_overdue": 1, "awaiting_supplement": 1, "awaiting_fee": 1,
-                  "on_time_rate": 0.5714},
+                  "in_progress_not_yet_due": 1, "in_progress_overdue": 1, "awaiting_supplement": 1,
+                  "awaiting_revision": 1, "awaiting_fee": 1, "on_time_rate": 0.5714,
+                  # Decision 766's counts: every story's report came as a file; s[5] paid online in November (s[8]
+                  # in December); s[0]'s decision was signed and attached.
+                  "received_digitised": 12, "fee_paid": 1, "fee_paid_online": 1, "resolved_electronic": 1,
+                  "online_rate": 1.0, "digitised_rate": 1.0, "online_payment_rate": 1.0,
+                  "electronic_result_rate": round(1 / 6, 4)},
         "UBND.HN": {**zero, "received": 2, "to_process": 2, "resolved_late": 1, "in_progress_not_yet_due": 1,
                     "on_time_rate": 0.0},
     }  # fmt: skip
@@ -369,7 +383,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     for agency, counts in expected.items():
         assert {k: rows[agency][k] for k in counts} == counts, agency
     total = body["total"]
-    assert (total["carried_over"], total["received"], total["to_process"]) == (1, 13, 14)
+    assert (total["carried_over"], total["received"], total["to_process"]) == (1, 14, 15)
     assert total["resolved_late"] == 3
     assert total["on_time_rate"] == 0.5
     # Only what the period needs is read: the dossier resolved in 2025 is not, the carried-over ones and the one
@@ -412,7 +426,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     lines = list(csv.DictReader(io.StringIO(by_month.text)))
     assert [(line["month"], line["received"], line["resolved_late"]) for line in lines] == [
         ("2026-10", "1", "0"),
-        ("2026-11", "13", "3"),
+        ("2026-11", "14", "3"),
     ]
     book = await client.get(
         "/api/v1/records/stats.xlsx", params={"from": "2026-10-15", "to": "2026-11-30"}, headers=ops
@@ -421,7 +435,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     header = [c.value for c in sheet[3]]
     assert [
         dict(zip(header, (c.value for c in row), strict=True))["received"] for row in sheet.iter_rows(min_row=4)
-    ] == [1, 13]
+    ] == [1, 14]
     wrong = await client.get(
         "/api/v1/records/stats.csv", params={"from": "2026-11-01", "to": "2026-11-30", "by": "week"}, headers=ops
     )
@@ -461,9 +475,12 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
 
     officer = auth("reception_officer", "officer-1", "BNNMT")
     mine = await search(officer, page_size=100)
-    assert mine["total"] == 15
+    assert mine["total"] == 16
     assert {i["agency_code"] for i in mine["items"]} == {"BNNMT"}
-    assert [i["code"] for i in (await search(officer, status=5))["items"]] == [all_stories[7].code]
+    assert {i["code"] for i in (await search(officer, status=5))["items"]} == {
+        all_stories[7].code,
+        all_stories[17].code,
+    }
     assert {i["code"] for i in (await search(officer, status=[3, 8]))["items"]} == {
         all_stories[3].code,
         all_stories[4].code,
@@ -472,18 +489,18 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     overdue = await search(officer, overdue=True)
     assert all_stories[6].code in {i["code"] for i in overdue["items"]}
     assert all(i["overdue"] for i in overdue["items"])
-    assert (await search(officer, applicant="nguyễn văn"))["total"] == 15
+    assert (await search(officer, applicant="nguyễn văn"))["total"] == 16
     assert (await search(officer, applicant=".*"))["total"] == 0  # a pattern is a literal, not a regex
-    assert (await search(officer, received_to="9999-12-31"))["total"] == 14  # every one received, none refused 500
+    assert (await search(officer, received_to="9999-12-31"))["total"] == 15  # every one received, none refused 500
     received = await search(officer, received_from="2026-11-01", received_to="2026-11-30", page_size=3, page=2)
-    assert received["total"] == 11
+    assert received["total"] == 12
     assert len(received["items"]) == 3
     assert (await search(ops, agency="UBND.HN"))["total"] == 2
     refused = await client.get("/api/v1/records/dossiers", params={"agency": "UBND.HN"}, headers=officer)
     assert refused.status_code == 403
     injected = await client.get("/api/v1/records/dossiers", params={"code[$ne]": "x"}, headers=officer)
     assert injected.status_code == 200
-    assert injected.json()["total"] == 15  # an unknown parameter is ignored, never an operator
+    assert injected.json()["total"] == 16  # an unknown parameter is ignored, never an operator
 
 
 async def test_overdue_is_what_review_said_of_the_clock_not_what_a_status_suggests(
@@ -538,20 +555,23 @@ async def test_personal_data_stays_out_of_the_chain_and_its_erasure_leaves_every
     entries = await timeline(client, auth, story.code, 2)
     db = mongo[settings.mongodb_database]
     stored = [doc async for doc in db["timeline"].find({"dossier_id": story.dossier_id})]
-    for personal in ("an@example.vn", "+84901234567", "Trần Thị Mai"):
+    for personal in ("an@example.vn", "+84901234567", "Trần Thị Mai", "Số 7 phố Hàng Bài"):
         assert all(personal not in doc["event"] for doc in stored), personal  # nowhere in what the chain signs
     applicant = json.loads(next(d for d in stored if d["sequence"] == 1)["event"])["data"]["applicant"]
     assert applicant["id"] == "citizen-51"
-    assert all(applicant[k].startswith("personal:") for k in ("email", "phone", "name"))
+    assert all(applicant[k].startswith("personal:") for k in ("email", "phone", "address", "name"))
     kept = await db["personal_data"].find_one({"_id": story.dossier_id})
     assert kept is not None
     assert {pair["path"]: pair["value"] for pair in kept["values"]} == {
-        "applicant.email": "an@example.vn", "applicant.phone": "+84901234567", "applicant.name": "Trần Thị Mai"
+        "applicant.email": "an@example.vn", "applicant.phone": "+84901234567", "applicant.name": "Trần Thị Mai",
+        "applicant.address": "Số 7 phố Hàng Bài, Hà Nội",
     }  # fmt: skip
     assert matches("+84901234567", applicant["phone"], kept["salt"])  # the digest proves the value while kept
     officer = auth("specialist", "specialist-1", "BNNMT")
     form = await client.get(f"/api/v1/records/dossiers/{story.code}/forms/01.pdf", headers=officer)
-    assert "Trần Thị Mai" in " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(form.content)).pages)
+    receipt = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(form.content)).pages).split())
+    assert "Trần Thị Mai" in receipt
+    assert "Địa chỉ: Số 7 phố Hàng Bài, Hà Nội" in receipt
 
     url = f"/api/v1/records/dossiers/{story.code}/personal-data/erasure"
     admin = auth("admin", "admin-bnnmt", "BNNMT")
@@ -565,7 +585,7 @@ async def test_personal_data_stays_out_of_the_chain_and_its_erasure_leaves_every
     erased = await client.post(url, json={"reason": reason}, headers=admin)
     assert erased.status_code == 200, erased.text
     body = erased.json()
-    assert body["erased"] == ["applicant.email", "applicant.name", "applicant.phone"]
+    assert body["erased"] == ["applicant.address", "applicant.email", "applicant.name", "applicant.phone"]
     assert (body["erased_now"], body["actor_id"], body["reason"]) == (True, "admin-bnnmt", reason)
 
     kept = await db["personal_data"].find_one({"_id": story.dossier_id})
@@ -582,7 +602,9 @@ async def test_personal_data_stays_out_of_the_chain_and_its_erasure_leaves_every
     assert audit_answer.json()["entries"] == 3
     form = await client.get(f"/api/v1/records/dossiers/{story.code}/forms/01.pdf", headers=officer)
     assert form.status_code == 200
-    assert "Trần Thị Mai" not in " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(form.content)).pages)
+    erased_receipt = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(form.content)).pages)
+    assert "Trần Thị Mai" not in erased_receipt
+    assert "Hàng Bài" not in erased_receipt
     again = await client.post(url, json={"reason": "lần hai"}, headers=admin)
     assert again.status_code == 200
     assert (again.json()["erased_now"], again.json()["reason"]) == (False, reason)  # once; the first one stands

@@ -60,6 +60,24 @@ async def test_an_officer_s_name_and_position_come_from_the_token(state: Path, v
 
 
 @pytest.mark.parametrize(
+    ("claim", "address"),
+    [
+        ({"formatted": "Số 5 đường Hòa Bình, tỉnh Phú Thọ"}, "Số 5 đường Hòa Bình, tỉnh Phú Thọ"),  # OpenID Connect's
+        ("  Số 12 phố Nguyễn Trãi  ", "Số 12 phố Nguyễn Trãi"),
+        ({"street_address": "Số 5"}, None),  # no formatted text: none rather than a part of it
+        ({"formatted": ""}, None),
+        (None, None),
+        (42, None),
+    ],
+)
+async def test_an_applicant_s_address_is_the_address_claim_s_formatted_text(
+    state: Path, verifier: TokenVerifier, claim: Any, address: str | None
+) -> None:
+    principal = await verifier.verify(signed(state, claims(address=claim)))
+    assert principal.address == address
+
+
+@pytest.mark.parametrize(
     ("body", "message"),
     [
         (claims(exp=int(time.time()) - 120), "expired"),

@@ -32,13 +32,15 @@ APPLICANT = "Công ty Cổ phần Đầu tư Hưng Thịnh"
 
 FORMS: list[tuple[FormData, list[str]]] = [
     (
-        ReceiptForm(**COMMON, applicant_name=APPLICANT, receipt_number="BNNMT-261127-0007/TN", received_at=AT,
+        ReceiptForm(**COMMON, applicant_name=APPLICANT, applicant_address="Số 5 đường Hòa Bình, tỉnh Phú Thọ",
+                    receipt_number="BNNMT-261127-0007/TN", received_at=AT,
                     appointment_at=AT + timedelta(days=45), tracking_pin="40717263",
                     components=[ComponentLine(name="Báo cáo đánh giá tác động môi trường", paper_copies=7, files=1)],
                     officer="Trần Thị Bình", officer_title="Chuyên viên Bộ phận Một cửa", channel="in_person"),
         ["GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "17 giờ 05 phút, ngày 27/11/2026", "11/01/2027", "40717263",
          "Báo cáo đánh giá tác động môi trường", "7 bản giấy, 1 tệp điện tử", APPLICANT, "Trần Thị Bình",
-         "Chuyên viên Bộ phận Một cửa", "Nơi nhận kết quả: Bộ phận Một cửa của cơ quan tiếp nhận"],
+         "Chuyên viên Bộ phận Một cửa", "Nơi nhận kết quả: Bộ phận Một cửa của cơ quan tiếp nhận",
+         "Địa chỉ: Số 5 đường Hòa Bình, tỉnh Phú Thọ"],
     ),
     (
         SupplementRequestForm(**COMMON, items=["Bản đồ vị trí dự án tỷ lệ 1:10.000"], supplement_due_at=AT),
@@ -97,7 +99,7 @@ def test_a_submission_s_components_are_listed_by_name_with_their_copies() -> Non
     dossier = FormDossier.of(
         procedure_name="Thẩm định báo cáo đánh giá tác động môi trường",
         applicant_name=APPLICANT,
-        contact={"email": "lienhe@hungthinh.vn", "phone": None},
+        contact={"email": "lienhe@hungthinh.vn", "phone": None, "address": "Lô A2, khu công nghiệp Thăng Long"},
         channel="online",
         components=[
             {"code": "request_letter", "name": "Văn bản đề nghị thẩm định", "paper_copies": 1, "file_ids": ["f-1"]},
@@ -109,6 +111,7 @@ def test_a_submission_s_components_are_listed_by_name_with_their_copies() -> Non
         ComponentLine(name="eia_report", paper_copies=None, files=0),
     ]
     assert (dossier.applicant_email, dossier.applicant_phone) == ("lienhe@hungthinh.vn", "")
+    assert dossier.applicant_address == "Lô A2, khu công nghiệp Thăng Long"
 
 
 def test_a_form_names_how_a_paper_dossier_came() -> None:

@@ -30,9 +30,10 @@ def submitted(kind: str = "citizen", **applicant: Any) -> Envelope:
 
 
 def test_a_citizen_s_name_and_contact_are_digests_in_the_chain_and_nothing_else_changes() -> None:
-    event = submitted(name="Trần Thị Mai", email="mai@example.vn", phone="+84901234567")
+    event = submitted(name="Trần Thị Mai", email="mai@example.vn", phone="+84901234567", address="Số 3 phố Huế, Hà Nội")
     salt = new_salt()
     chained = chained_form(event, salt)
+    assert "Số 3 phố Huế".encode() not in chained
     assert b"mai@example.vn" not in chained
     assert b"+84901234567" not in chained
     assert "Trần Thị Mai".encode() not in chained
@@ -44,6 +45,7 @@ def test_a_citizen_s_name_and_contact_are_digests_in_the_chain_and_nothing_else_
         "name": digest("Trần Thị Mai", salt),
         "email": digest("mai@example.vn", salt),
         "phone": digest("+84901234567", salt),
+        "address": digest("Số 3 phố Huế, Hà Nội", salt),
     }
     original["data"].pop("applicant")
     assert whole == original

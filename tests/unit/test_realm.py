@@ -50,6 +50,7 @@ def test_tokens_carry_the_audience_roles_agency_and_identifiers_the_services_rea
         "agency": "agency",
         "title": "job_title",
         "phone": "phone_number",
+        "address.formatted": "address",
         "personal_id": "personal_id",
         "tax_code": "tax_code",
     }
@@ -60,7 +61,7 @@ def test_people_cannot_change_their_own_agency_or_identifiers() -> None:
         component = realm["components"]["org.keycloak.userprofile.UserProfileProvider"][0]
         profile = json.loads(component["config"]["kc.user.profile.config"][0])
         attributes = {a["name"]: a for a in profile["attributes"]}
-        for name in ("agency", "personal_id", "tax_code", "full_name", "phone_number", "job_title"):
+        for name in ("agency", "personal_id", "tax_code", "full_name", "phone_number", "address", "job_title"):
             assert attributes[name]["permissions"]["edit"] == ["admin"], name
 
 

@@ -23,7 +23,17 @@ from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import DossierAssigned, DossierReceived, DossierRefused
 from records.archive import DropFolderExporter
 from records.domain.documents import build_package, dossier_forms
-from records.domain.stats import classify, performance, statistics, status_at, to_csv, to_xlsx
+from records.domain.stats import (
+    COLUMNS,
+    INDICES,
+    StatsRow,
+    classify,
+    performance,
+    statistics,
+    status_at,
+    to_csv,
+    to_xlsx,
+)
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 START, END = datetime(2026, 11, 1, tzinfo=LOCAL), datetime(2026, 12, 1, tzinfo=LOCAL)
@@ -84,9 +94,28 @@ CARRIED = ["carried_over", "to_process"]
         ({"received_at": at(11, 2), "promised_at": at(11, 5),
           "status_history": [{"at": at(11, 2), "status": 2}, {"at": at(11, 3), "status": 5}]},
          [*IN, "awaiting_supplement"]),
+        # Waiting for the revised report after the council is not waiting for missing documents.
+        ({"received_at": at(11, 2), "promised_at": at(12, 20),
+          "status_history": [{"at": at(11, 2), "status": 2},
+                             {"at": at(11, 20), "status": 5, "awaiting": "revision"}]},
+         [*IN, "awaiting_revision"]),
+        # The revised report came back before the period ended: in progress again, judged by its promise.
+        ({"received_at": at(11, 2), "promised_at": at(11, 28),
+          "status_history": [{"at": at(11, 20), "status": 5, "awaiting": "revision"}, {"at": at(11, 25), "status": 4}]},
+         [*IN, "in_progress_overdue"]),
         ({"received_at": at(11, 2), "promised_at": at(12, 5),
           "status_history": [{"at": at(11, 3), "status": 6}, {"at": at(12, 1, 0), "status": 4}]},
          [*IN, "awaiting_fee"]),
+        # Decision 766's counts: filed with every component as files; a fee paid online in the period; a decision
+        # signed and attached.
+        ({"received_at": at(11, 2), "promised_at": at(12, 5), "digitised": True},
+         [*IN, "received_digitised", "in_progress_not_yet_due"]),
+        ({"received_at": at(10, 2), "promised_at": at(12, 5), "fee_paid_at": at(11, 4), "fee_paid_online": True},
+         [*CARRIED, "fee_paid", "fee_paid_online", "in_progress_not_yet_due"]),
+        ({"received_at": at(10, 2), "promised_at": at(12, 5), "fee_paid_at": at(10, 4), "fee_paid_online": True},
+         [*CARRIED, "in_progress_not_yet_due"]),  # paid in October: not this period's payment
+        ({"received_at": at(11, 3), "promised_at": at(11, 20), "status_history": decided(11, 10),
+          "result_electronic": True}, [*IN, "resolved_early", "resolved_electronic"]),
         # A summary from before the promise was kept is judged against its due date.
         ({"received_at": at(11, 3), "due_at": at(11, 20, 10), "status_history": decided(11, 20, 11)},
          [*IN, "resolved_late"]),
@@ -125,6 +154,36 @@ def test_rows_totals_rate_and_csv() -> None:
     )
     assert lines[2].endswith(",")  # no rate where nothing was resolved or overdue
     assert lines[3].startswith("*,*,0,4,4,0,0,4,1,0,1")
+
+
+def test_the_indices_of_decision_766_are_shares_of_the_columns() -> None:
+    row = StatsRow(
+        agency_code="BNNMT", procedure_code="MT-DTM-BO", received=8, received_online=6, received_digitised=7,
+        fee_paid=4, fee_paid_online=3, resolved_early=2, resolved_on_time=1, resolved_late=1, resolved_electronic=3,
+        in_progress_overdue=1, ratings=5, ratings_satisfied=4,
+    ).finish()  # fmt: skip
+    assert (row.online_rate, row.digitised_rate, row.online_payment_rate) == (0.75, 0.875, 0.75)
+    assert (row.on_time_rate, row.electronic_result_rate, row.satisfaction_rate) == (0.6, 0.75, 0.8)
+    empty = StatsRow(agency_code="BNNMT", procedure_code="MT-DTM-BO").finish()
+    assert (empty.online_rate, empty.online_payment_rate, empty.electronic_result_rate) == (None, None, None)
+
+
+def test_each_index_names_its_group_formula_and_source_and_is_a_rate_of_the_rows() -> None:
+    rates = set(StatsRow.model_fields) - set(COLUMNS)
+    for index in INDICES:
+        assert index.group_vi
+        assert index.name_vi
+        assert index.source.startswith("Quyết định số 766/QĐ-TTg")
+        if not index.computed:
+            assert index.note  # says why Hoso cannot compute it
+            continue
+        assert index.code in rates, index.code
+        assert index.formula_vi
+        for name in re.findall(r"[a-z_]+", index.formula.split("(a rating")[0]):
+            assert name in COLUMNS, (index.code, name)
+    assert {i.group_vi for i in INDICES} == {
+        "Tiến độ giải quyết", "Cung cấp dịch vụ trực tuyến", "Số hóa hồ sơ", "Mức độ hài lòng", "Công khai, minh bạch"
+    }  # fmt: skip
 
 
 def entries() -> tuple[dict[str, Any], list[dict[str, Any]]]:

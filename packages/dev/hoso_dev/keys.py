@@ -59,6 +59,7 @@ def mint_token(
     title: str = "",
     email: str | None = None,
     phone: str | None = None,
+    address: str | None = None,
     ttl_seconds: int = 8 * 3600,
 ) -> str:
     folder = ensure_dev_keys(state_dir)
@@ -82,6 +83,8 @@ def mint_token(
         claims["email"] = email
     if phone:
         claims["phone"] = phone
+    if address:
+        claims["address"] = {"formatted": address}  # OpenID Connect's address claim
     key = (folder / KEY_FILE).read_bytes()
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid})
 

@@ -52,6 +52,7 @@ def form_for_event(
         "applicant_name": dossier.applicant_name,
         "applicant_email": dossier.applicant_email,
         "applicant_phone": dossier.applicant_phone,
+        "applicant_address": dossier.applicant_address,
         "channel": dossier.channel,
     }
     if isinstance(payload, OfficerAction):

@@ -68,6 +68,7 @@ class FormDossier(BaseModel):
     applicant_name: str = ""
     applicant_email: str = ""
     applicant_phone: str = ""
+    applicant_address: str = ""
     channel: Channel | None = None
     components: list[ComponentLine] = Field(default_factory=list)
 
@@ -87,6 +88,7 @@ class FormDossier(BaseModel):
             applicant_name=applicant_name,
             applicant_email=contact.get("email") or "",
             applicant_phone=contact.get("phone") or "",
+            applicant_address=contact.get("address") or "",
             channel=channel,
             components=[
                 ComponentLine(name=c.get("name") or c["code"], paper_copies=c.get("paper_copies"),
@@ -108,6 +110,7 @@ class _Form(BaseModel):
     applicant_name: str = ""
     applicant_email: str = ""
     applicant_phone: str = ""
+    applicant_address: str = ""
     channel: Channel | None = Field(
         default=None, description="How the dossier came: online, in person at the desk, by post"
     )

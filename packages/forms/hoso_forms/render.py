@@ -94,6 +94,8 @@ class _Document(FPDF):
     def common(self, form: _Form) -> None:
         if form.applicant_name:
             self.field("Tổ chức, cá nhân nộp hồ sơ", form.applicant_name)
+        if form.applicant_address:
+            self.field("Địa chỉ", form.applicant_address)
         if form.applicant_phone:
             self.field("Số điện thoại", form.applicant_phone)
         if form.applicant_email:

@@ -310,6 +310,7 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
             name=person.name,
             email=person.email,
             phone=person.phone,
+            address=person.address,
             personal_id=person.personal_id,
             tax_code=person.tax_code,
         )

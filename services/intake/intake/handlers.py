@@ -308,6 +308,7 @@ def _submitted_event(
             name=applicant.name,
             email=applicant.email,
             phone=applicant.phone,
+            address=applicant.address,
         ),
         submitted_at=now,
         components=_component_files(version, command.components, stored),
@@ -343,7 +344,14 @@ def _dossier_document(
         "applicant_kind": command.applicant_kind,
         # How to reach them, for the agency's officers (personal data: kept here, where it can be erased).
         "applicant": {
-            k: v for k, v in {"name": applicant.name, "email": applicant.email, "phone": applicant.phone}.items() if v
+            k: v
+            for k, v in {
+                "name": applicant.name,
+                "email": applicant.email,
+                "phone": applicant.phone,
+                "address": applicant.address,
+            }.items()
+            if v
         },
         # The identifiers the identity provider vouched for (VNeID): a citizen's number or an enterprise's tax code.
         "applicant_identifiers": {
@@ -594,7 +602,7 @@ async def erase_personal_data(repo: DossierRepository, event: Envelope) -> None:
     current = await repo.by_id(event.partitionkey)
     if current is None:
         return
-    erased = ["applicant.email", "applicant.phone"]
+    erased = ["applicant.email", "applicant.phone", "applicant.address"]
     if current.get("applicant_kind") != "organisation":
         erased += ["applicant.name", "applicant_identifiers.personal_id"]
     update = {"$unset": dict.fromkeys(erased, ""), "$set": {"personal_data_erased_at": payload.erased_at}}

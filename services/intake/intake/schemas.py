@@ -53,6 +53,7 @@ class DeskApplicant(BaseModel):
     )
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(default=None, max_length=30, pattern=r"^\+?[0-9 ().-]{6,30}$")
+    address: str | None = Field(default=None, min_length=5, max_length=500, description="As the papers give it")
 
     @model_validator(mode="after")
     def identified(self) -> DeskApplicant:
@@ -198,6 +199,7 @@ class ApplicantOut(BaseModel):
     name: str | None = None
     email: str | None = None
     phone: str | None = None
+    address: str | None = None
     personal_id: str | None = None
     tax_code: str | None = None
 
@@ -210,6 +212,7 @@ class ApplicantOut(BaseModel):
             name=contact.get("name"),
             email=contact.get("email"),
             phone=contact.get("phone"),
+            address=contact.get("address"),
             personal_id=ids.get("personal_id"),
             tax_code=ids.get("tax_code"),
         )

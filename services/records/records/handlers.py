@@ -9,6 +9,7 @@ from hoso.events.catalog import (
     DossierApproved,
     DossierDeadlineExtended,
     DossierEventData,
+    DossierFeePaid,
     DossierProcessingResumed,
     DossierReceived,
     DossierRefused,
@@ -16,6 +17,7 @@ from hoso.events.catalog import (
     DossierResultReturned,
     DossierStopped,
     DossierSubmitted,
+    DossierSupplementRequested,
     TimelineNote,
 )
 from hoso.mongo import Document, bson_now
@@ -89,7 +91,10 @@ def _payload(event: Envelope) -> DossierEventData | TimelineNote:
 
 
 def _history(event: Envelope, payload: DossierEventData) -> Document:
-    return {"at": event.time, "status": int(payload.status_code), "event_id": event.id}
+    entry: Document = {"at": event.time, "status": int(payload.status_code), "event_id": event.id}
+    if isinstance(payload, DossierSupplementRequested) and payload.purpose == "revision":
+        entry["awaiting"] = "revision"  # the revised report after the council, not documents missing at reception
+    return entry
 
 
 ENDINGS = frozenset({EventType.DOSSIER_RESULT_RETURNED, EventType.DOSSIER_REFUSED, EventType.DOSSIER_STOPPED})
@@ -172,6 +177,8 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
             procedure_name_vi=payload.procedure_name_vi,
             procedure_name_en=payload.procedure_name_en,
             components=[c.model_dump(mode="json") for c in payload.components],
+            # Digitised (Decision 766's digitisation group): every component came as files, online or scanned.
+            digitised=bool(payload.components) and all(c.file_ids for c in payload.components),
         )
     elif isinstance(payload, DossierReceived):
         fields.update(
@@ -183,9 +190,16 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
             tracking_pin_hash=payload.tracking_pin_hash,
         )
     elif isinstance(payload, DossierApproved):
-        fields.update(decision="approved", decision_number=payload.decision_number)
+        fields.update(
+            decision="approved",
+            decision_number=payload.decision_number,
+            result_electronic=payload.attachment is not None,
+        )
     elif isinstance(payload, DossierRejected):
-        fields.update(decision="rejected")
+        fields.update(decision="rejected", result_electronic=payload.attachment is not None)
+    elif isinstance(payload, DossierFeePaid):
+        # Paid through the platform's payment gateway (intake's callback): paid online.
+        fields.update(fee_paid_at=event.time, fee_paid_online=True)
     elif isinstance(payload, DossierResultReturned):
         fields.update(finished_at=payload.returned_at, outcome="returned")
     elif isinstance(payload, DossierRefused):

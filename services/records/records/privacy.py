@@ -1,8 +1,8 @@
 """Erasing a dossier's personal data where records keeps it, and telling the services that keep copies.
 
-What is erased: the values kept beside the chain (`personal_data`: the applicant's e-mail and phone, a citizen's name)
-with the salt of their digests, and the name the summary repeats for a citizen. The timeline is not touched: its
-entries hold only digests, so every audit stays valid. The erasure is a timeline entry of its own
+What is erased: the values kept beside the chain (`personal_data`: the applicant's e-mail, phone and address, a
+citizen's name) with the salt of their digests, and the name the summary repeats for a citizen. The timeline is not
+touched: its entries hold only digests, so every audit stays valid. The erasure is a timeline entry of its own
 (`dossier.personal_data_erased`: what, why, who, when; nothing personal), published through the outbox so that intake
 erases its copy. An archive package handed over before the erasure stays with the archive, which keeps it under the
 law on archives.

@@ -196,10 +196,14 @@ class RecordsRepository:
         return await self.personal.get(dossier_id)
 
     async def contact_of(self, dossier_id: str) -> dict[str, str | None]:
-        """The applicant's e-mail and phone while they are kept (nothing once erased)."""
+        """The applicant's e-mail, phone and address while they are kept (nothing once erased)."""
         kept = await self.personal.get(dossier_id, projection={"values": 1})
         values = {pair["path"]: pair["value"] for pair in (kept or {}).get("values") or []}
-        return {"email": values.get("applicant.email"), "phone": values.get("applicant.phone")}
+        return {
+            "email": values.get("applicant.email"),
+            "phone": values.get("applicant.phone"),
+            "address": values.get("applicant.address"),
+        }
 
     async def erase_personal(
         self, dossier_id: str, erasure: Document, summary: Document, events: Sequence[tuple[str, Envelope]]
@@ -226,7 +230,7 @@ class RecordsRepository:
     async def for_statistics(self, query: Document) -> list[Document]:
         fields = (
             "agency_code", "procedure_code", "channel", "received_at", "finished_at", "due_at", "promised_at",
-            "outcome", "status_history",
+            "outcome", "status_history", "digitised", "fee_paid_at", "fee_paid_online", "result_electronic",
         )  # fmt: skip
         return await self.dossiers.find(query, dict.fromkeys(fields, 1))
 

@@ -11,7 +11,7 @@ from hoso.events import EventType, PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
 from records.domain.documents import step_detail
-from records.domain.stats import CLOCK, MonthTotal, Performance, StatsRow
+from records.domain.stats import CLOCK, INDICES, IndexMethod, MonthTotal, Performance, StatsRow
 
 
 class TimelineEntryOut(BaseModel):
@@ -182,6 +182,10 @@ class StatsOut(BaseModel):
     rows: list[StatsRow]
     total: StatsRow
     months: list[MonthTotal] = Field(description="The total of each calendar month the period touches, cut to it")
+    indices: list[IndexMethod] = Field(
+        default_factory=lambda: list(INDICES),
+        description="How the rates of Decision 766/QĐ-TTg's groups are computed from the columns (the rows carry them)",
+    )
 
 
 class RatingIn(BaseModel):

@@ -89,6 +89,7 @@ class Applicant(EventData):
     name: str = ""
     email: str | None = None
     phone: str | None = None
+    address: str | None = Field(default=None, description="Where the applicant lives or has its seat (personal data)")
 
 
 class FileRef(EventData):

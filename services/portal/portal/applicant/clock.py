@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from hoso.clock import is_overdue
 from hoso.deadlines import HOURS_PER_WORKING_DAY, DeadlineUnit, WorkCalendar
@@ -43,6 +43,8 @@ class Clock:
     """Why it is paused: "supplement" (the agency waits for documents), "revision" (for the revised report), "fee"
     (for the fee) or "applicant"."""
     reason: str = ""
+    side: Literal["applicant", "agency"] = "applicant"
+    """Whose page says it: the applicant's reads "waiting for you", the desk's names whom the agency waits for."""
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -57,7 +59,14 @@ def _in_unit(working: float, unit: DeadlineUnit) -> float:
     return working / 3600 / HOURS_PER_WORKING_DAY
 
 
-def legal_clock(dossier: dict[str, Any], unit: DeadlineUnit, *, now: datetime, calendar: WorkCalendar) -> Clock:
+def legal_clock(
+    dossier: dict[str, Any],
+    unit: DeadlineUnit,
+    *,
+    now: datetime,
+    calendar: WorkCalendar,
+    side: Literal["applicant", "agency"] = "applicant",
+) -> Clock:
     status = int(dossier["status"]["code"])
     due = _datetime(dossier.get("due_at"))
     if status == NEW:
@@ -75,6 +84,7 @@ def legal_clock(dossier: dict[str, Any], unit: DeadlineUnit, *, now: datetime, c
             paused_since=_datetime(dossier.get("status_since")),
             paused_for="revision" if request.get("purpose") == "revision" else _PAUSED_FOR.get(status, "applicant"),
             reason=str(request.get("reason") or "") if status == SUPPLEMENT else "",
+            side=side,
         )
     overdue = is_overdue(due, now, running=True)
     if unit is DeadlineUnit.CALENDAR_DAYS:

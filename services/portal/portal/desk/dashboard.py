@@ -37,6 +37,7 @@ COLUMNS = (
     "in_progress_not_yet_due",
     "in_progress_overdue",
     "awaiting_supplement",
+    "awaiting_revision",
     "awaiting_fee",
     "ratings",
 )

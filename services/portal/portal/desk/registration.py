@@ -28,7 +28,7 @@ PERSONAL_ID = re.compile(r"^\d{12}$")
 TAX_CODE = re.compile(r"^\d{10}(-\d{3})?$")
 FILE_ID = re.compile(r"^[0-9a-f]{24}$")
 KEY = re.compile(r"^desk-[0-9a-f]{32}$")
-APPLICANT_INPUTS = ("kind", "name", "personal_id", "tax_code", "email", "phone")
+APPLICANT_INPUTS = ("kind", "name", "personal_id", "tax_code", "address", "email", "phone")
 
 
 def registration_router() -> APIRouter:
@@ -113,9 +113,11 @@ def _applicant(form: FormData, errors: FormErrors, page: Page) -> dict[str, Any]
         errors.add("applicant.personal_id", page.t("desk.personal_id_format"))
     if kind == "organisation" and not TAX_CODE.fullmatch(given["tax_code"]):
         errors.add("applicant.tax_code", page.t("desk.tax_code_format"))
+    if given["address"] and len(given["address"]) < 5:
+        errors.add("applicant.address", page.t("desk.address_short"))
     identifier = "personal_id" if kind == "citizen" else "tax_code"
     applicant: dict[str, Any] = {"kind": kind, "name": given["name"], identifier: given[identifier]}
-    for optional in ("email", "phone"):
+    for optional in ("address", "email", "phone"):
         if given[optional]:
             applicant[optional] = given[optional]
     return applicant

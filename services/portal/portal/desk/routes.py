@@ -63,8 +63,9 @@ def desk_clock(task: dict[str, Any], *, page: Page) -> Clock:
         "due_at": task.get("due_at"),
         "status_since": task.get("paused_at"),
         "clock_paused": task.get("clock_paused"),
+        "supplement_request": {"purpose": "revision"} if task.get("revision_due_at") else {},
     }
-    return legal_clock(dossier, unit, now=bson_now(), calendar=page.portal.calendar)
+    return legal_clock(dossier, unit, now=bson_now(), calendar=page.portal.calendar, side="agency")
 
 
 def desk_router() -> APIRouter:

@@ -2,7 +2,7 @@
 
 The chain signs what may never change, while the Law on Personal Data Protection (91/2025/QH15, in force since
 2026-01-01) gives a person the right to have their data deleted. So the event a timeline entry keeps has each
-personal value (the applicant's e-mail and phone, and a citizen's name; an organisation's name is not personal
+personal value (the applicant's e-mail, phone and address, and a citizen's name; an organisation's name is not personal
 data) replaced by `personal:` and its salted digest (HMAC-SHA256 under the dossier's own random salt). The values and
 the salt are kept beside the chain, in records' `personal_data` collection, where they can be erased. Once erased
 (values and salt deleted), the entry still holds the digest, its hash and the chain are unchanged, and the digest can
@@ -25,7 +25,12 @@ SALT_BYTES = 32
 
 # Where the personal values of each event type are, as paths in its data.
 _PERSONAL: dict[EventType, tuple[tuple[str, ...], ...]] = {
-    EventType.DOSSIER_SUBMITTED: (("applicant", "email"), ("applicant", "phone"), ("applicant", "name")),
+    EventType.DOSSIER_SUBMITTED: (
+        ("applicant", "email"),
+        ("applicant", "phone"),
+        ("applicant", "address"),
+        ("applicant", "name"),
+    ),
 }
 
 

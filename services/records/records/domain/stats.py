@@ -17,7 +17,10 @@ For the period [start, end):
 - on-time rate: (early + on time) / (resolved + in progress overdue): overdue dossiers still in progress count
   against it; none when there is nothing to count;
 - ratings: the applicants' ratings of the service (1-5) given in the period, those of 4 or 5 (satisfied), their
-  average and the satisfied share (the satisfaction component of Decision 766/QĐ-TTg).
+  average and the satisfied share (the satisfaction component of Decision 766/QĐ-TTg);
+- the counts behind the indices of Decision 766/QĐ-TTg that Hoso's own data computes (`INDICES`: each with its group,
+  formula and source): received with every component as files (digitised), fees paid in the period and of them paid
+  online, resolved with an electronic result (the signed decision attached to the decision's step).
 """
 
 from __future__ import annotations
@@ -59,7 +62,12 @@ COLUMNS = (
     "in_progress_not_yet_due",
     "in_progress_overdue",
     "awaiting_supplement",
+    "awaiting_revision",
     "awaiting_fee",
+    "received_digitised",
+    "fee_paid",
+    "fee_paid_online",
+    "resolved_electronic",
     "ratings",
     "ratings_satisfied",
     "rating_score_sum",
@@ -84,30 +92,168 @@ class StatsRow(BaseModel):
     in_progress_not_yet_due: int = 0
     in_progress_overdue: int = 0
     awaiting_supplement: int = 0
+    awaiting_revision: int = 0
     awaiting_fee: int = 0
+    received_digitised: int = 0
+    fee_paid: int = 0
+    fee_paid_online: int = 0
+    resolved_electronic: int = 0
     ratings: int = 0
     ratings_satisfied: int = 0
     rating_score_sum: int = 0
     on_time_rate: float | None = None
     rating_average: float | None = None
     satisfaction_rate: float | None = None
+    online_rate: float | None = None
+    online_payment_rate: float | None = None
+    digitised_rate: float | None = None
+    electronic_result_rate: float | None = None
 
     def finish(self) -> StatsRow:
-        judged = self.resolved_early + self.resolved_on_time + self.resolved_late + self.in_progress_overdue
-        rate = round((self.resolved_early + self.resolved_on_time) / judged, 4) if judged else None
+        resolved = self.resolved_early + self.resolved_on_time + self.resolved_late
         average = round(self.rating_score_sum / self.ratings, 2) if self.ratings else None
-        satisfied = round(self.ratings_satisfied / self.ratings, 4) if self.ratings else None
-        return self.model_copy(update={"on_time_rate": rate, "rating_average": average, "satisfaction_rate": satisfied})
+        return self.model_copy(
+            update={
+                "on_time_rate": _share(
+                    self.resolved_early + self.resolved_on_time, resolved + self.in_progress_overdue
+                ),
+                "rating_average": average,
+                "satisfaction_rate": _share(self.ratings_satisfied, self.ratings),
+                "online_rate": _share(self.received_online, self.received),
+                "online_payment_rate": _share(self.fee_paid_online, self.fee_paid),
+                "digitised_rate": _share(self.received_digitised, self.received),
+                "electronic_result_rate": _share(self.resolved_electronic, resolved),
+            }
+        )
+
+
+def _share(part: int, whole: int) -> float | None:
+    """part / whole to four places; none when there is nothing to count."""
+    return round(part / whole, 4) if whole else None
+
+
+class IndexMethod(BaseModel):
+    """How one index of Decision 766/QĐ-TTg is computed from the columns, and where its method comes from."""
+
+    code: str
+    group_vi: str
+    group_en: str
+    group_points: int
+    name_vi: str
+    name_en: str
+    formula: str
+    formula_vi: str = ""
+    computed: bool = True
+    source: str
+    uncertain: bool = True
+    note: str = ""
+
+
+_DECISION_766 = "Quyết định số 766/QĐ-TTg ngày 23/6/2022 của Thủ tướng Chính phủ, Phụ lục"
+_SECONDARY = "The groups and their points are read in secondary sources; the formula is Hoso's reading of the group."
+INDICES: tuple[IndexMethod, ...] = (
+    IndexMethod(
+        code="on_time_rate",
+        group_vi="Tiến độ giải quyết",
+        group_points=20,
+        group_en="Progress of resolution",
+        name_en="Share resolved on time",
+        name_vi="Tỷ lệ hồ sơ giải quyết đúng hạn",
+        formula="(resolved_early + resolved_on_time) / (resolved_early + resolved_on_time + resolved_late + "
+        "in_progress_overdue)",
+        formula_vi="(Giải quyết trước hạn + đúng hạn) / (Đã giải quyết + Đang giải quyết quá hạn)",
+        source=_DECISION_766,
+        note=_SECONDARY + " Overdue dossiers still in progress count against it.",
+    ),
+    IndexMethod(
+        code="online_rate",
+        group_vi="Cung cấp dịch vụ trực tuyến",
+        group_points=22,
+        group_en="Online public services",
+        name_en="Share received online",
+        name_vi="Tỷ lệ hồ sơ tiếp nhận trực tuyến",
+        formula="received_online / received",
+        formula_vi="Tiếp nhận trực tuyến / Tiếp nhận",
+        source=_DECISION_766,
+        note=_SECONDARY,
+    ),
+    IndexMethod(
+        code="online_payment_rate",
+        group_vi="Cung cấp dịch vụ trực tuyến",
+        group_points=22,
+        group_en="Online public services",
+        name_en="Share of fees paid online",
+        name_vi="Tỷ lệ hồ sơ thanh toán trực tuyến",
+        formula="fee_paid_online / fee_paid",
+        formula_vi="Nộp phí trực tuyến / Đã nộp phí",
+        source=_DECISION_766,
+        note=_SECONDARY + " A fee paid through the platform's payment gateway is paid online.",
+    ),
+    IndexMethod(
+        code="digitised_rate",
+        group_vi="Số hóa hồ sơ",
+        group_points=22,
+        group_en="Digitisation",
+        name_en="Share received digitised",
+        name_vi="Tỷ lệ hồ sơ có thành phần được số hóa",
+        formula="received_digitised / received",
+        formula_vi="Tiếp nhận đã số hóa / Tiếp nhận",
+        source=_DECISION_766,
+        note=_SECONDARY + " Digitised: every component filed as files (online, or scanned at the desk).",
+    ),
+    IndexMethod(
+        code="electronic_result_rate",
+        group_vi="Số hóa hồ sơ",
+        group_points=22,
+        group_en="Digitisation",
+        name_en="Share resolved with an electronic result",
+        name_vi="Tỷ lệ hồ sơ có kết quả giải quyết điện tử",
+        formula="resolved_electronic / (resolved_early + resolved_on_time + resolved_late)",
+        formula_vi="Giải quyết có kết quả điện tử / Đã giải quyết",
+        source=_DECISION_766,
+        note=_SECONDARY + " Electronic: the signed decision attached to the approval or rejection.",
+    ),
+    IndexMethod(
+        code="satisfaction_rate",
+        group_vi="Mức độ hài lòng",
+        group_points=18,
+        group_en="Satisfaction",
+        name_en="Share of satisfied ratings",
+        name_vi="Tỷ lệ đánh giá hài lòng",
+        formula="ratings_satisfied / ratings (a rating of 4 or 5 is satisfied)",
+        formula_vi="Đánh giá hài lòng (4 hoặc 5 điểm) / Lượt đánh giá",
+        source=_DECISION_766,
+        note=_SECONDARY,
+    ),
+    IndexMethod(
+        code="transparency",
+        group_vi="Công khai, minh bạch",
+        group_points=18,
+        group_en="Publicity and transparency",
+        name_en="Information made public",
+        name_vi="Công khai, minh bạch thông tin",
+        formula="",
+        computed=False,
+        source=_DECISION_766,
+        note="Judged on what agencies publish (procedures, progress, results) on their portals: not Hoso's own data.",
+    ),
+)
 
 
 def _within(moment: datetime | None, start: datetime, end: datetime) -> bool:
     return moment is not None and start <= moment < end
 
 
+def history_at(summary: Document, moment: datetime) -> Document | None:
+    """The entry of the dossier's status history in force just before `moment`."""
+    before = [h for h in summary.get("status_history", []) if h["at"] < moment]
+    return max(before, key=lambda h: h["at"]) if before else None
+
+
 def status_at(summary: Document, moment: datetime) -> int | None:
     """The dossier's public status just before `moment`, from the statuses its events led to."""
-    before = [h for h in summary.get("status_history", []) if h["at"] < moment]
-    return max(before, key=lambda h: h["at"])["status"] if before else None
+    entry = history_at(summary, moment)
+    return entry["status"] if entry else None
 
 
 def processed_at(summary: Document) -> datetime | None:
@@ -128,6 +274,12 @@ def classify(summary: Document, start: datetime, end: datetime) -> list[str]:
         counted += ["carried_over", "to_process"]
     if _within(received_at, start, end):
         counted += ["received", f"received_{summary['channel']}", "to_process"]
+        if summary.get("digitised"):
+            counted.append("received_digitised")
+    if _within(summary.get("fee_paid_at"), start, end):
+        counted.append("fee_paid")
+        if summary.get("fee_paid_online"):
+            counted.append("fee_paid_online")
     if _within(processed, start, end) and promised is not None:
         assert processed is not None
         if processed.astimezone(LOCAL).date() < promised.astimezone(LOCAL).date():
@@ -136,6 +288,8 @@ def classify(summary: Document, start: datetime, end: datetime) -> list[str]:
             counted.append("resolved_on_time")
         else:
             counted.append("resolved_late")
+        if summary.get("result_electronic"):
+            counted.append("resolved_electronic")
     elif _within(finished_at, start, end) and processed is None:
         outcome = summary.get("outcome")
         if outcome == "refused":
@@ -144,8 +298,11 @@ def classify(summary: Document, start: datetime, end: datetime) -> list[str]:
             counted.append("withdrawn")
     in_progress = received_at is not None and received_at < end and (done is None or done >= end)
     if in_progress:
-        status = status_at(summary, end)
-        if status == PublicStatus.SUPPLEMENT_REQUESTED:
+        entry = history_at(summary, end) or {}
+        status = entry.get("status")
+        if status == PublicStatus.SUPPLEMENT_REQUESTED and entry.get("awaiting") == "revision":
+            counted.append("awaiting_revision")
+        elif status == PublicStatus.SUPPLEMENT_REQUESTED:
             counted.append("awaiting_supplement")
         elif status == PublicStatus.AWAITING_FEE:
             counted.append("awaiting_fee")
@@ -239,13 +396,22 @@ HEADINGS_VI = {
     "in_progress_not_yet_due": "Đang giải quyết trong hạn",
     "in_progress_overdue": "Đang giải quyết quá hạn",
     "awaiting_supplement": "Chờ bổ sung",
+    "awaiting_revision": "Chờ chỉnh sửa báo cáo",
     "awaiting_fee": "Chờ nộp phí",
+    "received_digitised": "Tiếp nhận đã số hóa",
+    "fee_paid": "Đã nộp phí",
+    "fee_paid_online": "Nộp phí trực tuyến",
+    "resolved_electronic": "Giải quyết có kết quả điện tử",
     "ratings": "Lượt đánh giá",
     "ratings_satisfied": "Hài lòng",
     "rating_score_sum": "Tổng điểm đánh giá",
     "on_time_rate": "Tỷ lệ đúng hạn",
     "rating_average": "Điểm đánh giá trung bình",
     "satisfaction_rate": "Tỷ lệ hài lòng",
+    "online_rate": "Tỷ lệ tiếp nhận trực tuyến",
+    "online_payment_rate": "Tỷ lệ thanh toán trực tuyến",
+    "digitised_rate": "Tỷ lệ số hóa hồ sơ",
+    "electronic_result_rate": "Tỷ lệ kết quả điện tử",
 }
 
 
@@ -282,7 +448,15 @@ def to_xlsx(
     return out.getvalue()
 
 
-RATES = ["on_time_rate", "rating_average", "satisfaction_rate"]
+RATES = [
+    "on_time_rate",
+    "rating_average",
+    "satisfaction_rate",
+    "online_rate",
+    "online_payment_rate",
+    "digitised_rate",
+    "electronic_result_rate",
+]
 
 
 def to_csv(rows: list[StatsRow], total: StatsRow) -> str:
