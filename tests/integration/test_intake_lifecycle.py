@@ -345,9 +345,9 @@ async def test_an_admin_publishes_a_version_and_dossiers_keep_theirs(
     assert later["in_force"]["version"] == "2027"
     assert later["in_force"]["deadline"]["amount"] == 20
     history = {v["version"]: v for v in later["versions"]}
-    assert history["2022"]["effective_to"] == (tomorrow - timedelta(days=1)).isoformat()
+    assert history["2025-07"]["effective_to"] == (tomorrow - timedelta(days=1)).isoformat()
     mine = (await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=auth(token()))).json()
-    assert mine["procedure_version"] == "2022"
+    assert mine["procedure_version"] == "2025-07"
 
 
 async def test_an_erasure_of_personal_data_erases_intake_s_copy_of_it(

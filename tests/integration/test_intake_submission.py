@@ -119,7 +119,7 @@ async def test_a_retried_submission_creates_one_dossier_and_one_complete_event(
     assert again.json() == first.json()
     dossier = first.json()
     assert dossier["agency_code"] == "UBND.HN"
-    assert dossier["procedure_version"] == "2022"
+    assert dossier["procedure_version"] == "2025-07"
     assert dossier["code"].startswith("UBND.HN-")
     assert dossier["code"].endswith("-0001")
     assert dossier["allowed_actions"] == ["withdraw"]
@@ -329,7 +329,7 @@ async def test_a_provincial_eia_appraisal_gets_the_time_limit_of_its_project_gro
         answer = await submit(client, token(), body, unique(f"key-group-{group}"))
         assert answer.status_code == 201, answer.text
         assert answer.json()["agency_code"] == "UBND.DN"
-        assert answer.json()["procedure_version"] == "2025"
+        assert answer.json()["procedure_version"] == "2025-07"
         await asyncio.sleep(1.0)
         [event] = await events_of(kafka_bootstrap, answer.json()["id"])
         limits[group] = event["deadline"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hoso_forms import AGENCY_NAMES
 
+import portal
 from intake.catalog.seed import CatalogDataError, load_seed, parse_versions
 from intake.domain.catalog import NoVersionInForce, ProcedureVersion, UnknownProcedure, version_in_force
 
@@ -120,6 +124,36 @@ def test_a_time_limit_by_a_field_the_version_lacks_or_by_a_value_it_lacks_is_ref
     by_text = {**base, "deadline": {**base["deadline"], "by": {**base["deadline"]["by"], "field": "project_name"}}}
     with pytest.raises(CatalogDataError, match="not a choice field"):
         parse_versions([by_text], "test")
+
+
+@pytest.mark.parametrize("code", ["MT-DTM-TINH", "MT-GPMT-TINH"])
+def test_from_july_2025_a_provincial_procedure_lists_the_34_provinces_of_the_merger(code: str) -> None:
+    before = version_in_force(SEED, code, date(2025, 6, 30))
+    after = version_in_force(SEED, code, date(2025, 7, 1))
+    province = next(f for f in after.fields if f.name == "province")
+    assert len(province.choices) == 34  # 28 provinces and 6 centrally-run cities (Resolution 202/2025/QH15)
+    assert sum(label.startswith("Thành phố") for label in province.choice_labels_vi.values()) == 6
+    assert province.choice_labels_vi["HUE"] == "Thành phố Huế"
+    assert "Resolution 202/2025/QH15" in after.competence.note
+    assert {after.competent_agency({"province": p}) for p in province.choices} == {
+        f"UBND.{p}" for p in province.choices
+    }
+    assert before.competent_agency({"province": "QNI"}) is None  # not configured before the merger
+    assert after.competent_agency({"province": "QNI"}) == "UBND.QNI"
+    assert after.competent_agency({"province": "HN"}) == "UBND.HN"  # the cities keep their agencies
+
+
+def test_every_agency_the_catalog_routes_to_has_its_name_on_forms_and_pages() -> None:
+    agencies = {v.competence.default_agency for v in SEED} | {r.agency for v in SEED for r in v.competence.rules}
+    agencies.discard(None)
+    pages = {
+        lang: json.loads((Path(portal.__file__).parent / "i18n" / f"{lang}.json").read_text()) for lang in ("vi", "en")
+    }
+    for agency in agencies:
+        assert agency in AGENCY_NAMES, agency
+        assert AGENCY_NAMES[agency].startswith(("Bộ ", "Ủy ban nhân dân ")), agency
+        for lang, texts in pages.items():
+            assert f"agency.{agency}" in texts, (lang, agency)
 
 
 def test_of_two_overlapping_versions_the_later_start_is_in_force_from_its_day() -> None:
