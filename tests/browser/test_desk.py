@@ -184,8 +184,37 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     expect(council).to_contain_text("Ủy viên phản biện")
     leader.look("council-established")
 
-    # A council member reviews through their own account; the specialist records the meeting and its conclusion.
-    desk.act(desk.council_member, code, "submit_review", conclusion="approve_with_revisions", reason="Cần tính lại")
+    # A council member reviews through their own account at the desk: their councils' dossiers, the report to read,
+    # their review; not the agency's record, forms or messages.
+    member = browsers("council")
+    page = at_desk(member, "hoidong.bnnmt")
+    expect(page.locator("h1")).to_have_text("Hồ sơ của hội đồng thẩm định")
+    expect(page.locator("nav.main-nav")).not_to_contain_text("Thống kê")
+    expect(page.locator("nav.main-nav")).to_contain_text("Hội đồng thẩm định")
+    member.look("councils")
+    page.click(f".council-queue a:has-text('{code}')")
+    page.wait_for_url(re.compile(rf".*/can-bo/ho-so/{code}$"))
+    expect(page.locator("#hoi-dong")).to_contain_text("Quyết định số 88/QĐ-BNNMT")
+    report = page.locator("a:has-text('bao-cao-dtm.pdf')").first
+    download = page.request.get(member.base + (report.get_attribute("href") or ""))
+    assert download.status == 200
+    assert download.body().startswith(b"%PDF")
+    expect(page.locator("#trao-doi")).to_have_count(0)  # the messages are the applicant's and the agency's
+    expect(page.locator("main")).not_to_contain_text("Giấy tờ của cơ quan")
+    expect(page.locator("main")).not_to_contain_text("congty.demo@example.vn")
+    open_action(page, "Gửi bản nhận xét")
+    act(page, "Gửi bản nhận xét")
+    expect(page.locator(".error-summary")).to_be_visible()  # the opinion and the review are required
+    page.select_option("#f-submit_review-conclusion", label="Thông qua với điều kiện chỉnh sửa, bổ sung")
+    page.fill("#f-submit_review-reason", "Cần tính lại tải lượng bụi ở chương 3")
+    act(page, "Gửi bản nhận xét")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi bản nhận xét")
+    expect(page.locator("#hoi-dong")).to_contain_text("Cần tính lại tải lượng bụi ở chương 3")
+    member.look("review-submitted")
+    # The agency's forms are not theirs.
+    assert member.page.request.get(f"{member.base}/can-bo/ho-so/{code}/bieu-mau/01.pdf").status in (403, 404)
+
+    # The specialist records the meeting and its conclusion.
     specialist = browsers("specialist")
     page = at_desk(specialist, "chuyenvien.bnnmt", "/can-bo?vai=specialist")
     expect(page.locator(".desk-table")).to_contain_text(code)

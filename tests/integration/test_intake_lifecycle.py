@@ -416,3 +416,42 @@ async def test_a_revision_asked_after_the_council_is_shown_as_one_and_the_revise
     assert sent.status_code == 200, sent.text
     types = [e["type"] for e in await events_after(kafka_bootstrap, dossier["id"], count=3)]
     assert types.count("vn.gov.hoso.dossier.supplemented.v1") == 1
+
+
+async def test_a_council_member_reads_the_dossier_of_their_council_and_its_files_and_nothing_else(
+    client: httpx.AsyncClient, token: Token, dossier: dict[str, Any], broker: KafkaBroker
+) -> None:
+    code, agency = dossier["code"], dossier["agency_code"]
+    expert = token("expert-hn", Role.COUNCIL_MEMBER, agency)
+    stranger = token("expert-other", Role.COUNCIL_MEMBER, agency)
+    file_id = dossier["components"][0]["file_ids"][0]
+    before = await client.get(f"/api/v1/dossiers/{code}", headers=auth(expert))
+    assert before.status_code == 404  # no council yet
+    members = [
+        {"name": "PGS.TS. Hoàng Thị Minh", "role": "reviewer", "account_id": "expert-hn"},
+        {"name": "Nguyễn Văn Chủ", "role": "chair"},
+    ]
+    await review_says(
+        broker, dossier, EventType.DOSSIER_APPRAISAL_RECORDED, PublicStatus.PROCESSING, 5,
+        step="council_established", decision_number="12/QĐ-UBND", members=members,
+    )  # fmt: skip
+    seen: dict[str, Any] = {}
+
+    async def readable() -> bool:
+        answer = await client.get(f"/api/v1/dossiers/{code}", headers=auth(expert))
+        seen.update(answer.json() if answer.status_code == 200 else {})
+        return answer.status_code == 200
+
+    await eventually(readable, what="the council member reads the dossier")
+    # Who filed it, and nothing to reach them by; the files to review.
+    assert seen["applicant"]["name"]
+    assert (seen["applicant"]["email"], seen["applicant"]["phone"], seen["applicant"]["address"]) == (None, None, None)
+    assert seen["allowed_actions"] == []
+    assert file_id in {f["id"] for f in seen["files"]}
+    assert (await client.get(f"/api/v1/files/{file_id}", headers=auth(expert))).status_code == 200
+    # Not the messages between the applicant and the agency; not another council's member.
+    assert (await client.get(f"/api/v1/dossiers/{code}/messages", headers=auth(expert))).status_code in (403, 404)
+    assert (await client.get(f"/api/v1/dossiers/{code}", headers=auth(stranger))).status_code == 404
+    assert (await client.get(f"/api/v1/files/{file_id}", headers=auth(stranger))).status_code == 404
+    elsewhere = token("expert-hn", Role.COUNCIL_MEMBER, "UBND.HCM")
+    assert (await client.get(f"/api/v1/dossiers/{code}", headers=auth(elsewhere))).status_code == 404

@@ -510,6 +510,13 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
     seen = await d.client.get(f"/api/v1/review/dossiers/{d.code}", headers=d.officer("council_member", "expert-1"))
     assert seen.status_code == 200
     assert seen.json()["available_actions"] == ["submit_review"]
+    # Their desk lists the dossiers of their councils; another member's lists none of this one.
+    mine = await d.client.get("/api/v1/review/councils", headers=d.officer("council_member", "expert-1"))
+    assert d.code in [t["code"] for t in mine.json()["items"]]
+    theirs = await d.client.get("/api/v1/review/councils", headers=d.officer("council_member", "x-9"))
+    assert d.code not in [t["code"] for t in theirs.json()["items"]]
+    applicant = await d.client.get("/api/v1/review/councils", headers=d.officer("applicant", "citizen-1"))
+    assert applicant.status_code == 403
     await d.act(
         "council_member",
         subject="expert-1",

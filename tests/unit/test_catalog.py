@@ -212,21 +212,25 @@ def _boundary_cases() -> list[tuple[int, str, int]]:
 
 
 @pytest.mark.parametrize(("investment", "project_type", "fee"), _boundary_cases())
-def test_the_eia_fee_follows_circular_38_2023_at_and_around_every_bound(
-    investment: int, project_type: str, fee: int
+@pytest.mark.parametrize("day", [date(2026, 11, 27), date(2019, 3, 4)], ids=["38-2023", "56-2018"])
+def test_the_eia_fee_follows_its_circular_at_and_around_every_bound(
+    investment: int, project_type: str, fee: int, day: date
 ) -> None:
-    eia = version_in_force(SEED, "MT-DTM-BO", date(2026, 11, 27))
+    """Circular 56/2018 (from 2018-08-10) and Circular 38/2023 (from 2023-08-01) draw the same 13 tiers."""
+    eia = version_in_force(SEED, "MT-DTM-BO", day)
     assert eia.fee.amount_for({"total_investment_vnd": investment, "project_type": project_type}) == fee
 
 
-def test_a_150_billion_project_pays_its_own_tier_since_2023_and_the_uncertain_top_tier_before() -> None:
+def test_a_150_billion_project_pays_its_own_tier_under_either_circular() -> None:
     fields = {"total_investment_vnd": 150 * BILLION, "project_type": "5"}
-    assert version_in_force(SEED, "MT-DTM-BO", date(2024, 5, 1)).fee.amount_for(fields) == 47_000_000
+    since_2023 = version_in_force(SEED, "MT-DTM-BO", date(2024, 5, 1)).fee
     before = version_in_force(SEED, "MT-DTM-BO", date(2022, 5, 1)).fee
-    assert before.amount_for(fields) == 96_000_000  # Circular 56/2018's upper tiers are not in our sources
+    assert since_2023.amount_for(fields) == before.amount_for(fields) == 47_000_000
+    assert "Circular 38/2023/TT-BTC" in since_2023.legal_basis
+    assert "Circular 56/2018/TT-BTC" in before.legal_basis
+    # The two tiers the secondary source of Circular 56/2018 cut off say so.
+    assert [t.up_to_vnd for t in before.tiers if t.uncertain] == [5_000 * BILLION, 7_000 * BILLION]
     assert before.uncertain
-    assert before.tiers[-1].uncertain
-    assert "Circular 38/2023/TT-BTC" in version_in_force(SEED, "MT-DTM-BO", date(2024, 5, 1)).fee.legal_basis
 
 
 @pytest.mark.parametrize(

@@ -210,6 +210,7 @@ def test_a_council_member_reviews_through_their_own_account_on_their_own_council
         "approve_with_revisions",
     )
     assert doc["council"]["reviews"][0]["role"] == "reviewer"
+    assert doc["council"]["reviews"][0]["summary"] == "Bổ sung"  # the written review is kept with the council
     doc, events = act(doc, SPECIALIST, vn(2026, 12, 15, 9), action="record_site_survey", reason="Khảo sát khu đất")
     assert events[0][1]["step"] == "site_surveyed"
     assert doc["council"]["site_surveys"][0]["summary"] == "Khảo sát khu đất"

@@ -60,6 +60,8 @@ Admin = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 Reception = Annotated[Principal, Depends(require_roles(Role.RECEPTION_OFFICER))]
 Uploader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES))]
 Reader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES))]
+# A member of a dossier's appraisal council, through their own account, reads the dossier and its files.
+CouncilReader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES, Role.COUNCIL_MEMBER))]
 Anyone = Annotated[Principal, Depends(current_principal)]
 Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
 DraftId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
@@ -227,9 +229,12 @@ def files_router(ctx: IntakeContext) -> APIRouter:
             or (principal.has_any(*OFFICER_ROLES) and stored.agency_code == principal.agency)
         )
         if stored is not None and not allowed and stored.dossier_id:
-            # A file the agency attached to a message on the applicant's own dossier.
+            # A file the agency attached to a message on the applicant's own dossier; a file of a dossier whose
+            # appraisal council the reader sits on.
             dossier = await ctx.repo.by_id(stored.dossier_id)
-            allowed = dossier is not None and dossier["applicant_id"] == principal.subject
+            allowed = dossier is not None and (
+                dossier["applicant_id"] == principal.subject or handlers.seated_on_council(dossier, principal)
+            )
         if stored is None or not allowed:
             raise Problem(404, "Not found", "no such file that you may read")
         headers = {"Content-Disposition": f'attachment; filename="{stored.name}"', "X-Content-SHA256": stored.sha256}
@@ -331,15 +336,16 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
         return DossierPage(items=items, offset=offset, limit=limit, total=total)
 
     @router.get("/{code}", response_model=DossierOut, summary="One dossier (its owner, or officers of its agency)")
-    async def get_one(code: Code, reader: Reader) -> DossierOut:
-        doc = await handlers.readable_dossier(ctx.repo, code, reader)
+    async def get_one(code: Code, reader: CouncilReader) -> DossierOut:
+        doc = await handlers.readable_dossier(ctx.repo, code, reader, council=True)
         owner = doc["applicant_id"] == reader.subject
+        staff = owner or (reader.has_any(*OFFICER_ROLES) and reader.agency == doc["agency_code"])
         ids = [i for c in doc.get("components", []) for i in c["file_ids"]]
         ids += [i for s in doc.get("supplements", []) for c in s["components"] for i in c["file_ids"]]
         stored = await ctx.files.get_many(ids)
         files = [FileOut.of(stored[i]) for i in dict.fromkeys(ids) if i in stored]
         # The tracking PIN is on the applicant's receipt: shown to them alone.
-        return DossierOut.of(doc, seal_key=seal_key if owner else None, files=files, owner=owner)
+        return DossierOut.of(doc, seal_key=seal_key if owner else None, files=files, owner=owner, contact=staff)
 
     @router.get("/{code}/messages", response_model=MessageList, summary="The messages between applicant and agency")
     async def messages(code: Code, reader: Reader) -> MessageList:

@@ -20,6 +20,7 @@ from hoso.events.catalog import (
     Channel,
     ComponentFiles,
     DeadlineTerms,
+    DossierAppraisalRecorded,
     DossierApproved,
     DossierDeadlineExtended,
     DossierEventData,
@@ -367,8 +368,11 @@ def _dossier_document(
     }
 
 
-async def readable_dossier(repo: DossierRepository, code: str, principal: Principal) -> Document:
-    """A dossier its owner, or an officer of its agency, may read; 404 for anyone else."""
+async def readable_dossier(
+    repo: DossierRepository, code: str, principal: Principal, *, council: bool = False
+) -> Document:
+    """A dossier its owner, or an officer of its agency, may read (with `council`, also a member of its appraisal
+    council through their own account); 404 for anyone else."""
     doc = await repo.by_code(code)
     if doc is None:
         raise DossierNotFound(code)
@@ -376,7 +380,19 @@ async def readable_dossier(repo: DossierRepository, code: str, principal: Princi
         return doc
     if principal.has_any(*OFFICER_ROLES) and principal.agency == doc["agency_code"]:
         return doc
+    if council and seated_on_council(doc, principal):
+        return doc
     raise DossierNotFound(code)
+
+
+def seated_on_council(doc: Document, principal: Principal) -> bool:
+    """Whether `principal` is a member of the dossier's appraisal council taking part through their account: they read
+    the dossier and its files (not the applicant's contact, not the messages)."""
+    return (
+        principal.has_any(Role.COUNCIL_MEMBER)
+        and principal.agency == doc["agency_code"]
+        and principal.subject in (doc.get("council_accounts") or ())
+    )
 
 
 async def own_dossier(repo: DossierRepository, code: str, applicant: Principal) -> Document:
@@ -575,6 +591,9 @@ def view_update(event: Envelope, current: Document | None) -> Document | None:
         fields["decision"] = {"outcome": outcome, "reason": payload.reason, "at": event.time}
     elif isinstance(payload, DossierResultReturned):
         fields["result_returned_at"] = payload.returned_at
+    elif isinstance(payload, DossierAppraisalRecorded) and payload.step == "council_established":
+        # The council's members who take part through their own accounts read the dossier and its files.
+        fields["council_accounts"] = [m.account_id for m in payload.members or [] if m.account_id]
     return {"$set": fields} if fields else None
 
 

@@ -204,9 +204,12 @@ class ApplicantOut(BaseModel):
     tax_code: str | None = None
 
     @classmethod
-    def of(cls, doc: Document) -> ApplicantOut:
+    def of(cls, doc: Document, *, contact_details: bool = True) -> ApplicantOut:
+        """With `contact_details` off (an appraisal council's member), who filed it and nothing to reach them by."""
         contact = doc.get("applicant") or {}
         ids = doc.get("applicant_identifiers") or {}
+        if not contact_details:
+            return cls(kind=doc["applicant_kind"], name=contact.get("name"))
         return cls(
             kind=doc["applicant_kind"],
             name=contact.get("name"),
@@ -268,7 +271,13 @@ class DossierOut(BaseModel):
 
     @classmethod
     def of(
-        cls, doc: Document, *, seal_key: str | None = None, files: list[FileOut] | None = None, owner: bool = True
+        cls,
+        doc: Document,
+        *,
+        seal_key: str | None = None,
+        files: list[FileOut] | None = None,
+        owner: bool = True,
+        contact: bool = True,
     ) -> DossierOut:
         status = PublicStatus(doc["status_code"])
         supplement = doc.get("supplement_request")
@@ -295,7 +304,7 @@ class DossierOut(BaseModel):
             decision=DecisionOut(**doc["decision"]) if doc.get("decision") else None,
             withdrawal=WithdrawalOut(**doc["withdrawal"]) if doc.get("withdrawal") else None,
             result_returned_at=doc.get("result_returned_at"),
-            applicant=ApplicantOut.of(doc),
+            applicant=ApplicantOut.of(doc, contact_details=contact),
             fields=[FieldOut(name=f["name"], value=f["value"]) for f in doc.get("fields", [])],
             components=[ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in doc.get("components", [])],
             supplements=[SupplementOut.of(s) for s in doc.get("supplements", [])],

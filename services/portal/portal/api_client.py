@@ -245,6 +245,11 @@ class PlatformApi:
         result: dict[str, Any] = await self._call("GET", "/api/v1/review/tasks", token=token, params=dict(params))
         return result
 
+    async def councils(self, token: str) -> dict[str, Any]:
+        """The open dossiers whose appraisal council the caller sits on."""
+        result: dict[str, Any] = await self._call("GET", "/api/v1/review/councils", token=token)
+        return result
+
     async def task_counts(self, token: str) -> dict[str, Any]:
         result: dict[str, Any] = await self._call("GET", "/api/v1/review/tasks/counts", token=token)
         return result

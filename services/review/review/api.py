@@ -155,6 +155,21 @@ def review_router(review: Review) -> APIRouter:
         items = [TaskOut.of(d, now, calendar, lead, review.state_labels(d)) for d in docs]
         return TaskPage(items=items, page=page, page_size=page_size, total=total)
 
+    @router.get(
+        "/councils",
+        response_model=TaskPage,
+        summary="The open dossiers whose appraisal council the caller sits on (council members), by due date",
+    )
+    async def councils(member: Participant) -> TaskPage:
+        if member.agency is None:
+            raise Problem(403, "Not permitted", "the token names no agency")
+        now = bson_now()
+        seated = [d for d in await queue.open_of_agency(member.agency) if council_seat(d, member.subject) is not None]
+        seated.sort(key=lambda d: (d.get("due_at") is None, d.get("due_at") or now, d["code"]))
+        calendar, lead = review.settings.calendar, review.settings.due_soon_lead
+        items = [TaskOut.of(d, now, calendar, lead, review.state_labels(d)) for d in seated]
+        return TaskPage(items=items, page=1, page_size=max(1, len(items)), total=len(items))
+
     @router.get("/tasks/counts", response_model=TaskCounts, summary="How many open dossiers wait on each role")
     async def task_counts(officer: Officer) -> TaskCounts:
         if officer.agency is None:

@@ -51,8 +51,22 @@ async def officer_page(page: SignedInPage) -> Page:
     return page
 
 
+async def participant_page(page: SignedInPage) -> Page:
+    """An officer's, or an appraisal council member's (the dossiers of their councils, their review), page."""
+    if not PARTICIPANT_ROLES.intersection(page.user.roles) or not page.user.agency:
+        raise NotAnOfficer()
+    return page
+
+
+def council_only(page: Page) -> bool:
+    """A council member who is not staff of the agency: they see their councils' dossiers and give their review."""
+    return page.user is not None and not OFFICER_ROLES_VALUES.intersection(page.user.roles)
+
+
 OFFICER_ROLES_VALUES = frozenset(r.value for r in OFFICER_ROLES)
+PARTICIPANT_ROLES = OFFICER_ROLES_VALUES | {"council_member"}
 OfficerPage = Annotated[Page, Depends(officer_page)]
+ParticipantPage = Annotated[Page, Depends(participant_page)]
 
 
 def desk_clock(task: dict[str, Any], *, page: Page) -> Clock:
@@ -73,7 +87,7 @@ def desk_router() -> APIRouter:
 
     @router.get("/can-bo", response_class=HTMLResponse)
     async def queue(
-        page: OfficerPage,
+        page: ParticipantPage,
         vai: str = "",
         thu_tuc: Annotated[str, Query(max_length=40)] = "",
         trang_thai: Annotated[str, Query(max_length=2)] = "",
@@ -84,6 +98,8 @@ def desk_router() -> APIRouter:
         trang: int = 1,
     ) -> HTMLResponse:
         token = await page.token()
+        if council_only(page):
+            return await _councils(page, token)
         mine = [r for r in DESK_ROLES if r in page.user.roles]
         role = vai if vai in DESK_ROLES else (mine[0] if mine else DESK_ROLES[0])
         number = max(1, min(trang, 500))
@@ -142,11 +158,11 @@ def desk_router() -> APIRouter:
         )
 
     @router.get("/can-bo/ho-so/{code}", response_class=HTMLResponse)
-    async def dossier(page: OfficerPage, code: str) -> HTMLResponse:
+    async def dossier(page: ParticipantPage, code: str) -> HTMLResponse:
         return await render_desk_dossier(page, code)
 
     @router.post("/can-bo/ho-so/{code}/xu-ly", response_class=HTMLResponse, response_model=None)
-    async def act(page: OfficerPage, code: str) -> Response:
+    async def act(page: ParticipantPage, code: str) -> Response:
         if not re.fullmatch(CODE, code):
             return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
         form = await page.form()
@@ -209,6 +225,24 @@ async def _officers(page: Page, agency: str) -> list[Officer]:
         return []
 
 
+async def _councils(page: Page, token: str) -> HTMLResponse:
+    """A council member's desk: the open dossiers of the councils they sit on."""
+    answer = await page.portal.api.councils(token)
+    rows = [
+        {
+            "task": task,
+            "clock": desk_clock(task, page=page),
+            "procedure_name": await page.portal.catalog.name(task["procedure_code"], page.t.language),
+        }
+        for task in answer["items"]
+    ]
+    return await page.render("desk/councils.html", rows=rows, total=answer["total"])
+
+
+async def _nothing() -> None:
+    return None
+
+
 async def _or_none(call: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
     """The API's answer, or None where it has no such dossier (404, or a code it does not accept: 422)."""
     try:
@@ -240,12 +274,15 @@ async def render_desk_dossier(
     if not re.fullmatch(CODE, code):
         return await page.render("error.html", status_code=404, message=page.t("error.not_found"))
     token = await page.token()
+    # A council member reads the dossier, its files and its workflow; the record, the forms and the messages between
+    # the applicant and the agency are the agency's.
+    member = council_only(page)
     workflow, filed, timeline, names, thread = await asyncio.gather(
         _or_none(page.portal.api.workflow_dossier(token, code)),
         _or_none(page.portal.api.dossier(token, code)),
-        _or_none(page.portal.api.timeline(token, code)),  # none yet: records has not heard of it
+        _nothing() if member else _or_none(page.portal.api.timeline(token, code)),  # none yet: records has not heard
         page.portal.directory.names(),
-        messages.open_thread(page, token, code),  # opening the page is reading the applicant's messages
+        _nothing() if member else messages.open_thread(page, token, code),  # opening it is reading the messages
     )
     if filed is None:
         # Not in the officer's agency (review and intake answer 404 alike), or no such dossier.

@@ -552,7 +552,13 @@ def _establish(doc: Document, req: ActionRequest, officer: Principal, ctx: Conte
 def _review(doc: Document, req: ActionRequest, officer: Principal, ctx: Context) -> tuple[Document, dict[str, Any]]:
     seat = council_seat(doc, officer.subject)
     assert seat is not None  # checked with the roles
-    review = {"member_name": seat["name"], "role": seat["role"], "conclusion": req.conclusion, "at": ctx.now}
+    review = {
+        "member_name": seat["name"],
+        "role": seat["role"],
+        "conclusion": req.conclusion,
+        "summary": req.reason,  # the written review itself
+        "at": ctx.now,
+    }
     council = {**doc["council"], "reviews": [*doc["council"]["reviews"], review]}
     return council, {"member_name": seat["name"], "conclusion": req.conclusion}
 
