@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator, Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import jsonschema
@@ -24,7 +26,7 @@ from hoso.runtime import ProcessRole
 from hoso.store import Store
 from hoso.topics import DOSSIER_EVENTS
 from intake.bootstrap import build_app
-from intake.domain.codes import SequenceExhausted, format_dossier_code
+from intake.domain.codes import DossierCodes, SequenceExhausted, format_dossier_code
 from intake.files import FileStore
 from intake.repository import DossierRepository
 from intake.settings import IntakeSettings
@@ -400,6 +402,43 @@ async def test_without_a_valid_token_nothing_is_accepted(client: Client, token: 
     assert officer.status_code == 403
     assert no_key.status_code == 422
     assert "Idempotency-Key" in [e["field"] for e in no_key.json()["errors"]]
+
+
+async def test_an_agency_with_its_electronic_identifier_configured_numbers_its_codes_under_it(
+    client: Client, token: Token, kafka_bootstrap: str
+) -> None:
+    # agencies.yaml ships Quảng Ninh's People's Committee as 000.00.00.H49 (Circular 10/2016/TT-BTTTT's format).
+    answer = await submit(client, token(), await permit_body(client, token(), province="QNI"), unique("key-qni"))
+    assert answer.status_code == 201, answer.text
+    dossier = answer.json()
+    assert dossier["agency_code"] == "UBND.QNI"  # routing, roles and statistics keep the agency's own code
+    day = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    assert re.fullmatch(rf"000\.00\.00\.H49-{day:%y%m%d}-\d{{4}}", dossier["code"]), dossier["code"]
+    again = await client.get(f"/api/v1/dossiers/{dossier['code']}", headers=auth(token()))
+    assert again.status_code == 200, again.text
+    assert again.json()["id"] == dossier["id"]
+    await asyncio.sleep(1.0)
+    [event] = await events_of(kafka_bootstrap, dossier["id"])
+    assert event["dossier_code"] == dossier["code"]
+
+
+async def test_an_identifier_configured_during_the_day_goes_on_from_the_days_last_number(
+    database: AsyncDatabase[Document],
+) -> None:
+    day = date(2026, 11, 26)
+    before = DossierRepository(Store(database))
+    first = await before.reserve_sequence("BNNMT", day, "dossier-before")
+    await database["dossiers"].insert_one({"_id": "dossier-before", "code": before.codes.format("BNNMT", day, first)})
+    after = DossierRepository(Store(database), DossierCodes({"BNNMT": "000.00.01.G99"}))
+    second = await after.reserve_sequence("BNNMT", day, "dossier-after")
+    code = after.codes.format("BNNMT", day, second)
+    await database["dossiers"].insert_one({"_id": "dossier-after", "code": code})
+
+    assert second == first + 1
+    assert code == f"000.00.01.G99-{day:%y%m%d}-{second:04d}"
+    assert (await after.by_code(code) or {}).get("_id") == "dossier-after"
+    assert (await after.by_code(f"BNNMT-{day:%y%m%d}-{first:04d}") or {}).get("_id") == "dossier-before"
+    assert await after.by_code(f"000.00.01.G99-{day:%y%m%d}-{first:04d}") is None
 
 
 async def test_a_number_given_back_and_taken_again_still_finds_its_dossier_by_code(

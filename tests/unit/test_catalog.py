@@ -124,6 +124,10 @@ def test_a_time_limit_by_a_field_the_version_lacks_or_by_a_value_it_lacks_is_ref
     by_text = {**base, "deadline": {**base["deadline"], "by": {**base["deadline"]["by"], "field": "project_name"}}}
     with pytest.raises(CatalogDataError, match="not a choice field"):
         parse_versions([by_text], "test")
+    for wrong in (0, 3651):
+        by_zero = {**base, "deadline": {**base["deadline"], "by": {**base["deadline"]["by"], "amounts": {"I": wrong}}}}
+        with pytest.raises(CatalogDataError, match=r"deadline\.by\.amounts\.I"):
+            parse_versions([by_zero], "test")
 
 
 @pytest.mark.parametrize("code", ["MT-DTM-TINH", "MT-GPMT-TINH"])

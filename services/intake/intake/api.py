@@ -26,7 +26,7 @@ from intake.domain.catalog import (
     UnknownProcedure,
     version_in_force,
 )
-from intake.domain.codes import service_day
+from intake.domain.codes import DOSSIER_CODE_PATTERN, service_day
 from intake.domain.content import UnrecognisedContent
 from intake.drafts import DraftNotFound, DraftStore
 from intake.files import FileStore, StoredFile
@@ -63,7 +63,7 @@ Reader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROL
 # A member of a dossier's appraisal council, through their own account, reads the dossier and its files.
 CouncilReader = Annotated[Principal, Depends(require_roles(Role.APPLICANT, *OFFICER_ROLES, Role.COUNCIL_MEMBER))]
 Anyone = Annotated[Principal, Depends(current_principal)]
-Code = Annotated[str, Path(max_length=80, pattern=r"^[A-Z0-9.]+-\d{6}-\d{4}$")]
+Code = Annotated[str, Path(max_length=80, pattern=DOSSIER_CODE_PATTERN)]
 DraftId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 ComponentCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,64}$")]
 DRAFT_WRITE_ATTEMPTS = 5
@@ -337,15 +337,20 @@ def dossiers_router(ctx: IntakeContext) -> APIRouter:
 
     @router.get("/{code}", response_model=DossierOut, summary="One dossier (its owner, or officers of its agency)")
     async def get_one(code: Code, reader: CouncilReader) -> DossierOut:
-        doc = await handlers.readable_dossier(ctx.repo, code, reader, council=True)
-        owner = doc["applicant_id"] == reader.subject
-        staff = owner or (reader.has_any(*OFFICER_ROLES) and reader.agency == doc["agency_code"])
+        doc, readership = await handlers.dossier_read_by(ctx.repo, code, reader, council=True)
+        owner = readership is handlers.Readership.OWNER
         ids = [i for c in doc.get("components", []) for i in c["file_ids"]]
         ids += [i for s in doc.get("supplements", []) for c in s["components"] for i in c["file_ids"]]
         stored = await ctx.files.get_many(ids)
         files = [FileOut.of(stored[i]) for i in dict.fromkeys(ids) if i in stored]
         # The tracking PIN is on the applicant's receipt: shown to them alone.
-        return DossierOut.of(doc, seal_key=seal_key if owner else None, files=files, owner=owner, contact=staff)
+        return DossierOut.of(
+            doc,
+            seal_key=seal_key if owner else None,
+            files=files,
+            owner=owner,
+            contact=readership is not handlers.Readership.COUNCIL,
+        )
 
     @router.get("/{code}/messages", response_model=MessageList, summary="The messages between applicant and agency")
     async def messages(code: Code, reader: Reader) -> MessageList:

@@ -36,7 +36,7 @@ def build_app(role: ProcessRole, settings: IntakeSettings | None = None) -> Fast
     settings = settings or IntakeSettings()
 
     def wire(runtime: Runtime) -> Sequence[APIRouter]:
-        repo = DossierRepository(runtime.store)
+        repo = DossierRepository(runtime.store, settings.dossier_codes())
         catalog = CatalogStore(runtime.store)
         runtime.add_indexes([*INDEXES, *CATALOG_INDEXES, *FILE_INDEXES, *DRAFT_INDEXES])
         drafts = DraftStore(runtime.store, retention=timedelta(days=settings.draft_retention_days))

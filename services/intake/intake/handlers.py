@@ -9,6 +9,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,7 +55,7 @@ from intake.domain.catalog import (
     UnknownProcedure,
     version_in_force,
 )
-from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, format_dossier_code, service_day
+from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, service_day
 from intake.domain.lifecycle import ApplicantAction, allowed_actions, may
 from intake.domain.submission import FileFacts, Finding, check_components, check_fields
 from intake.files import FileStore, StoredFile
@@ -169,7 +170,7 @@ async def submit_dossier(
             sequence = await repo.reserve_sequence(agency, day, dossier_id)
         except SequenceExhausted as exc:
             raise NumbersUsedUp(agency, day, timezone) from exc
-        code = format_dossier_code(agency, day, sequence)
+        code = repo.codes.format(agency, day, sequence)
         event = _submitted_event(
             dossier_id, code, agency, version, applicant, command, stored, now, correlation_id, channel, registered_by
         )
@@ -368,21 +369,35 @@ def _dossier_document(
     }
 
 
-async def readable_dossier(
+class Readership(StrEnum):
+    """Who reads a dossier: its owner, an officer of its agency, or a member of its appraisal council."""
+
+    OWNER = "owner"
+    OFFICER = "officer"
+    COUNCIL = "council"
+
+
+async def dossier_read_by(
     repo: DossierRepository, code: str, principal: Principal, *, council: bool = False
-) -> Document:
+) -> tuple[Document, Readership]:
     """A dossier its owner, or an officer of its agency, may read (with `council`, also a member of its appraisal
-    council through their own account); 404 for anyone else."""
+    council through their own account), and as whom; 404 for anyone else."""
     doc = await repo.by_code(code)
     if doc is None:
         raise DossierNotFound(code)
     if doc["applicant_id"] == principal.subject and principal.has_any(Role.APPLICANT):
-        return doc
+        return doc, Readership.OWNER
     if principal.has_any(*OFFICER_ROLES) and principal.agency == doc["agency_code"]:
-        return doc
+        return doc, Readership.OFFICER
     if council and seated_on_council(doc, principal):
-        return doc
+        return doc, Readership.COUNCIL
     raise DossierNotFound(code)
+
+
+async def readable_dossier(repo: DossierRepository, code: str, principal: Principal) -> Document:
+    """A dossier its owner, or an officer of its agency, may read; 404 for anyone else."""
+    doc, _ = await dossier_read_by(repo, code, principal)
+    return doc
 
 
 def seated_on_council(doc: Document, principal: Principal) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from hoso.events import Envelope
@@ -11,7 +11,7 @@ from hoso.idempotency import apply_once, dotted
 from hoso.mongo import Document, IndexSpec
 from hoso.outbox import with_outbox
 from hoso.store import Guard, NumbersExhausted, Order, Store
-from intake.domain.codes import MAX_SEQUENCE, SequenceExhausted, parse_dossier_code
+from intake.domain.codes import MAX_SEQUENCE, DossierCodes, SequenceExhausted
 
 DOSSIERS = "dossiers"
 COUNTERS = "dossier_counters"
@@ -30,19 +30,6 @@ def _scope(agency_code: str, day: date) -> str:
     return f"{agency_code}|{day.isoformat()}"
 
 
-def _number_of(code: str) -> tuple[str, int] | None:
-    """The numbering scope and number of a dossier code."""
-    parsed = parse_dossier_code(code)
-    if parsed is None:
-        return None
-    agency, day, sequence = parsed
-    try:
-        issued = datetime.strptime(day, "%y%m%d").date()
-    except ValueError:
-        return None
-    return _scope(agency, issued), sequence
-
-
 class CodeTaken(Exception):
     """Another dossier took this code first; the caller picks the next number."""
 
@@ -55,8 +42,9 @@ NEWEST_FIRST = Order([("submitted_at", -1)])
 
 
 class DossierRepository:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, codes: DossierCodes | None = None) -> None:
         self.collection = store.table(DOSSIERS)
+        self.codes = codes or DossierCodes()
         # Each agency's daily numbers (Circular 01/2018/TT-VPCP Art. 19).
         self.numbers = store.numbering(counters=COUNTERS, claims=CODE_SLOTS, at_most=MAX_SEQUENCE)
 
@@ -68,9 +56,10 @@ class DossierRepository:
 
     async def by_code(self, code: str) -> Document | None:
         """The dossier with this code: through its number's claim (a look-up by `_id`), else by searching."""
-        number = _number_of(code)
+        number = self.codes.numbered_by(code)
         if number is not None:
-            owner = await self.numbers.owner(*number)
+            agency, day, sequence = number
+            owner = await self.numbers.owner(_scope(agency, day), sequence)
             if owner is not None:
                 doc = await self.by_id(owner)
                 if doc is not None and doc["code"] == code:

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from hoso.settings import ServiceSettings
+from intake.catalog.seed import load_identifiers
+from intake.domain.codes import AgencyCode, AgencyIdentifier, DossierCodes
 
 
 class IntakeSettings(ServiceSettings):
@@ -26,3 +28,14 @@ class IntakeSettings(ServiceSettings):
     payment_merchant_code: str = "HOSO0001"
     payment_secret: SecretStr | None = None
     payment_return_url: str = "http://127.0.0.1:8080/"
+    # Each agency's electronic identifier (QCVN 102:2016/BTTTT), leading its dossier codes; JSON, e.g.
+    # INTAKE_AGENCY_IDENTIFIERS='{"BNNMT": "000.00.00.G99"}'. Added to (and over) the ones agencies.yaml ships.
+    agency_identifiers: dict[AgencyCode, AgencyIdentifier] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _identifiers_are_unique(self) -> IntakeSettings:
+        self.dossier_codes()
+        return self
+
+    def dossier_codes(self) -> DossierCodes:
+        return DossierCodes({**load_identifiers(), **self.agency_identifiers})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -125,20 +125,9 @@ def desk_router() -> APIRouter:
             page.portal.catalog.summaries(),
             _officers(page, page.user.agency),
         )
-        people = {o.id: o for o in officers}
-        rows = []
-        for task in answer["items"]:
-            rows.append(
-                {
-                    "task": task,
-                    "clock": desk_clock(task, page=page),
-                    "procedure_name": await page.portal.catalog.name(task["procedure_code"], page.t.language),
-                    "assignee": people[task["assignee_id"]].name
-                    if task.get("assignee_id") in people
-                    else task.get("assignee_id"),
-                }
-            )
-        specialists = sorted((o for o in people.values() if "specialist" in o.roles), key=lambda o: o.name)
+        people = {o.id: o.name for o in officers}
+        rows = await _task_rows(page, answer["items"], people)
+        specialists = sorted((o for o in officers if "specialist" in o.roles), key=lambda o: o.name)
         language = page.t.language
         return await page.render(
             "desk/queue.html",
@@ -225,17 +214,25 @@ async def _officers(page: Page, agency: str) -> list[Officer]:
         return []
 
 
-async def _councils(page: Page, token: str) -> HTMLResponse:
-    """A council member's desk: the open dossiers of the councils they sit on."""
-    answer = await page.portal.api.councils(token)
-    rows = [
+async def _task_rows(
+    page: Page, tasks: list[dict[str, Any]], people: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of the desk's table of dossiers (templates/desk/_tasks.html), with whom each is assigned to by name."""
+    return [
         {
             "task": task,
             "clock": desk_clock(task, page=page),
             "procedure_name": await page.portal.catalog.name(task["procedure_code"], page.t.language),
+            "assignee": (people or {}).get(task.get("assignee_id") or "", task.get("assignee_id")),
         }
-        for task in answer["items"]
+        for task in tasks
     ]
+
+
+async def _councils(page: Page, token: str) -> HTMLResponse:
+    """A council member's desk: the open dossiers of the councils they sit on."""
+    answer = await page.portal.api.councils(token)
+    rows = await _task_rows(page, answer["items"])
     return await page.render("desk/councils.html", rows=rows, total=answer["total"])
 
 
