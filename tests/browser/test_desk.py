@@ -250,23 +250,34 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     act(page, "Trình lãnh đạo")
     expect(page.locator(".notice.success")).to_contain_text("Đã trình lãnh đạo")
 
-    # The leader extends the deadline with an apology (Form 04), then approves after confirming.
+    # Only the Prime Minister's decision extends an EIA appraisal (Law 72/2020 Art. 34(6)(d)): the leader records it,
+    # with no apology (no Form 04); then approves after confirming.
     page = leader.go(f"/can-bo/ho-so/{code}")
     expect(page.locator("main")).to_contain_text("Đề nghị phê duyệt")
     current_due = datetime.fromisoformat(desk.review_view(code)["due_at"])  # type: ignore[index]
     new_due = (current_due + timedelta(days=10)).astimezone(VIETNAM).replace(hour=16, minute=30, tzinfo=None)
-    open_action(page, "Gia hạn")
+    extend = "Gia hạn thời hạn thẩm định theo quyết định của Thủ tướng Chính phủ"
+    open_action(page, extend)
+    expect(page.locator("#action-extend_deadline")).to_contain_text("Chỉ Thủ tướng Chính phủ được kéo dài thời hạn")
     page.fill("#f-extend_deadline-reason", "Cần thêm thời gian lấy ý kiến cơ quan liên quan")
     page.fill("#f-extend_deadline-new_due_at", new_due.strftime("%Y-%m-%dT%H:%M"))
-    act(page, "Gia hạn")
-    expect(page.locator(".notice.success")).to_contain_text("Đã gia hạn")
+    page.check("#f-extend_deadline-confirm")
+    act(page, extend)
+    expect(page.locator("#f-extend_deadline-decision_number-error")).to_be_visible()
+    expect(page.locator(".error-summary a[href='#f-extend_deadline-decision_number']")).to_be_visible()
+    expect(page.locator("label[for='f-extend_deadline-decision_number']")).to_contain_text("Số quyết định gia hạn")
+    leader.look("extension-needs-decision")
+    page.fill("#f-extend_deadline-decision_number", "1520/QĐ-TTg")
+    page.check("#f-extend_deadline-confirm")
+    act(page, extend)
+    expect(page.locator(".notice.success")).to_contain_text("Đã ghi nhận quyết định gia hạn")
     expect(page.locator("#tom-tat")).to_contain_text(new_due.strftime("%d/%m/%Y"))
     desk.wait_timeline(code, "dossier.deadline_extended")
     page.reload()
-    expect(page.locator("main")).to_contain_text("Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)")
-    apology = " ".join(form_pdf(leader, code, "04").split())
-    assert "Cần thêm thời gian" in apology
-    assert "Phạm Thu Dung Phó Cục trưởng Cục Môi trường" in apology
+    expect(page.locator(".timeline")).to_contain_text("Gia hạn thời hạn theo quyết định của cơ quan có thẩm quyền")
+    expect(page.locator(".timeline")).to_contain_text("1520/QĐ-TTg")
+    expect(page.locator("main")).not_to_contain_text("Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)")
+    leader.look("extended-by-decision")
     open_action(page, "Phê duyệt kết quả thẩm định")
     page.fill("#f-approve-decision_number", "123/QĐ-BNNMT")
     act(page, "Phê duyệt kết quả thẩm định")
@@ -287,7 +298,8 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     history = page.locator(".timeline")
     for step in ("Yêu cầu bổ sung", "Người nộp bổ sung hồ sơ", "Tiếp nhận hồ sơ", "Phân công chuyên viên",
                  "Thành lập hội đồng thẩm định", "Bản nhận xét của thành viên hội đồng", "Họp hội đồng thẩm định",
-                 "Thông báo chỉnh sửa, bổ sung báo cáo", "Trình lãnh đạo", "Gia hạn, xin lỗi và hẹn lại", "Phê duyệt",
+                 "Thông báo chỉnh sửa, bổ sung báo cáo", "Trình lãnh đạo",
+                 "Gia hạn thời hạn theo quyết định của cơ quan có thẩm quyền", "Phê duyệt",
                  "Trả kết quả"):  # fmt: skip
         expect(history).to_contain_text(step)
     expect(history).to_contain_text("Trần Thị Bình")

@@ -145,19 +145,24 @@ def test_a_fee_requested_and_paid_resumes_processing(walk: Walkthrough) -> None:
     assert walk.wait_review(code, "council_concluded")["council"]["conclusion"] == "approve"
 
 
-def test_an_extended_deadline_sends_the_apology_with_the_new_date(walk: Walkthrough) -> None:
+def test_an_eia_appraisal_extended_by_the_prime_ministers_decision_tells_the_owner_without_an_apology(
+    walk: Walkthrough,
+) -> None:
+    # Law 72/2020 Art. 34(6)(d): only the Prime Minister's decision extends it; the leader records it.
     code, pin = received(walk)
     before = walk.wait_status(code, 2)["due_at"]
     assert before is not None
     new_due = (datetime.fromisoformat(before) + timedelta(days=15)).astimezone(UTC).isoformat()
-    reason = "Hội đồng thẩm định cần khảo sát thực địa"
-    walk.act(walk.leader, code, "extend_deadline", reason=reason, new_due_at=new_due)
-    apology = walk.wait_mail(code, "Thư xin lỗi", to=walk.applicant.email)
-    form = next(apology.iter_attachments())
-    assert form.get_filename() == f"Mau-04-{code}.pdf"
-    text = pdf_text(form.get_payload(decode=True))
-    assert "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ" in text
-    assert "Hội đồng thẩm định cần khảo sát thực địa" in text
+    reason = "Dự án cần khảo sát thực địa bổ sung"
+    walk.act(walk.leader, code, "extend_deadline", reason=reason, new_due_at=new_due, decision_number="1520/QĐ-TTg")
+    told = walk.wait_mail(code, "Gia hạn thời hạn giải quyết", to=walk.applicant.email)
+    body = told.get_body(preferencelist=("plain",))
+    assert body is not None
+    text = " ".join(str(body.get_content()).split())
+    assert "theo Quyết định số 1520/QĐ-TTg của Thủ tướng Chính phủ" in text
+    assert reason in text
+    assert list(told.iter_attachments()) == []  # no apology slip (Form 04)
+    assert not [m for m in walk.mail(code, to=walk.applicant.email) if "xin lỗi" in str(m["Subject"]).lower()]
     walk.wait(
         "the new date for the applicant",
         lambda: (view := walk.applicant_view(code))["due_at"] != before and view,

@@ -130,11 +130,14 @@ class Story:
             attachment=attachment,
         )  # fmt: skip
 
-    def extended(self, when: datetime, previous: datetime, new: datetime) -> Story:
+    def extended(self, when: datetime, previous: datetime, new: datetime, *, decision: str | None = None) -> Story:
+        """The leader extends the time limit: with an apology, or (`decision`) recording the Prime Minister's decision
+        that the law lets extend an EIA appraisal, which moves the promise."""
+        granted = {"granted_by": "Thủ tướng Chính phủ", "decision_number": decision, "promised_at": new}
         return self.add(
             EventType.DOSSIER_DEADLINE_EXTENDED, DossierDeadlineExtended, when,
             status_code=PublicStatus.PROCESSING, actor_id="leader-1", reason="Cần khảo sát thực địa",
-            previous_due_at=previous, new_due_at=new,
+            previous_due_at=previous, new_due_at=new, **(granted if decision else {}),
         )  # fmt: skip
 
     def returned(self, when: datetime) -> Story:
@@ -336,6 +339,10 @@ def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
     s += [Story(*b, 16)]
     # Asked after the council to revise its report: awaiting the revised report, not a missing document.
     s[17].submitted(at(11, 2)).received(at(11, 3), at(12, 15)).supplement_requested(at(11, 20), purpose="revision")
+    # Extended by the Prime Minister's decision (Law 72/2020 Art. 34(6)(d)), decided on the new date: on time.
+    s += [Story(*h, 3)]
+    s[18].submitted(at(11, 3)).received(at(11, 4), at(11, 12))
+    s[18].extended(at(11, 10), at(11, 12), at(11, 25, 17), decision="1/QĐ-TTg").decided(at(11, 25)).returned(at(11, 26))
     zero = dict.fromkeys(
         ["carried_over", "received", "to_process", "resolved_early", "resolved_on_time", "resolved_late", "rejected",
          "withdrawn", "in_progress_not_yet_due", "in_progress_overdue", "awaiting_supplement", "awaiting_revision",
@@ -353,8 +360,8 @@ def stories() -> tuple[list[Story], dict[str, dict[str, Any]]]:
                   "received_digitised": 12, "fee_paid": 1, "fee_paid_online": 1, "resolved_electronic": 1,
                   "online_rate": 1.0, "digitised_rate": 1.0, "online_payment_rate": 1.0,
                   "electronic_result_rate": round(1 / 6, 4)},
-        "UBND.HN": {**zero, "received": 2, "to_process": 2, "resolved_late": 1, "in_progress_not_yet_due": 1,
-                    "on_time_rate": 0.0},
+        "UBND.HN": {**zero, "received": 3, "to_process": 3, "resolved_on_time": 1, "resolved_late": 1,
+                    "in_progress_not_yet_due": 1, "on_time_rate": 0.5},
     }  # fmt: skip
     return s, expected
 
@@ -383,9 +390,9 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     for agency, counts in expected.items():
         assert {k: rows[agency][k] for k in counts} == counts, agency
     total = body["total"]
-    assert (total["carried_over"], total["received"], total["to_process"]) == (1, 14, 15)
+    assert (total["carried_over"], total["received"], total["to_process"]) == (1, 15, 16)
     assert total["resolved_late"] == 3
-    assert total["on_time_rate"] == 0.5
+    assert total["on_time_rate"] == round(5 / 9, 4)  # (3 early + 2 on time) / (8 resolved + 1 overdue)
     # Only what the period needs is read: the dossier resolved in 2025 is not, the carried-over ones and the one
     # refused at reception are.
     start, end = local_day_bounds(date(2026, 11, 1), date(2026, 11, 30))
@@ -426,7 +433,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     lines = list(csv.DictReader(io.StringIO(by_month.text)))
     assert [(line["month"], line["received"], line["resolved_late"]) for line in lines] == [
         ("2026-10", "1", "0"),
-        ("2026-11", "14", "3"),
+        ("2026-11", "15", "3"),
     ]
     book = await client.get(
         "/api/v1/records/stats.xlsx", params={"from": "2026-10-15", "to": "2026-11-30"}, headers=ops
@@ -435,7 +442,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     header = [c.value for c in sheet[3]]
     assert [
         dict(zip(header, (c.value for c in row), strict=True))["received"] for row in sheet.iter_rows(min_row=4)
-    ] == [1, 14]
+    ] == [1, 15]
     wrong = await client.get(
         "/api/v1/records/stats.csv", params={"from": "2026-11-01", "to": "2026-11-30", "by": "week"}, headers=ops
     )
@@ -495,7 +502,7 @@ async def test_statistics_over_dossiers_with_known_counts_match_in_json_and_csv(
     received = await search(officer, received_from="2026-11-01", received_to="2026-11-30", page_size=3, page=2)
     assert received["total"] == 12
     assert len(received["items"]) == 3
-    assert (await search(ops, agency="UBND.HN"))["total"] == 2
+    assert (await search(ops, agency="UBND.HN"))["total"] == 3
     refused = await client.get("/api/v1/records/dossiers", params={"agency": "UBND.HN"}, headers=officer)
     assert refused.status_code == 403
     injected = await client.get("/api/v1/records/dossiers", params={"code[$ne]": "x"}, headers=officer)

@@ -593,6 +593,36 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
     assert len(steps) == 18
 
 
+async def test_an_eia_appraisal_is_extended_only_by_the_prime_ministers_decision_which_moves_the_promise(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str
+) -> None:
+    d = dossier(**GROUP_II)
+    await to_council(d, kafka_bootstrap)
+    seen = (await d.client.get(f"/api/v1/review/dossiers/{d.code}", headers=d.officer("leader"))).json()
+    due = datetime.fromisoformat(seen["due_at"])
+    [form] = [f for f in seen["action_forms"] if f["name"] == "extend_deadline"]
+    assert form["granted_by"]["authority_vi"] == "Thủ tướng Chính phủ"
+    assert form["label_vi"] == "Gia hạn thời hạn thẩm định theo quyết định của Thủ tướng Chính phủ"
+    new_due = due + timedelta(days=30)
+    missing = await d.act("leader", expect=422, action="extend_deadline", reason="x", new_due_at=new_due.isoformat())
+    assert [e["field"] for e in missing["errors"]] == ["decision_number"]
+    extended = await d.act(
+        "leader",
+        action="extend_deadline",
+        reason="Dự án phức tạp, cần khảo sát bổ sung",
+        new_due_at=new_due.isoformat(),
+        decision_number="1520/QĐ-TTg",
+    )
+    assert datetime.fromisoformat(extended["dossier"]["due_at"]) == new_due
+    events = await d.events(kafka_bootstrap, expect=7)
+    kind, _, data = events[-1]
+    assert kind == "dossier.deadline_extended"
+    assert (data["granted_by"], data["decision_number"]) == ("Thủ tướng Chính phủ", "1520/QĐ-TTg")
+    assert data["article"] == "Law 72/2020/QH14 Art. 34(6)(d)"
+    assert datetime.fromisoformat(data["previous_due_at"]) == due
+    assert datetime.fromisoformat(data["promised_at"]) == new_due  # the law's extension: on time against it
+
+
 async def test_a_revision_window_that_passes_stops_the_dossier(
     dossier: Callable[..., Dossier], kafka_bootstrap: str
 ) -> None:

@@ -91,6 +91,9 @@ def test_events_give_their_form() -> None:
         **base, status_code=PublicStatus.PROCESSING, reason="Chờ ý kiến", previous_due_at=AT, new_due_at=AT
     )
     assert isinstance(form_for_event(extended, issued_at=AT, dossier=dossier), ApologyForm)
+    # The Prime Minister's extension of an EIA appraisal (Law 72/2020 Art. 34(6)(d)) is no apology: no Form 04.
+    granted = extended.model_copy(update={"granted_by": "Thủ tướng Chính phủ", "decision_number": "1520/QĐ-TTg"})
+    assert form_for_event(granted, issued_at=AT, dossier=dossier) is None
     by_timer = refused.model_copy(update={"actor_id": "system", "actor_name": "", "actor_title": ""})
     assert (form_for_event(by_timer, issued_at=AT, dossier=dossier) or form).officer == ""
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from jinja2.exceptions import SecurityError
 
-from hoso.events.catalog import EVENT_MODELS, DossierReceived
+from hoso.events.catalog import EVENT_MODELS, DossierDeadlineExtended, DossierReceived
 from hoso.runtime import ProcessRole
 from notify.bootstrap import build_app
 from notify.domain.catalog import (
@@ -143,3 +143,18 @@ def test_the_service_does_not_start_with_a_template_reading_a_missing_field(copy
     settings = NotifySettings(rules_file=rules, templates_dir=templates)
     with pytest.raises(CatalogError, match=r"DossierRefused schema has no field 'motive'"):
         build_app(ProcessRole.API, settings)
+
+
+def test_an_extension_the_law_grants_names_its_decision_and_apologises_only_when_the_agency_extends() -> None:
+    catalog = load_catalog()
+    email = catalog.template("dossier.deadline_extended", RecipientRole.APPLICANT, Channel.EMAIL)
+    apology = sample_payload(DossierDeadlineExtended)
+    assert isinstance(apology, DossierDeadlineExtended)
+    granted = apology.model_copy(update={"granted_by": "Thủ tướng Chính phủ", "decision_number": "1520/QĐ-TTg"})
+    said = render(email, "vi", granted, SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
+    assert "theo Quyết định số 1520/QĐ-TTg của Thủ tướng Chính phủ" in said.body
+    assert "xin lỗi" not in (said.subject + said.body).lower()
+    assert "Mẫu 04" not in said.body
+    sorry = render(email, "vi", apology, SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
+    assert sorry.subject.startswith("Thư xin lỗi")
+    assert "Mẫu 04" in sorry.body

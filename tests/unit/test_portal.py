@@ -12,6 +12,7 @@ import pytest
 
 from hoso.deadlines import DeadlineUnit, WorkCalendar
 from portal.applicant.clock import ClockState, legal_clock
+from portal.applicant.dossiers import forms_given
 from portal.i18n import Translator
 from portal.presenters import best_component, choice_options, field_value
 from portal.problems import readable
@@ -216,3 +217,16 @@ def test_every_word_the_templates_use_is_in_the_catalogs() -> None:
     prefixes = {key for key in used if key.endswith((".", "_", ".f"))}  # t("unit." ~ clock.unit) and the like
     assert sorted(used - prefixes - set(vi)) == []
     assert [p for p in sorted(prefixes) if not any(k.startswith(p) for k in vi)] == []
+
+
+def test_the_forms_a_timeline_gave_leave_out_a_councils_revision_and_an_extension_the_law_grants() -> None:
+    step = "vn.gov.hoso.dossier.{}.v1".format
+    timeline = [
+        {"event_type": step("received")},
+        {"event_type": step("supplement_requested"), "detail": "revision"},
+        {"event_type": step("deadline_extended"), "detail": "granted"},
+        {"event_type": step("approved")},
+    ]
+    assert forms_given(timeline) == ["01"]
+    timeline += [{"event_type": step("supplement_requested")}, {"event_type": step("deadline_extended")}]
+    assert forms_given(timeline) == ["01", "02", "04"]

@@ -20,7 +20,13 @@ from openpyxl import load_workbook
 
 from hoso.deadlines import WorkCalendar
 from hoso.events import EventType, PublicStatus, new_event
-from hoso.events.catalog import DossierAssigned, DossierReceived, DossierRefused
+from hoso.events.catalog import (
+    DossierAssigned,
+    DossierDeadlineExtended,
+    DossierEventData,
+    DossierReceived,
+    DossierRefused,
+)
 from records.archive import DropFolderExporter
 from records.domain.documents import build_package, dossier_forms
 from records.domain.stats import (
@@ -34,6 +40,7 @@ from records.domain.stats import (
     to_csv,
     to_xlsx,
 )
+from records.handlers import _summary_fields
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 START, END = datetime(2026, 11, 1, tzinfo=LOCAL), datetime(2026, 12, 1, tzinfo=LOCAL)
@@ -333,3 +340,46 @@ def test_the_workbook_has_the_vietnamese_headings_the_column_codes_and_every_row
     assert values[2][:4] == ["agency_code", "procedure_code", "carried_over", "received"]
     assert values[3][:5] == ["BNNMT", "MT-DTM-BO", 0, 1, 1]
     assert values[4][:4] == ["*", "*", 0, 1]
+
+
+def extension(**granted: Any) -> Any:
+    base = {"dossier_id": "d-1", "dossier_code": "BNNMT-261103-0001", "procedure_code": "MT-DTM-BO",
+            "agency_code": "BNNMT", "actor_id": "leader-1", "actor_name": "Phạm Thu Dung",
+            "actor_title": "Phó Cục trưởng", "status_code": PublicStatus.PROCESSING}  # fmt: skip
+    return new_event(
+        EventType.DOSSIER_DEADLINE_EXTENDED,
+        DossierDeadlineExtended(
+            **base,
+            reason="Dự án phức tạp",
+            previous_due_at=at(11, 20),
+            new_due_at=at(12, 18),
+            promised_at=at(12, 18) if granted else at(11, 20),
+            **granted,
+        ),
+        service="review",
+        time=at(11, 18),
+    )
+
+
+def test_an_extension_the_law_grants_moves_the_promise_and_gives_no_apology() -> None:
+    granted = extension(granted_by="Thủ tướng Chính phủ", decision_number="1520/QĐ-TTg", article="Law 72/2020 Art. 34")
+    apology = extension()
+    payload = granted.payload()
+    assert isinstance(payload, DossierEventData)
+    assert _summary_fields(granted, payload)["promised_at"] == at(12, 18)
+    payload = apology.payload()
+    assert isinstance(payload, DossierEventData)
+    assert _summary_fields(apology, payload)["promised_at"] == at(11, 20)  # an apology leaves the promise
+
+    dossier, timeline = entries()
+    timeline = timeline[:2]  # received, assigned
+    for n, event in enumerate([granted], 3):
+        timeline.append({"_id": event.id, "sequence": n, "event_type": event.type.value, "event_time": event.time,
+                         "status_code": 4, "event": event.model_dump_json(), "event_hash": "a" * 64,
+                         "previous_hash": "b" * 64, "hash": f"{n:064x}"})  # fmt: skip
+    forms = dossier_forms({**dossier, "status_code": 4, "outcome": None}, timeline, {})
+    assert FormCode.APOLOGY not in forms
+    control = text_of(render_form(forms[FormCode.PROCESS_CONTROL]))
+    assert "Gia hạn thời hạn theo quyết định của cơ quan có thẩm quyền" in control
+    assert "Quyết định số 1520/QĐ-TTg của Thủ tướng Chính phủ" in control
+    assert "xin lỗi" not in control

@@ -16,6 +16,7 @@ from hoso.events.catalog import DeadlineTerms, DossierSubmitted
 from hoso.mongo import Document
 from review.domain.definition import (
     DEFINITIONS_DIR,
+    ActionName,
     DefinitionError,
     definition_for,
     load_definitions,
@@ -132,7 +133,7 @@ def test_the_eia_versions_of_the_new_law_follow_the_council_workflow_and_the_old
     assert definition.periods["approval"].amount == 20
     assert definition.periods["approval"].unit == "calendar_days"
     assert definition.periods["revision"].amount == 12
-    assert definition.periods["revision"].uncertain
+    assert not definition.periods["revision"].uncertain  # the decree's text, as quoted
 
 
 def test_an_incomplete_dossier_waits_unreceived_and_its_clock_starts_from_the_complete_one() -> None:
@@ -343,6 +344,59 @@ def test_months_are_counted_on_vietnams_calendar(start: datetime, months: int, e
     assert months_after(start, months) == end
 
 
+def test_only_the_prime_ministers_decision_extends_an_appraisal_and_its_date_is_the_promise() -> None:
+    # Law 72/2020 Art. 34(6)(d). Received Thursday 3 December 2026, group II: 30 days end Saturday 2 January 2027.
+    doc = in_council()
+    due = doc["due_at"]
+    assert doc["promised_at"] == due
+    later = vn(2027, 1, 29, 17)
+    refusal = refused(
+        doc, LEADER, vn(2026, 12, 28, 9), action="extend_deadline", reason="Dự án phức tạp", new_due_at=later
+    )
+    assert refusal.errors == [{"field": "decision_number", "in": "body", "message": "required for this action"}]
+    decided = {
+        "action": "extend_deadline",
+        "reason": "Dự án phức tạp",
+        "new_due_at": later,
+        "decision_number": "1520/QĐ-TTg",
+    }
+    assert refused(doc, SPECIALIST, vn(2026, 12, 28, 9), **decided).refusal is Refusal.NOT_PERMITTED
+    doc, events = act(doc, LEADER, vn(2026, 12, 28, 9), **decided)
+    assert doc["due_at"] == doc["appointment_at"] == doc["promised_at"] == later
+    [(kind, data)] = events
+    assert kind == "dossier.deadline_extended"
+    assert data["granted_by"] == "Thủ tướng Chính phủ"
+    assert data["article"] == "Law 72/2020/QH14 Art. 34(6)(d)"
+    assert data["decision_number"] == "1520/QĐ-TTg"
+    assert data["previous_due_at"] == due.isoformat()
+    assert data["promised_at"] == data["new_due_at"] == later.isoformat()
+    form = ctx(vn(2026, 12, 28, 9)).definition.action_form(ActionName.EXTEND_DEADLINE)
+    assert form["granted_by"]["authority_vi"] == "Thủ tướng Chính phủ"
+    assert {f["name"]: f["required"] for f in form["fields"]}["decision_number"] is True  # type: ignore[attr-defined]
+
+
+def test_an_agency_that_extends_itself_apologises_and_the_promise_stays() -> None:
+    # The generic one-stop workflow (Law 55/2014's EIA, version 2015): the leader extends with Form 04.
+    definition = definition_for(DEFINITIONS, "MT-DTM-BO", "2015")
+    assert definition is not None
+    assert definition.action(ActionName.EXTEND_DEADLINE).granted_by is None  # type: ignore[union-attr]
+    fields = [f["name"] for f in definition.action_form(ActionName.EXTEND_DEADLINE)["fields"]]  # type: ignore[union-attr]
+    assert "decision_number" not in fields
+    doc, _ = act(opened(), RECEPTION, vn(2026, 12, 3, 9), action="receive")
+    promised = doc["promised_at"]
+    generic = Context(definition=definition, calendar=WorkCalendar(), now=vn(2026, 12, 28, 9))
+    body = {"action": "extend_deadline", "reason": "Chậm", "new_due_at": vn(2027, 1, 29, 17)}
+    with pytest.raises(ActionRefused) as caught:
+        decide_action(doc, ActionRequest.model_validate({**body, "decision_number": "9/QĐ"}), LEADER, generic)
+    assert caught.value.errors[0]["field"] == "decision_number"
+    step = decide_action(doc, ActionRequest.model_validate(body), LEADER, generic).step
+    extended = apply(doc, step, vn(2026, 12, 28, 9))
+    [(_, data)] = emitted(step)
+    assert extended["promised_at"] == promised  # an apology does not make a late dossier on time
+    assert data["promised_at"] == promised.isoformat()
+    assert "granted_by" not in data or data["granted_by"] is None
+
+
 def test_a_definition_is_refused_with_each_problem_of_its_new_parts_named() -> None:
     data = yaml.safe_load((DEFINITIONS_DIR / "eia.yaml").read_text(encoding="utf-8"))
     data["actions"]["record_meeting"]["guards"] = ["fee_settled", "moon_is_full"]
@@ -350,6 +404,7 @@ def test_a_definition_is_refused_with_each_problem_of_its_new_parts_named() -> N
     data["events"]["dossier.fee_paid"]["period"] = "holiday"
     del data["periods"]["revision"]
     data["council"]["at_least"] = {"treasurer": 1}
+    data["actions"]["approve"]["granted_by"] = data["actions"]["extend_deadline"]["granted_by"]
     with pytest.raises(DefinitionError) as caught:
         parse_definition(data, source="eia.yaml")
     message = str(caught.value)
@@ -359,5 +414,6 @@ def test_a_definition_is_refused_with_each_problem_of_its_new_parts_named() -> N
         "event 'dossier.fee_paid' starts unknown period 'holiday'",
         "timer 'revision_expired' needs the period 'revision'",
         "council rules name unknown role 'treasurer'",
+        "action 'approve' names who grants it: only 'extend_deadline' may",
     ]:
         assert problem in message, message

@@ -80,6 +80,8 @@ def form_for_event(
             )
         case DossierRefused():
             return RefusalForm(**common, issued_at=issued_at, reason=payload.reason)
+        case DossierDeadlineExtended(granted_by=str()):
+            return None  # an extension the law grants (its authority's decision) is no apology: no Form 04
         case DossierDeadlineExtended():
             return ApologyForm(
                 **common,

@@ -208,6 +208,8 @@ def _summary_fields(event: Envelope, payload: DossierEventData) -> Document:
         fields.update(finished_at=event.time, outcome="stopped")
     elif isinstance(payload, DossierDeadlineExtended):
         fields.update(appointment_at=payload.new_due_at, due_at=payload.new_due_at)
+        if payload.promised_at is not None:  # moved by an extension the law grants, not by an apology
+            fields.update(promised_at=payload.promised_at)
     elif isinstance(payload, DossierProcessingResumed) and payload.due_at is not None:
         fields.update(appointment_at=payload.due_at, due_at=payload.due_at, promised_at=payload.promised_at)
     return fields

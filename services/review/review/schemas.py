@@ -11,6 +11,7 @@ from hoso.deadlines import VIETNAM, WorkCalendar
 from hoso.events import PublicStatus
 from hoso.events.status import status_label
 from hoso.mongo import Document
+from review.domain.definition import GrantedBy
 from review.domain.engine import CLOCK
 
 # Times are answered in Vietnam's time zone (+07:00), whether they were just computed or read back from MongoDB.
@@ -150,6 +151,10 @@ class ActionForm(BaseModel):
     label_en: str
     confirm: bool = Field(description="irreversible: ask the officer to confirm first")
     fields: list[ActionField]
+    granted_by: GrantedBy | None = Field(
+        default=None,
+        description="extend_deadline: the authority the law lets extend the time limit, whose decision is recorded",
+    )
 
 
 class DossierOut(TaskOut):

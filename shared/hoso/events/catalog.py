@@ -283,6 +283,19 @@ class DossierDeadlineExtended(OfficerAction):
     reason: str = Field(min_length=1)
     previous_due_at: datetime
     new_due_at: datetime
+    granted_by: str | None = Field(
+        default=None,
+        description="The authority the law lets extend the time limit, in Vietnamese (Law 72/2020/QH14 Art. 34(6)(d): "
+        "the Prime Minister for an EIA appraisal), whose decision the officer recorded; none for the agency's own "
+        "extension with an apology (Form 04)",
+    )
+    decision_number: str | None = Field(default=None, description="With granted_by: the number of its decision")
+    article: str | None = Field(default=None, description="With granted_by: where the law lets it extend")
+    promised_at: datetime | None = Field(
+        default=None,
+        description="The appointment as promised after this step: moved to new_due_at by an extension the law grants, "
+        "left where it was by an extension with an apology (an apology does not make a late dossier on time)",
+    )
 
 
 class DossierDueSoon(DossierEventData):

@@ -29,6 +29,22 @@ APPLICANT_FORMS = {
     "vn.gov.hoso.dossier.refused.v1": "03",
     "vn.gov.hoso.dossier.deadline_extended.v1": "04",
 }
+# Kinds of step of those types that give no form: the revision after a council (the agency's own notice, not Form
+# 02) and an extension the law grants by an authority's decision (no apology, no Form 04).
+NO_FORM_DETAILS = frozenset({"revision", "granted"})
+
+
+def forms_given(timeline: list[dict[str, Any]]) -> list[str]:
+    """The forms (01-04) the steps of a dossier's timeline gave, each once, in order."""
+    return sorted(
+        {
+            APPLICANT_FORMS[e["event_type"]]
+            for e in timeline
+            if e["event_type"] in APPLICANT_FORMS and e.get("detail") not in NO_FORM_DETAILS
+        }
+    )
+
+
 # Steps of the timeline that are not the applicant's to read (reminders to officers, delivery receipts).
 HIDDEN_STEPS = ("vn.gov.hoso.notification.", "vn.gov.hoso.dossier.due_soon.", "vn.gov.hoso.dossier.archived.")
 
@@ -224,7 +240,7 @@ async def render_dossier(
         raise thread
     # A returned result is rated once, in records.
     rating = await page.portal.api.rating(token, code) if dossier["status"]["code"] == 10 else None
-    forms = sorted({APPLICANT_FORMS[e["event_type"]] for e in timeline if e["event_type"] in APPLICANT_FORMS})
+    forms = forms_given(timeline)
     steps = [e for e in timeline if not e["event_type"].startswith(HIDDEN_STEPS)]
     typed_before = page.typed_before() or {}
     values = {k: v[0] for k, v in typed_before.items() if v} | (typed or {})

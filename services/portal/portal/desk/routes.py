@@ -27,7 +27,7 @@ from hoso.mongo import bson_now
 from portal import messages
 from portal.api_client import ApiProblem
 from portal.applicant.clock import Clock, legal_clock
-from portal.applicant.dossiers import APPLICANT_FORMS, CODE, download
+from portal.applicant.dossiers import CODE, download, forms_given
 from portal.desk.actions import ActionInput, read_action
 from portal.directory import DirectoryUnavailable, Officer
 from portal.sessions import TypedValue
@@ -176,7 +176,8 @@ def desk_router() -> APIRouter:
                 # Another officer acted first: the page as it is now, with what this officer had typed.
                 return await render_desk_dossier(page, code, status_code=409, changed="desk.changed_meanwhile")
             return await _refused(page, code, given, form, problem_errors(problem, page.t), problem.status)
-        notice = [TypedValue(name="code", value=code), TypedValue(name="action", value=name)]
+        done = f"{name}.granted" if offered[name].get("granted_by") else name  # no apology when the law grants it
+        notice = [TypedValue(name="code", value=code), TypedValue(name="action", value=done)]
         if result.get("tracking_pin"):
             notice.append(TypedValue(name="pin", value=result["tracking_pin"]))
         assert page.session is not None
@@ -291,7 +292,7 @@ async def render_desk_dossier(
     submitted = datetime.fromisoformat(filed["submitted_at"])
     day: date = submitted.astimezone(page.portal.calendar_zone).date()
     version = await page.portal.catalog.version_on(filed["procedure_code"], day)
-    forms = sorted({APPLICANT_FORMS[e["event_type"]] for e in entries if e["event_type"] in APPLICANT_FORMS})
+    forms = forms_given(entries)
     if entries:
         forms += ["05", "06"]
     notice = _take_notice(page, code)

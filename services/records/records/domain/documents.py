@@ -57,6 +57,7 @@ STEP_LABELS: dict[str, str] = {
     "dossier.approved": "Phê duyệt",
     "dossier.rejected": "Không phê duyệt",
     "dossier.deadline_extended": "Gia hạn, xin lỗi và hẹn lại",
+    "dossier.deadline_extended.granted": "Gia hạn thời hạn theo quyết định của cơ quan có thẩm quyền",
     "dossier.result_returned": "Trả kết quả",
     "dossier.stopped": "Dừng xử lý",
     "dossier.due_soon": "Sắp đến hạn",
@@ -95,9 +96,12 @@ CONCLUSIONS = {
 
 
 def step_detail(data: Mapping[str, Any]) -> str | None:
-    """What kind of step an event of a general type is: a council's step, or a supplement that is a revision."""
+    """What kind of step an event of a general type is: a council's step, a supplement that is a revision, an
+    extension the law grants (an authority's decision, not the agency's apology)."""
     if data.get("step"):
         return str(data["step"])
+    if data.get("granted_by"):
+        return "granted"
     return "revision" if data.get("purpose") == "revision" else None
 
 
@@ -114,6 +118,8 @@ def _note(data: dict[str, Any]) -> str:
         return f"{said}. {data['summary']}" if data.get("summary") else said
     if data.get("members"):
         return f"Quyết định số {data.get('decision_number')}; {len(data['members'])} thành viên"
+    if data.get("granted_by"):
+        return f"Quyết định số {data.get('decision_number')} của {data['granted_by']}: {data.get('reason', '')}"
     for key in ("reason", "summary", "note", "decision_number"):
         if data.get(key):
             return str(data[key])

@@ -67,7 +67,9 @@ ACCEPTS: dict[ActionName, frozenset[Requirement]] = {
     ActionName.PROPOSE_DECISION: frozenset({Requirement.PROPOSAL, Requirement.REASON, Requirement.ATTACHMENT}),
     ActionName.APPROVE: frozenset({Requirement.DECISION_NUMBER, Requirement.ATTACHMENT, Requirement.REASON}),
     ActionName.REJECT: frozenset({Requirement.REASON, Requirement.ATTACHMENT, Requirement.DECISION_NUMBER}),
-    ActionName.EXTEND_DEADLINE: frozenset({Requirement.REASON, Requirement.NEW_DUE_AT}),
+    ActionName.EXTEND_DEADLINE: frozenset(
+        {Requirement.REASON, Requirement.NEW_DUE_AT, Requirement.DECISION_NUMBER, Requirement.ATTACHMENT}
+    ),
     ActionName.RETURN_RESULT: frozenset({Requirement.ATTACHMENT}),
     ActionName.STOP: frozenset({Requirement.REASON}),
     ActionName.ESTABLISH_COUNCIL: frozenset({Requirement.DECISION_NUMBER, Requirement.MEMBERS, Requirement.ATTACHMENT}),
@@ -154,6 +156,16 @@ class StateDef(_Strict):
     label_en: str = ""
 
 
+class GrantedBy(_Strict):
+    """An authority the law lets extend a time limit (not the agency itself): the officer records its decision."""
+
+    authority_vi: str = Field(min_length=1)
+    authority_en: str = Field(min_length=1)
+    article: str = Field(min_length=1)
+    uncertain: bool = False
+    note: str = ""
+
+
 class ActionDef(_Strict):
     from_: list[str] = Field(alias="from", min_length=1)
     to: str | None = Field(default=None, description="None: the state does not change")
@@ -163,6 +175,11 @@ class ActionDef(_Strict):
     label_en: str = ""
     confirm: bool = Field(default=False, description="irreversible: the desk asks the officer to confirm it first")
     guards: list[str] = Field(default_factory=list, description="Guard names: what the action needs besides its state")
+    granted_by: GrantedBy | None = Field(
+        default=None,
+        description="extend_deadline: the authority the law lets extend the time limit; the officer records its "
+        "decision (number, document) and the promise moves with it. Without it the agency extends with an apology.",
+    )
 
 
 class TransitionDef(_Strict):
@@ -234,7 +251,16 @@ class WorkflowDefinition(_Strict):
         """What an officer must give with `name`: what the definition requires and what the action always needs."""
         rule = self.actions.get(name.value)
         listed = {Requirement(r) for r in rule.requires} if rule else set()
+        if rule is not None and rule.granted_by is not None:
+            listed.add(Requirement.DECISION_NUMBER)  # the decision of the authority that granted it
         return frozenset(listed | ALWAYS_REQUIRED.get(name, frozenset()))
+
+    def offered(self, name: ActionName) -> frozenset[Requirement]:
+        """What an officer may give with `name`: an extension takes a decision only where an authority grants it."""
+        rule = self.actions.get(name.value)
+        if name is ActionName.EXTEND_DEADLINE and (rule is None or rule.granted_by is None):
+            return ACCEPTS[name] - {Requirement.DECISION_NUMBER}
+        return ACCEPTS[name]
 
     def action_form(self, name: ActionName, *, legal_time_limit: bool = True) -> dict[str, object]:
         """What the desk needs to draw `name`: its labels, whether to confirm it, and its fields, required first.
@@ -244,7 +270,7 @@ class WorkflowDefinition(_Strict):
         required = self.required(name)
         if name is ActionName.RECEIVE and not legal_time_limit:
             required |= {Requirement.NEW_DUE_AT}
-        offered = ACCEPTS[name] - (
+        offered = self.offered(name) - (
             {Requirement.NEW_DUE_AT} if name is ActionName.RECEIVE and legal_time_limit else set()
         )
         fields = [
@@ -264,6 +290,7 @@ class WorkflowDefinition(_Strict):
             "label_en": rule.label_en or name.value,
             "confirm": rule.confirm,
             "fields": fields,
+            **({"granted_by": rule.granted_by.model_dump()} if rule.granted_by else {}),
         }
 
     def actions_in(self, state: str) -> list[ActionName]:
@@ -317,6 +344,8 @@ def problems_of(d: WorkflowDefinition) -> list[str]:
         for guard in action.guards:
             if guard not in Guard.__members__.values():
                 problems.append(f"action {name!r} names unknown guard {guard!r}")
+        if action.granted_by is not None and name != ActionName.EXTEND_DEADLINE:
+            problems.append(f"action {name!r} names who grants it: only 'extend_deadline' may")
         if name == ActionName.ESTABLISH_COUNCIL and d.council is None:
             problems.append("action 'establish_council' needs the definition's council rules")
         check_transition("action", name, action.from_, action.to)

@@ -456,7 +456,22 @@ def _extension(doc: Document, req: ActionRequest, ctx: Context) -> Document:
         raise invalid("new_due_at", "the dossier has no deadline to extend yet")
     if req.new_due_at <= max(doc["due_at"], ctx.now):
         raise invalid("new_due_at", "the new date must be later than the current deadline and in the future")
-    return {"due_at": req.new_due_at, "appointment_at": req.new_due_at, "previous_due_at": doc["due_at"]}
+    fields = {"due_at": req.new_due_at, "appointment_at": req.new_due_at, "previous_due_at": doc["due_at"]}
+    if _granted(ctx):
+        fields["promised_at"] = req.new_due_at  # the law's own extension: the new date is the promise
+    elif req.decision_number is not None:
+        raise invalid(
+            "decision_number", "no authority grants this workflow's extensions: the agency extends with an apology"
+        )
+    return fields
+
+
+def _granted(ctx: Context) -> dict[str, str]:
+    """Who grants the workflow's extensions, as the event names them (nothing when the agency extends itself)."""
+    rule = ctx.definition.action(ActionName.EXTEND_DEADLINE)
+    if rule is None or rule.granted_by is None:
+        return {}
+    return {"granted_by": rule.granted_by.authority_vi, "article": rule.granted_by.article}
 
 
 def months_after(moment: datetime, months: int) -> datetime:
@@ -644,7 +659,13 @@ _ACTIONS = {
     ActionName.EXTEND_DEADLINE: _simple(
         EventType.DOSSIER_DEADLINE_EXTENDED,
         lambda d, r, o, f, c: DossierDeadlineExtended(
-            **_officer(d, o, f, r), reason=r.reason, previous_due_at=f["previous_due_at"], new_due_at=f["due_at"]
+            **_officer(d, o, f, r),
+            reason=r.reason,
+            previous_due_at=f["previous_due_at"],
+            new_due_at=f["due_at"],
+            promised_at=f.get("promised_at", d.get("promised_at")),
+            **_granted(c),
+            decision_number=r.decision_number,
         ),
         _extension,
     ),
