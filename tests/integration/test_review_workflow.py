@@ -525,6 +525,8 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
         reason="Bổ sung",
     )
     await d.act("specialist", action="record_site_survey", reason="Khảo sát khu vực dự án ngày 10/12")
+    consulted = await d.act("specialist", action="record_consultation", reason="Sở Xây dựng: thống nhất")
+    assert [c["summary"] for c in consulted["dossier"]["council"]["consultations"]] == ["Sở Xây dựng: thống nhất"]
 
     # The council meets once the fee is paid; asking for it stopped no clock.
     unpaid = await d.act("specialist", expect=409, action="record_meeting", conclusion="approve", reason="BB")
@@ -555,7 +557,7 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
     revision_due = datetime.fromisoformat(revision["dossier"]["revision_due_at"])
     assert timedelta(days=364) < revision_due - datetime.now(UTC) < timedelta(days=367)  # twelve months
 
-    await d.events(kafka_bootstrap, expect=14)  # intake answers what it has seen on the topic
+    await d.events(kafka_bootstrap, expect=15)  # intake answers what it has seen on the topic
     await d.publish(
         d.intake_event(EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s-1")
     )
@@ -565,7 +567,7 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
     await d.act("specialist", action="propose_decision", proposal="approve", reason="Đạt sau chỉnh sửa")
     final = await d.act("leader", action="approve", decision_number="45/QĐ-UBND")
     assert final["dossier"]["status_code"] == 9
-    events = await d.events(kafka_bootstrap, expect=18)
+    events = await d.events(kafka_bootstrap, expect=19)
     steps = [(t, s, e.get("step") or e.get("purpose") or "") for t, s, e in events]
     assert (
         steps
@@ -580,6 +582,7 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
             ("dossier.appraisal_recorded", 4, "council_established"),
             ("dossier.appraisal_recorded", 4, "review_submitted"),
             ("dossier.appraisal_recorded", 4, "site_surveyed"),
+            ("dossier.appraisal_recorded", 4, "consulted"),
             ("dossier.fee_paid", 4, ""),
             ("dossier.processing_resumed", 4, ""),
             ("dossier.appraisal_recorded", 4, "meeting_held"),
@@ -590,7 +593,7 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
             ("dossier.approved", 9, ""),
         ][: len(steps)]
     )
-    assert len(steps) == 18
+    assert len(steps) == 19
 
 
 async def test_an_eia_appraisal_is_extended_only_by_the_prime_ministers_decision_which_moves_the_promise(

@@ -10,7 +10,7 @@ import re
 import zipfile
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
 import pypdf
@@ -21,14 +21,16 @@ from openpyxl import load_workbook
 from hoso.deadlines import WorkCalendar
 from hoso.events import EventType, PublicStatus, new_event
 from hoso.events.catalog import (
+    AppraisalStepName,
     DossierAssigned,
     DossierDeadlineExtended,
     DossierEventData,
     DossierReceived,
     DossierRefused,
 )
+from portal.i18n import Translator
 from records.archive import DropFolderExporter
-from records.domain.documents import build_package, dossier_forms
+from records.domain.documents import STEP_LABELS, build_package, dossier_forms
 from records.domain.stats import (
     COLUMNS,
     INDICES,
@@ -383,3 +385,10 @@ def test_an_extension_the_law_grants_moves_the_promise_and_gives_no_apology() ->
     assert "Gia hạn thời hạn theo quyết định của cơ quan có thẩm quyền" in control
     assert "Quyết định số 1520/QĐ-TTg của Thủ tướng Chính phủ" in control
     assert "xin lỗi" not in control
+
+
+@pytest.mark.parametrize("step", get_args(AppraisalStepName))
+def test_every_council_step_has_its_name_on_form_05_and_on_the_portal(step: str) -> None:
+    assert f"dossier.appraisal_recorded.{step}" in STEP_LABELS
+    for language in ("vi", "en"):
+        assert Translator(language).has(f"event.dossier.appraisal_recorded.{step}"), (language, step)

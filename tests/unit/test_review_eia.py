@@ -215,6 +215,16 @@ def test_a_council_member_reviews_through_their_own_account_on_their_own_council
     doc, events = act(doc, SPECIALIST, vn(2026, 12, 15, 9), action="record_site_survey", reason="Khảo sát khu đất")
     assert events[0][1]["step"] == "site_surveyed"
     assert doc["council"]["site_surveys"][0]["summary"] == "Khảo sát khu đất"
+    # The views asked of the agencies, organisations and experts concerned, recorded with the council.
+    missing = refused(doc, SPECIALIST, vn(2026, 12, 16, 9), action="record_consultation")
+    assert missing.errors == [{"field": "reason", "in": "body", "message": "required for this action"}]
+    said = "Sở Xây dựng: thống nhất; UBND xã Cẩm Phả: đề nghị bổ sung tuyến thoát nước"
+    doc, events = act(doc, SPECIALIST, vn(2026, 12, 16, 9), action="record_consultation", reason=said)
+    assert (doc["state"], events[0][1]["step"], events[0][1]["summary"]) == ("council_review", "consulted", said)
+    assert doc["council"]["consultations"] == [{"at": vn(2026, 12, 16, 9), "summary": said}]
+    assert refused(doc, EXPERT, vn(2026, 12, 16, 9), action="record_consultation", reason="x").refusal is (
+        Refusal.NOT_PERMITTED
+    )
     # A council member cannot take the officers' steps.
     assert (
         refused(doc, EXPERT, vn(2026, 12, 15, 9), action="record_meeting", conclusion="approve", reason="x").refusal

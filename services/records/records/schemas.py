@@ -27,8 +27,8 @@ class TimelineEntryOut(BaseModel):
     detail: str | None = Field(
         default=None,
         description="What kind of step a general event type is: a council's step (council_established, "
-        "review_submitted, site_surveyed, meeting_held), revision (a supplement that is the report's revision) or "
-        "granted (an extension the law grants by an authority's decision, with no apology)",
+        "review_submitted, site_surveyed, consulted, meeting_held), revision (a supplement that is the report's "
+        "revision) or granted (an extension the law grants by an authority's decision, with no apology)",
     )
 
     @classmethod

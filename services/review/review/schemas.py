@@ -174,7 +174,7 @@ class DossierOut(TaskOut):
     fee_paid_at: LocalTime | None
     council: dict[str, Any] | None = Field(
         description="The appraisal council: decision_number, members (name, role, affiliation, account_id), "
-        "reviews, site_surveys, met_at, conclusion, minutes"
+        "reviews, site_surveys, consultations, met_at, conclusion, minutes"
     )
     revision_due_at: LocalTime | None = Field(description="Until when the project owner may send the revised report")
     revision_received_at: LocalTime | None

@@ -210,7 +210,7 @@ class DossierSupplementRequested(OfficerAction):
 
 CouncilRole = Literal["chair", "vice_chair", "secretary", "reviewer", "member"]
 Conclusion = Literal["approve", "approve_with_revisions", "not_approve"]
-AppraisalStepName = Literal["council_established", "review_submitted", "site_surveyed", "meeting_held"]
+AppraisalStepName = Literal["council_established", "review_submitted", "site_surveyed", "consulted", "meeting_held"]
 
 
 class CouncilMember(EventData):

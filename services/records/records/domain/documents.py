@@ -48,6 +48,7 @@ STEP_LABELS: dict[str, str] = {
     "dossier.appraisal_recorded.council_established": "Thành lập hội đồng thẩm định",
     "dossier.appraisal_recorded.review_submitted": "Bản nhận xét của thành viên hội đồng",
     "dossier.appraisal_recorded.site_surveyed": "Khảo sát thực tế",
+    "dossier.appraisal_recorded.consulted": "Lấy ý kiến cơ quan, tổ chức, chuyên gia",
     "dossier.appraisal_recorded.meeting_held": "Họp hội đồng thẩm định",
     "dossier.fee_paid": "Nộp phí",
     "dossier.processing_resumed": "Tiếp tục xử lý",

@@ -36,6 +36,7 @@ class ActionName(StrEnum):
     ESTABLISH_COUNCIL = "establish_council"
     SUBMIT_REVIEW = "submit_review"
     RECORD_SITE_SURVEY = "record_site_survey"
+    RECORD_CONSULTATION = "record_consultation"
     RECORD_MEETING = "record_meeting"
     REQUEST_REVISION = "request_revision"
 
@@ -75,6 +76,7 @@ ACCEPTS: dict[ActionName, frozenset[Requirement]] = {
     ActionName.ESTABLISH_COUNCIL: frozenset({Requirement.DECISION_NUMBER, Requirement.MEMBERS, Requirement.ATTACHMENT}),
     ActionName.SUBMIT_REVIEW: frozenset({Requirement.REASON, Requirement.CONCLUSION, Requirement.ATTACHMENT}),
     ActionName.RECORD_SITE_SURVEY: frozenset({Requirement.REASON, Requirement.ATTACHMENT}),
+    ActionName.RECORD_CONSULTATION: frozenset({Requirement.REASON, Requirement.ATTACHMENT}),
     ActionName.RECORD_MEETING: frozenset({Requirement.CONCLUSION, Requirement.REASON, Requirement.ATTACHMENT}),
     ActionName.REQUEST_REVISION: frozenset(
         {Requirement.ITEMS, Requirement.REASON, Requirement.NEW_DUE_AT, Requirement.ATTACHMENT}
@@ -111,6 +113,7 @@ ALWAYS_REQUIRED: dict[ActionName, frozenset[Requirement]] = {
     ActionName.ESTABLISH_COUNCIL: frozenset({Requirement.DECISION_NUMBER, Requirement.MEMBERS}),
     ActionName.SUBMIT_REVIEW: frozenset({Requirement.REASON, Requirement.CONCLUSION}),
     ActionName.RECORD_SITE_SURVEY: frozenset({Requirement.REASON}),
+    ActionName.RECORD_CONSULTATION: frozenset({Requirement.REASON}),
     ActionName.RECORD_MEETING: frozenset({Requirement.CONCLUSION, Requirement.REASON}),
     ActionName.REQUEST_REVISION: frozenset({Requirement.ITEMS}),
 }

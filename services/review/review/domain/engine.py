@@ -558,6 +558,7 @@ def _establish(doc: Document, req: ActionRequest, officer: Principal, ctx: Conte
         "established_at": ctx.now,
         "reviews": [],
         "site_surveys": [],
+        "consultations": [],
         "conclusion": None,
         "met_at": None,
     }
@@ -581,6 +582,14 @@ def _review(doc: Document, req: ActionRequest, officer: Principal, ctx: Context)
 def _survey(doc: Document, req: ActionRequest, officer: Principal, ctx: Context) -> tuple[Document, dict[str, Any]]:
     survey = {"at": ctx.now, "summary": req.reason}
     return {**doc["council"], "site_surveys": [*doc["council"]["site_surveys"], survey]}, {}
+
+
+def _consultation(
+    doc: Document, req: ActionRequest, officer: Principal, ctx: Context
+) -> tuple[Document, dict[str, Any]]:
+    """The views of agencies, organisations or experts the appraisal asked for, as the officer sums them up."""
+    consultation = {"at": ctx.now, "summary": req.reason}
+    return {**doc["council"], "consultations": [*doc["council"].get("consultations", []), consultation]}, {}
 
 
 def _meeting(doc: Document, req: ActionRequest, officer: Principal, ctx: Context) -> tuple[Document, dict[str, Any]]:
@@ -629,6 +638,7 @@ _ACTIONS = {
     ActionName.ESTABLISH_COUNCIL: _appraisal("council_established", _establish),
     ActionName.SUBMIT_REVIEW: _appraisal("review_submitted", _review),
     ActionName.RECORD_SITE_SURVEY: _appraisal("site_surveyed", _survey),
+    ActionName.RECORD_CONSULTATION: _appraisal("consulted", _consultation),
     ActionName.RECORD_MEETING: _appraisal("meeting_held", _meeting),
     ActionName.REQUEST_REVISION: _simple(
         EventType.DOSSIER_SUPPLEMENT_REQUESTED,
