@@ -276,6 +276,7 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     page.reload()
     expect(page.locator(".timeline")).to_contain_text("Gia hạn thời hạn theo quyết định của cơ quan có thẩm quyền")
     expect(page.locator(".timeline")).to_contain_text("1520/QĐ-TTg")
+    expect(page.locator("#tom-tat")).to_contain_text("theo Quyết định số 1520/QĐ-TTg của Thủ tướng Chính phủ")
     expect(page.locator("main")).not_to_contain_text("Phiếu xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)")
     leader.look("extended-by-decision")
     open_action(page, "Phê duyệt kết quả thẩm định")

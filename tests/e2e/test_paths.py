@@ -163,9 +163,13 @@ def test_an_eia_appraisal_extended_by_the_prime_ministers_decision_tells_the_own
     assert reason in text
     assert list(told.iter_attachments()) == []  # no apology slip (Form 04)
     assert not [m for m in walk.mail(code, to=walk.applicant.email) if "xin lỗi" in str(m["Subject"]).lower()]
-    walk.wait(
+    seen = walk.wait(
         "the new date for the applicant",
         lambda: (view := walk.applicant_view(code))["due_at"] != before and view,
+    )
+    assert (seen["extension"]["granted_by"], seen["extension"]["decision_number"]) == (
+        "Thủ tướng Chính phủ",
+        "1520/QĐ-TTg",
     )
     tracked = walk.tracking(code, pin)
     assert datetime.fromisoformat(tracked["appointment_at"]) > datetime.fromisoformat(before)

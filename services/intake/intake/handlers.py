@@ -598,7 +598,13 @@ def view_update(event: Envelope, current: Document | None) -> Document | None:
         fields["due_at"] = payload.due_at
     elif isinstance(payload, DossierDeadlineExtended):
         fields["due_at"] = payload.new_due_at
-        fields["extension"] = {"reason": payload.reason, "new_due_at": payload.new_due_at, "at": event.time}
+        fields["extension"] = {
+            "reason": payload.reason,
+            "new_due_at": payload.new_due_at,
+            "at": event.time,
+            "granted_by": payload.granted_by,
+            "decision_number": payload.decision_number,
+        }
     elif isinstance(payload, DossierApproved):
         fields["decision"] = {"outcome": "approved", "decision_number": payload.decision_number, "at": event.time}
     elif isinstance(payload, DossierRejected | DossierRefused | DossierStopped):

@@ -164,11 +164,14 @@ class SupplementRequestOut(BaseModel):
 
 
 class ExtensionOut(BaseModel):
-    """The latest extension of the deadline, with the apology's reason (Form 04)."""
+    """The latest extension of the deadline: the agency's, with the apology's reason (Form 04), or one the law grants,
+    with the decision of the authority that granted it."""
 
     reason: str
     new_due_at: datetime
     at: datetime
+    granted_by: str | None = Field(default=None, description="The authority whose decision extended it (Vietnamese)")
+    decision_number: str | None = Field(default=None, description="With granted_by: the number of its decision")
 
 
 class DecisionOut(BaseModel):
