@@ -220,6 +220,14 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     expect(page.locator(".desk-table")).to_contain_text(code)
     page = specialist.go(f"/can-bo/ho-so/{code}")
     expect(page.locator("#hoi-dong")).to_contain_text(f"{desk.council_member.name} (Ủy viên phản biện)")
+    # The views asked of the agencies concerned, kept with the council.
+    consult = "Ghi nhận ý kiến của cơ quan, tổ chức, chuyên gia được lấy ý kiến"
+    open_action(page, consult)
+    page.fill("#f-record_consultation-reason", "Sở Xây dựng Phú Thọ: thống nhất vị trí bãi thải")
+    act(page, consult)
+    expect(page.locator(".notice.success")).to_contain_text("Đã ghi nhận ý kiến được lấy")
+    expect(page.locator("#hoi-dong")).to_contain_text("Sở Xây dựng Phú Thọ: thống nhất vị trí bãi thải")
+    specialist.look("consultation-recorded")
     open_action(page, "Ghi nhận phiên họp và kết luận của hội đồng")
     page.select_option("#f-record_meeting-conclusion", label="Thông qua với điều kiện chỉnh sửa, bổ sung")
     page.fill("#f-record_meeting-reason", "7/7 thành viên có mặt; thông qua với điều kiện chỉnh sửa chương 3")
@@ -298,7 +306,8 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     expect(page.locator(".notice.success")).to_contain_text("Đã trả kết quả")
     history = page.locator(".timeline")
     for step in ("Yêu cầu bổ sung", "Người nộp bổ sung hồ sơ", "Tiếp nhận hồ sơ", "Phân công chuyên viên",
-                 "Thành lập hội đồng thẩm định", "Bản nhận xét của thành viên hội đồng", "Họp hội đồng thẩm định",
+                 "Thành lập hội đồng thẩm định", "Bản nhận xét của thành viên hội đồng",
+                 "Lấy ý kiến cơ quan, tổ chức, chuyên gia", "Họp hội đồng thẩm định",
                  "Thông báo chỉnh sửa, bổ sung báo cáo", "Trình lãnh đạo",
                  "Gia hạn thời hạn theo quyết định của cơ quan có thẩm quyền", "Phê duyệt",
                  "Trả kết quả"):  # fmt: skip
