@@ -38,6 +38,7 @@ def test_the_demo_path_from_submission_to_the_returned_result(walk: Walkthrough)
             f"Hồ sơ {code} đã được nộp trực tuyến",
             f"Giấy tiếp nhận hồ sơ {code} và hẹn trả kết quả",
             f"Yêu cầu bổ sung, hoàn thiện hồ sơ {code}",
+            f"Thông báo kết quả thẩm định của hội đồng, hồ sơ {code}",  # the council's conclusion, not its other steps
             f"Chỉnh sửa, bổ sung báo cáo theo kết luận của hội đồng thẩm định, hồ sơ {code}",
             f"Hồ sơ {code} đã được phê duyệt",
             f"Trả kết quả hồ sơ {code}",

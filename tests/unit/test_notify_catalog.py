@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def copy(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_the_shipped_rules_and_templates_load_and_every_template_renders_its_sample_in_each_language() -> None:
     catalog = load_catalog()
-    assert len(catalog.rules) == 18
+    assert len(catalog.rules) == 19
     for template in catalog:
         event_type = event_type_named(template.key.event)
         assert event_type is not None
@@ -158,3 +159,21 @@ def test_an_extension_the_law_grants_names_its_decision_and_apologises_only_when
     sorry = render(email, "vi", apology, SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
     assert sorry.subject.startswith("Thư xin lỗi")
     assert "Mẫu 04" in sorry.body
+
+
+@pytest.mark.parametrize(
+    ("when", "problem"),
+    [
+        ("{stage: [meeting_held]}", "dossier.appraisal_recorded has no field 'stage' for its rule's 'when'"),
+        ("{step: [meeting]}", "dossier.appraisal_recorded's step is never 'meeting'"),
+    ],
+)
+def test_a_rule_heard_only_when_a_field_has_a_value_names_a_field_and_values_the_event_has(
+    copy: tuple[Path, Path], when: str, problem: str
+) -> None:
+    rules, templates = copy
+    text = rules.read_text(encoding="utf-8")
+    assert "when: {step: [meeting_held]}" in text
+    rules.write_text(text.replace("when: {step: [meeting_held]}", f"when: {when}"), encoding="utf-8")
+    with pytest.raises(CatalogError, match=re.escape(problem)):
+        load_catalog(rules, templates)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hoso.events import EventType, PublicStatus, new_event
-from hoso.events.catalog import DossierReceived
+from hoso.events.catalog import DossierAppraisalRecorded, DossierReceived
 from hoso.events.envelope import Envelope
 from hoso.pins import hash_pin
-from notify.domain.catalog import RecipientRole, load_catalog
+from notify.domain.catalog import Channel, RecipientRole, load_catalog
+from notify.domain.messages import SAMPLE_DOSSIER, SAMPLE_RECIPIENT, render
 from notify.planning import Recipient, facts, plan, recipient_of, roles_of
 
 AT = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
@@ -73,3 +74,20 @@ def test_a_message_names_the_dossier_in_the_recipient_s_language() -> None:
     assert facts(DOSSIER, "en").procedure_name == "Appraisal of an environmental impact assessment report"
     assert facts(DOSSIER, "vi").applicant_name == "Trần Thị Mai"
     assert facts(DOSSIER, "vi").agency_name != "BNNMT"  # the agency by its name, not its code
+
+
+def test_the_owner_hears_of_the_councils_conclusion_and_of_none_of_its_other_steps() -> None:
+    people = {RecipientRole.APPLICANT: [applicant(email="mai@example.vn")]}
+    base = {"dossier_id": "d-1", "dossier_code": DOSSIER["code"], "procedure_code": "MT-DTM-BO",
+            "agency_code": "BNNMT", "status_code": PublicStatus.PROCESSING, "actor_id": "cv-1"}  # fmt: skip
+    for step, heard in [("council_established", False), ("review_submitted", False), ("site_surveyed", False),
+                        ("consulted", False), ("meeting_held", True)]:  # fmt: skip
+        data = DossierAppraisalRecorded(**base, step=step, conclusion="approve_with_revisions", summary="7/7 có mặt")
+        event = new_event(EventType.DOSSIER_APPRAISAL_RECORDED, data, service="review", time=AT)
+        planned = plan(CATALOG, event, data, DOSSIER, people, sms=True)
+        assert sorted(f["channel"] for _, f in planned) == (["email", "in_app"] if heard else []), step
+    catalog = load_catalog()
+    template = catalog.template("dossier.appraisal_recorded", RecipientRole.APPLICANT, Channel.EMAIL)
+    told = render(template, "vi", data, SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
+    assert "kết luận: thông qua với điều kiện chỉnh sửa, bổ sung" in told.body
+    assert "Tóm tắt biên bản: 7/7 có mặt" in told.body

@@ -119,6 +119,8 @@ def plan(
     only when a provider is configured)."""
     planned = []
     for target in catalog.rules.get(event.type, ()):
+        if not target.applies(payload):
+            continue
         for recipient in recipients.get(target.recipient, ()):
             for channel in target.channels:
                 if channel is Channel.SMS and not sms:

@@ -56,6 +56,14 @@ class Target(BaseModel):
     recipient: RecipientRole
     channels: list[Channel] = Field(min_length=1)
     form: FormCode | None = None
+    when: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Only events whose field has one of these values (a council's step: {step: [meeting_held]})",
+    )
+
+    def applies(self, payload: EventData) -> bool:
+        """Whether the event is one this target hears of (every `when` field has one of its values)."""
+        return all(str(getattr(payload, name, None)) in values for name, values in self.when.items())
 
 
 class Rule(BaseModel):
@@ -261,6 +269,13 @@ def _load_templates(folder: Path, problems: list[str]) -> dict[TemplateKey, Temp
     return templates
 
 
+def _choices(annotation: Any) -> set[str]:
+    """The values a Literal field (or an optional one) can take; empty for any other type."""
+    if get_origin(annotation) is Literal:
+        return {str(a) for a in get_args(annotation)}
+    return {c for arg in get_args(annotation) for c in _choices(arg)}
+
+
 def load_catalog(rules_file: Path = RULES_FILE, templates_dir: Path = TEMPLATES_DIR) -> NotifyCatalog:
     """Load and check the rules and templates; CatalogError naming every problem."""
     problems: list[str] = []
@@ -286,6 +301,16 @@ def load_catalog(rules_file: Path = RULES_FILE, templates_dir: Path = TEMPLATES_
                     )
             if target.form is not None and Channel.EMAIL not in target.channels:
                 problems.append(f"{rules_file.name}: {rule.event} attaches form {target.form} without an e-mail")
+            fields = EVENT_MODELS[event_type].model_fields
+            for name, values in target.when.items():
+                if name not in fields:
+                    problems.append(f"{rules_file.name}: {rule.event} has no field {name!r} for its rule's 'when'")
+                elif choices := _choices(fields[name].annotation):
+                    problems.extend(
+                        f"{rules_file.name}: {rule.event}'s {name} is never {value!r}"
+                        for value in values
+                        if value not in choices
+                    )
         rules[event_type] = tuple(rule.notify)
     if problems:
         raise CatalogError("notification catalog refused:\n  " + "\n  ".join(problems))
