@@ -201,23 +201,24 @@ def test_dossiers_survive_killed_processes_and_restarted_infrastructure(platform
     mine = walk.call("GET", "/api/v1/dossiers", walk.applicant, params={"limit": 100})
     assert len(mine["items"]) == min(DOSSIERS, 100)
 
-    # Each expected e-mail once in the sink (the applicant's five per dossier).
+    # Each expected e-mail once in the sink (the applicant's six per dossier).
     expected = {
         "đã được nộp trực tuyến",
         "Giấy tiếp nhận",
+        "Thông báo kết quả thẩm định của hội đồng",
         "Chỉnh sửa, bổ sung báo cáo",
         "đã được phê duyệt",
         "Trả kết quả",
     }
     for code in codes:
         mails = patiently(
-            f"five e-mails about {code}",
+            f"six e-mails about {code}",
             lambda c=code: walk.wait(
-                f"five e-mails about {c}",
-                lambda: (found := walk.mail(c, to=walk.applicant.email)) and len(found) >= 5 and found,
+                f"six e-mails about {c}",
+                lambda: (found := walk.mail(c, to=walk.applicant.email)) and len(found) >= 6 and found,
             ),
         )
-        assert len(mails) == 5, (code, [str(m["Subject"]) for m in mails])
+        assert len(mails) == 6, (code, [str(m["Subject"]) for m in mails])
         assert all(any(part in str(m["Subject"]) for m in mails) for part in expected), code
     message_ids = Counter(str(m["Message-ID"]) for m in walk.mail())
     assert [mid for mid, count in message_ids.items() if count > 1] == []
