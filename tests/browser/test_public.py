@@ -61,6 +61,20 @@ def test_the_fee_calculator_uses_the_catalog_rule_and_names_a_wrong_field(visito
     visitor.look("fee-refused")
 
 
+def test_the_permit_page_lists_its_fee_by_the_case_of_the_project(visitor: Visitor) -> None:
+    page = visitor.go("/thu-tuc/MT-GPMT-BO")
+    visitor.look("permit-procedure")
+    fees = page.locator("#fee ~ .table-wrap table")
+    expect(fees.locator("tbody tr")).to_have_count(9)
+    expect(fees.locator("tbody tr").first).to_have_text(re.compile(r"Dự án, cơ sở nhóm I .*50\.000\.000 đồng"))
+    expect(fees).to_contain_text("từ 11 thiết bị xử lý trở lên: dự án")
+    expect(fees).to_contain_text("70.000.000 đồng")
+    expect(fees.locator("tbody tr").last).to_contain_text("Cơ quan giải quyết thông báo khi yêu cầu nộp phí")
+    expect(page.locator("main")).to_contain_text("Căn cứ: Thông tư số 02/2022/TT-BTC")
+    expect(page.locator("main")).not_to_contain_text("Circular")
+    expect(page.locator("#f-total_investment_vnd")).to_have_count(0)  # no calculator: the table is the answer
+
+
 def test_the_fee_calculator_works_without_javascript(visitor: Visitor) -> None:
     page = visitor.go("/thu-tuc/MT-DTM-BO?total_investment_vnd=15.000.000.000&project_type=4")
     expect(page.locator("#fee-result")).to_contain_text("14.000.000 đồng")

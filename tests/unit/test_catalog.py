@@ -13,7 +13,13 @@ from hoso_forms import AGENCY_NAMES
 
 import portal
 from intake.catalog.seed import CatalogDataError, load_seed, parse_versions
-from intake.domain.catalog import NoVersionInForce, ProcedureVersion, UnknownProcedure, version_in_force
+from intake.domain.catalog import (
+    FeeUndetermined,
+    NoVersionInForce,
+    ProcedureVersion,
+    UnknownProcedure,
+    version_in_force,
+)
 
 SEED = load_seed()
 
@@ -236,6 +242,66 @@ def test_a_150_billion_project_pays_its_own_tier_under_either_circular() -> None
     assert [t.up_to_vnd for t in before.tiers if t.uncertain] == []
     assert before.uncertain
     assert since_2023.uncertain
+
+
+PERMIT_FEES = [
+    ("group_i", 50_000_000),
+    ("group_ii", 45_000_000),
+    ("hw_4_project", 60_000_000),
+    ("hw_4_facility", 40_000_000),
+    ("hw_10_project", 65_000_000),
+    ("hw_10_facility", 50_000_000),
+    ("hw_11_project", 70_000_000),
+    ("hw_11_facility", 60_000_000),
+]
+
+
+@pytest.mark.parametrize("day", [date(2022, 6, 1), date(2026, 11, 27)], ids=["2022", "2025"])
+@pytest.mark.parametrize(("case", "fee"), PERMIT_FEES)
+def test_the_ministrys_permit_fee_follows_circular_02_2022_by_the_case_of_the_project(
+    case: str, fee: int, day: date
+) -> None:
+    permit = version_in_force(SEED, "MT-GPMT-BO", day)
+    assert permit.fee.kind == "by_choice"
+    assert permit.fee.amount_for({"facility_name": "Nhà máy", "permit_category": case}) == fee
+    assert "Circular 02/2022/TT-BTC" in permit.fee.legal_basis
+
+
+def test_a_permit_case_without_an_amount_in_the_schedule_read_is_left_to_the_agency() -> None:
+    permit = version_in_force(SEED, "MT-GPMT-BO", date(2026, 11, 27))
+    field = next(f for f in permit.fields if f.name == "permit_category")
+    assert field.required
+    assert set(field.choices) == {case for case, _ in PERMIT_FEES} | {"scrap_import"}
+    assert all(field.choice_labels_vi[c] and field.choice_labels_en[c] for c in field.choices)
+    with pytest.raises(FeeUndetermined) as caught:
+        permit.fee.amount_for({"permit_category": "scrap_import"})
+    assert caught.value.field == "permit_category"
+    assert permit.fee.uncertain
+    # Provinces set their own fees: the provincial permit still says so.
+    provincial = version_in_force(SEED, "MT-GPMT-TINH", date(2026, 11, 27))
+    assert provincial.fee.kind == "none"
+    assert "People's Council" in provincial.fee.note
+
+
+@pytest.mark.parametrize(
+    ("fee", "named"),
+    [
+        ({"kind": "by_choice", "column_field": "project_type"}, "needs column_field and amounts_vnd"),
+        (
+            {"kind": "by_choice", "column_field": "project_name", "amounts_vnd": {"1": 5}},
+            "the fee depends on 'project_name', which is not a choice field",
+        ),
+        (
+            {"kind": "by_choice", "column_field": "project_type", "amounts_vnd": {"9": 5}},
+            "fee amounts for choices of 'project_type' that do not exist: ['9']",
+        ),
+    ],
+)
+def test_a_fee_by_choice_names_a_choice_field_and_only_its_choices(fee: dict[str, Any], named: str) -> None:
+    eia = next(v for v in SEED if v.procedure_code == "MT-DTM-BO" and v.version == "2022").model_dump(mode="json")
+    with pytest.raises(CatalogDataError) as caught:
+        parse_versions([{**eia, "fee": fee}], "test.yaml")
+    assert named in str(caught.value)
 
 
 @pytest.mark.parametrize(

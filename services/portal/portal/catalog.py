@@ -52,9 +52,13 @@ class CatalogView:
 
 
 def fee_inputs(version: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, str] | None:
-    """The fields a fee by investment depends on, from `values` (a form's, a draft's) as text; None when the
-    procedure's fee depends on no field."""
+    """The fields a fee by investment or by choice depends on, from `values` (a form's, a draft's) as text; None when
+    the procedure's fee depends on no field."""
     fee = version["fee"]
-    if fee["kind"] != "by_investment":
+    if fee["kind"] == "by_investment":
+        names: tuple[str, ...] = (fee["investment_field"], fee["column_field"])
+    elif fee["kind"] == "by_choice":
+        names = (fee["column_field"],)
+    else:
         return None
-    return {name: str(values.get(name) or "").strip() for name in (fee["investment_field"], fee["column_field"])}
+    return {name: str(values.get(name) or "").strip() for name in names}

@@ -86,11 +86,16 @@ class FeeUndetermined(ValueError):
 
 
 class Fee(Strict):
-    kind: Literal["none", "fixed", "by_investment"]
+    kind: Literal["none", "fixed", "by_investment", "by_choice"]
     amount_vnd: int | None = Field(default=None, ge=0)
     investment_field: FieldName | None = None
     column_field: FieldName | None = None
     tiers: list[FeeTier] = Field(default_factory=list)
+    amounts_vnd: dict[str, int] = Field(
+        default_factory=dict,
+        description="A fee by choice: the amount by the value of the column field; a choice without one has no "
+        "amount in the schedule read (the agency states it when it asks for the fee)",
+    )
     legal_basis: str = ""
     legal_basis_vi: str = Field(default="", description="The legal basis as a Vietnamese reader reads it")
     uncertain: bool = False
@@ -109,6 +114,8 @@ class Fee(Strict):
             closed = [b for b in bounds if b is not None]
             if closed != sorted(closed):
                 raise ValueError("tiers must be in increasing order")
+        if self.kind == "by_choice" and (not self.amounts_vnd or not self.column_field):
+            raise ValueError("a fee by choice needs column_field and amounts_vnd")
         return self
 
     def amount_for(self, fields: Mapping[str, object]) -> int:
@@ -118,15 +125,19 @@ class Fee(Strict):
         if self.kind == "fixed":
             assert self.amount_vnd is not None
             return self.amount_vnd
-        assert self.investment_field is not None
         assert self.column_field is not None
-        investment, column = fields.get(self.investment_field), str(fields.get(self.column_field))
-        if not isinstance(investment, int) or isinstance(investment, bool):
-            raise FeeUndetermined(self.investment_field, f"the fee depends on {self.investment_field}")
-        tier = next(t for t in self.tiers if t.up_to_vnd is None or investment <= t.up_to_vnd)
-        if column not in tier.amounts_vnd:
-            raise FeeUndetermined(self.column_field, f"no fee for {self.column_field}={column!r}")
-        return tier.amounts_vnd[column]
+        column = str(fields.get(self.column_field))
+        if self.kind == "by_choice":
+            amounts = self.amounts_vnd
+        else:
+            assert self.investment_field is not None
+            investment = fields.get(self.investment_field)
+            if not isinstance(investment, int) or isinstance(investment, bool):
+                raise FeeUndetermined(self.investment_field, f"the fee depends on {self.investment_field}")
+            amounts = next(t for t in self.tiers if t.up_to_vnd is None or investment <= t.up_to_vnd).amounts_vnd
+        if column not in amounts:
+            raise FeeUndetermined(self.column_field, f"no fee for {self.column_field}={column!r} in the schedule")
+        return amounts[column]
 
 
 class Component(Strict):
@@ -245,13 +256,20 @@ class ProcedureVersion(Strict):
                 raise ValueError(f"fee refers to unknown field {name!r}")
         by = self.deadline.by
         if by is not None:
-            chosen = next((f for f in self.fields if f.name == by.field), None)
-            if chosen is None or chosen.type != "choice":
-                raise ValueError(f"the deadline depends on {by.field!r}, which is not a choice field of the version")
-            unknown = sorted(set(by.amounts) - set(chosen.choices))
-            if unknown:
-                raise ValueError(f"deadline amounts for choices of {by.field!r} that do not exist: {unknown}")
+            self._check_choice_amounts("deadline", by.field, by.amounts)
+        if self.fee.kind == "by_choice":
+            assert self.fee.column_field is not None
+            self._check_choice_amounts("fee", self.fee.column_field, self.fee.amounts_vnd)
         return self
+
+    def _check_choice_amounts(self, what: str, name: str, amounts: Mapping[str, object]) -> None:
+        """Amounts given by a field's value (a deadline's, a fee's) name a choice field and only its choices."""
+        chosen = next((f for f in self.fields if f.name == name), None)
+        if chosen is None or chosen.type != "choice":
+            raise ValueError(f"the {what} depends on {name!r}, which is not a choice field of the version")
+        unknown = sorted(set(amounts) - set(chosen.choices))
+        if unknown:
+            raise ValueError(f"{what} amounts for choices of {name!r} that do not exist: {unknown}")
 
     def in_force(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
