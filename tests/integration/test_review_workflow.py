@@ -285,6 +285,46 @@ async def test_fee_request_pauses_and_payment_resumes(dossier: Callable[..., Dos
     assert events[2][2]["amount"] in ("8000000", 8000000)
 
 
+async def test_a_permits_fee_is_paid_while_the_review_goes_on_and_no_decision_is_proposed_before(
+    dossier: Callable[..., Dossier], kafka_bootstrap: str
+) -> None:
+    d = dossier(procedure_code="MT-GPMT-BO", procedure_version="2025")
+    await d.submit()
+    due = (await d.act("reception_officer", action="receive"))["dossier"]["due_at"]
+    await d.act("leader", action="assign", assignee_id="specialist-1")
+    asked = await d.act("specialist", action="request_fee", amount_vnd=50_000_000)
+    assert asked["dossier"]["status_code"] == 4
+    assert not asked["dossier"]["clock_paused"]
+    assert asked["dossier"]["due_at"] == due
+    proposal = {"action": "propose_decision", "proposal": "approve", "reason": "Đủ điều kiện cấp phép"}
+    early = await d.act("specialist", expect=409, **proposal)
+    assert "50000000 VND is not paid yet" in early["detail"]
+    await d.events(kafka_bootstrap, expect=4)
+    await d.publish(
+        d.intake_event(
+            EventType.DOSSIER_FEE_PAID, status_code=PublicStatus.PROCESSING, amount=50_000_000, payment_reference="P-1"
+        )
+    )
+
+    async def paid() -> bool:
+        return (await d.get()).json()["fee_paid_at"] is not None
+
+    await eventually(paid, timeout=30, what=f"{d.code}'s fee recorded as paid")
+    seen = (await d.get()).json()
+    assert (seen["state"], seen["due_at"], seen["clock_paused"]) == ("in_appraisal", due, False)
+    await d.act("specialist", **proposal)
+    events = await d.events(kafka_bootstrap, expect=7)
+    assert [(t, s) for t, s, _ in events] == [
+        ("dossier.submitted", 1),
+        ("dossier.received", 2),
+        ("dossier.assigned", 4),
+        ("dossier.fee_requested", 4),
+        ("dossier.fee_paid", 4),
+        ("dossier.processing_resumed", 4),
+        ("dossier.decision_proposed", 4),
+    ]
+
+
 async def test_a_leader_extends_the_deadline_with_a_reason(
     dossier: Callable[..., Dossier], kafka_bootstrap: str
 ) -> None:

@@ -157,6 +157,10 @@ class StateDef(_Strict):
     )
     label_vi: str = ""
     label_en: str = ""
+    retired: bool = Field(
+        default=False,
+        description="No action leads here any more; kept for the dossiers already in it, which leave it as before",
+    )
 
 
 class GrantedBy(_Strict):
@@ -382,9 +386,11 @@ def problems_of(d: WorkflowDefinition) -> list[str]:
     if problems:
         return problems
     reachable = _reachable(d.initial, targets)
-    for name in d.states:
-        if name not in reachable:
+    for name, state in d.states.items():
+        if name not in reachable and not state.retired:
             problems.append(f"state {name!r} is unreachable from {d.initial!r}")
+        if name in reachable and state.retired:
+            problems.append(f"state {name!r} is retired but an action or event still leads to it")
         outgoing = targets[name] - {name}
         if not d.states[name].terminal and not outgoing:
             problems.append(f"state {name!r} is a dead end but not terminal")
