@@ -54,7 +54,7 @@ def test_a_vietnamese_reader_reads_each_legal_basis_and_note_in_vietnamese(versi
 
 def test_vietnamese_texts_come_one_for_each_english_one() -> None:
     eia = next(v for v in SEED if v.procedure_code == "MT-DTM-BO" and v.version == "2025-03").model_dump(mode="json")
-    with pytest.raises(CatalogDataError, match="legal_basis_vi has 1 entries for 3"):
+    with pytest.raises(CatalogDataError, match="legal_basis_vi has 1 entries for 4"):
         parse_versions([{**eia, "legal_basis_vi": ["Luật Bảo vệ môi trường"]}], "test")
 
 
