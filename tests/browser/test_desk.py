@@ -153,7 +153,7 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     page = leader.go(f"/can-bo/ho-so/{code}")
     open_action(page, "Phân công chuyên viên")
     act(page, "Phân công chuyên viên")
-    expect(page.locator(".error-summary")).to_contain_text("Bắt buộc nhập")
+    expect(page.locator(".error-summary")).to_contain_text("Chưa có “Chuyên viên được phân công”")
     expect(page.locator("#f-assign-assignee_id-error")).to_be_visible()
     leader.look("assign-refused")
     page.select_option("#f-assign-assignee_id", label="Lê Văn Cường")

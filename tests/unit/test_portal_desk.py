@@ -45,7 +45,7 @@ def test_an_extension_is_sent_with_its_date_in_vietnam_time_and_the_version_seen
 def test_what_an_action_needs_and_what_cannot_be_read_are_named_beside_their_fields() -> None:
     _, errors = read(ActionName.EXTEND_DEADLINE, **{"extend_deadline.new_due_at": "15/02/2027"})
     assert errors == {
-        "extend_deadline.reason": "Bắt buộc nhập cho thao tác này",
+        "extend_deadline.reason": "Chưa có “Lý do xin lỗi và hẹn lại (ghi trên Mẫu 04)”",
         "extend_deadline.new_due_at": "Nhập ngày và giờ, ví dụ 20/12/2026 17:00",
     }
     _, errors = read(ActionName.REQUEST_FEE, **{"request_fee.amount_vnd": "tám triệu"})
@@ -99,12 +99,12 @@ def test_a_council_is_read_from_the_rows_filled_and_a_half_filled_row_is_named()
     typed = {"establish_council.members.3.affiliation": "Sở", "establish_council.members.4.name": "X"}
     given = read_action(form, FormData(list(typed.items())), T, VN)
     assert given.errors.by_field == {
-        "establish_council.decision_number": "Bắt buộc nhập cho thao tác này",
+        "establish_council.decision_number": "Chưa có “Số quyết định thành lập hội đồng”",
         "establish_council.members.3": "Dòng 4: cần họ tên và vai trò",
         "establish_council.members.4": "Dòng 5: cần họ tên và vai trò",
     }
     given = read_action(form, FormData([]), T, VN)
-    assert given.errors.by_field["establish_council.members"] == "Bắt buộc nhập cho thao tác này"
+    assert given.errors.by_field["establish_council.members"] == ("Chưa có “Thành viên hội đồng”")
 
 
 def test_the_apis_council_messages_read_as_sentences() -> None:

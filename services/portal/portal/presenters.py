@@ -95,8 +95,22 @@ def action_choices(item: dict[str, Any], t: Translator) -> list[tuple[str, str]]
     return options
 
 
+def action_field_label(spec: dict[str, Any], field_name: str, t: Translator) -> str:
+    """The label of an action's field as officers read it: the words of the action's variant (an extension the law
+    grants), of the action, or of the field wherever it appears."""
+    action = str(spec["name"])
+    variant = "granted" if spec.get("granted_by") else ""
+    keys = [
+        f"desk.field.{action}.{variant}.{field_name}",
+        f"desk.field.{action}.{field_name}",
+        f"desk.field.{field_name}",
+    ]
+    return next((t(key) for key in keys if t.has(key)), field_name)
+
+
 def install(env: Environment) -> None:
     env.filters.update(
+        action_field_label=action_field_label,
         file_kind=file_kind,
         choice_options=choice_options,
         component_options=component_options,

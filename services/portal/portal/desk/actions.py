@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from starlette.datastructures import FormData
 
 from portal.i18n import Translator
+from portal.presenters import action_field_label
 from portal.web import FormErrors
 
 MAX_TEXT = 4000
@@ -42,13 +43,14 @@ def read_action(spec: dict[str, Any], form: FormData, t: Translator, zone: ZoneI
         given.body["expected_version"] = int(version)
     for item in spec["fields"]:
         key = input_name(name, item["name"])
+        required = t("desk.required", field=action_field_label(spec, item["name"], t))
         if item["kind"] == "council":
-            _read_council(given, key, item, form, t)
+            _read_council(given, key, item, form, t, required)
             continue
         raw = str(form.get(key) or "").strip()
         if not raw:
             if item["required"]:
-                given.errors.add(key, t("desk.required"))
+                given.errors.add(key, required)
             continue
         value, problem = _parse(item, raw, t, zone)
         if problem:
@@ -63,7 +65,9 @@ def read_action(spec: dict[str, Any], form: FormData, t: Translator, zone: ZoneI
 COUNCIL_ROWS = 50
 
 
-def _read_council(given: ActionInput, key: str, item: dict[str, Any], form: FormData, t: Translator) -> None:
+def _read_council(
+    given: ActionInput, key: str, item: dict[str, Any], form: FormData, t: Translator, required: str
+) -> None:
     """A council's members from the rows of its table; a row half filled is named beside it."""
     members, typed = [], False
     for n in range(COUNCIL_ROWS):
@@ -78,7 +82,7 @@ def _read_council(given: ActionInput, key: str, item: dict[str, Any], form: Form
     if members:
         given.body[item["name"]] = members
     elif item["required"] and not typed:
-        given.errors.add(key, t("desk.required"))
+        given.errors.add(key, required)
 
 
 def _parse(item: dict[str, Any], raw: str, t: Translator, zone: ZoneInfo) -> tuple[Any, str | None]:
