@@ -227,10 +227,8 @@ def test_a_reset_policy_recomputes_the_deadline_from_the_supplement() -> None:
 
 def test_an_impossible_transition_arriving_as_an_event_is_refused_for_the_dead_letter_topic() -> None:
     doc = received()
-    event = intake_event(
-        doc, EventType.DOSSIER_FEE_PAID, status_code=PublicStatus.PROCESSING, amount=1, payment_reference="p"
-    )
-    with pytest.raises(ImpossibleTransition, match=r"dossier\.fee_paid cannot apply .* in state received"):
+    event = intake_event(doc, EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s1")
+    with pytest.raises(ImpossibleTransition, match=r"dossier\.supplemented cannot apply .* in state received"):
         decide_event(doc, event, ctx(vn(2026, 12, 2, 9)))
 
 
@@ -362,7 +360,7 @@ def test_the_whole_eia_path_emits_each_status_in_order() -> None:
     ]:
         doc, _step, _ = act(doc, who, at, **body)
         statuses.append(doc["status_code"])
-    assert statuses == [2, 4, 6, 4, 4, 9, 10]
+    assert statuses == [2, 4, 4, 4, 4, 9, 10]  # waiting for the fee keeps status 4
     assert doc["terminal"]
     assert doc["decision"]["number"] == "123/QĐ-BNNMT"
     assert ActionName.RETURN_RESULT.value == "return_result"

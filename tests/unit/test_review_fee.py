@@ -1,5 +1,6 @@
-"""An environmental permit (Law 72/2020 Art. 43): the appraisal fee of Circular 02/2022/TT-BTC is paid while the
-review goes on and does not stop the clock; no decision is proposed before it is paid. Dated examples."""
+"""The appraisal fee of an environmental permit (Law 72/2020 Art. 43, Circular 02/2022/TT-BTC) and of an EIA
+appraisal of Law 55/2014 (Circular 56/2018/TT-BTC) is paid while the review goes on and does not stop the clock; no
+decision is proposed before it is paid. Dated examples."""
 
 from __future__ import annotations
 
@@ -37,38 +38,48 @@ DEFINITIONS = load_definitions()
 RECEPTION = Principal(subject="tn-1", roles=frozenset({Role.RECEPTION_OFFICER}), agency="BNNMT")
 SPECIALIST = Principal(subject="cv-1", roles=frozenset({Role.SPECIALIST}), agency="BNNMT")
 LEADER = Principal(subject="ld-1", roles=frozenset({Role.LEADER}), agency="BNNMT")
-FEE = 50_000_000  # a group I project (Circular 02/2022/TT-BTC)
+FEE = 50_000_000  # a group I project's permit (Circular 02/2022/TT-BTC)
+# (procedure, version, workflow file): the workflows whose fee runs beside the clock without a council.
+WORKFLOWS = [("MT-GPMT-BO", "2025", "permit.yaml"), ("MT-DTM-BO", "2019", "appraisal.yaml")]
 
 
 def vn(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:
     return datetime(y, m, d, hh, mm, tzinfo=VIETNAM)
 
 
-def ctx(now: datetime) -> Context:
-    definition = definition_for(DEFINITIONS, "MT-GPMT-BO", "2025")
+@pytest.fixture(params=WORKFLOWS, ids=[w[2] for w in WORKFLOWS])
+def procedure(request: pytest.FixtureRequest) -> tuple[str, str]:
+    code, version, source = request.param
+    definition = definition_for(DEFINITIONS, code, version)
     assert definition is not None
-    assert definition.id == "permit"
+    assert f"{definition.id}.yaml" == source
+    return code, version
+
+
+def ctx(doc: Document, now: datetime) -> Context:
+    definition = definition_for(DEFINITIONS, doc["procedure_code"], doc["procedure_version"])
+    assert definition is not None
     return Context(definition=definition, calendar=WorkCalendar(), now=now)
 
 
-def in_review() -> Document:
+def in_review(procedure: tuple[str, str]) -> Document:
+    code, version = procedure
     event = submitted_event(
-        "d-1",
-        procedure_code="MT-GPMT-BO",
-        procedure_version="2025",
-        deadline=DeadlineTerms(amount=45, unit="calendar_days"),
+        "d-1", procedure_code=code, procedure_version=version, deadline=DeadlineTerms(amount=45, unit="calendar_days")
     )
     payload = event.payload()
     assert isinstance(payload, DossierSubmitted)
     at = vn(2026, 11, 27, 9)
-    doc = apply(None, open_instance(event, payload, ctx(at).definition), at)
+    definition = definition_for(DEFINITIONS, code, version)
+    assert definition is not None
+    doc = apply(None, open_instance(event, payload, definition), at)
     doc, _ = act(doc, RECEPTION, vn(2026, 11, 30, 9), action="receive")
     doc, _ = act(doc, LEADER, vn(2026, 11, 30, 10), action="assign", assignee_id="cv-1")
     return doc
 
 
 def act(doc: Document, who: Principal, at: datetime, **body: Any) -> tuple[Document, list[tuple[str, Any]]]:
-    step = decide_action(doc, ActionRequest.model_validate(body), who, ctx(at)).step
+    step = decide_action(doc, ActionRequest.model_validate(body), who, ctx(doc, at)).step
     return apply(doc, step, at), emitted(step)
 
 
@@ -76,16 +87,16 @@ def paid(doc: Document, at: datetime) -> tuple[Document, list[tuple[str, Any]]]:
     event = intake_event(
         doc, EventType.DOSSIER_FEE_PAID, status_code=PublicStatus.PROCESSING, amount=FEE, payment_reference="VNP-7"
     )
-    step = decide_event(doc, event, ctx(at))
+    step = decide_event(doc, event, ctx(doc, at))
     assert step is not None
     return apply(doc, step, at), emitted(step)
 
 
-PROPOSAL = {"action": "propose_decision", "proposal": "approve", "reason": "Đủ điều kiện cấp phép"}
+PROPOSAL = {"action": "propose_decision", "proposal": "approve", "reason": "Đủ điều kiện"}
 
 
-def test_the_permit_fee_is_paid_while_the_review_goes_on_and_the_clock_does_not_wait() -> None:
-    doc = in_review()
+def test_the_fee_is_paid_while_the_review_goes_on_and_the_clock_does_not_wait(procedure: tuple[str, str]) -> None:
+    doc = in_review(procedure)
     due = doc["due_at"]
     assert due == vn(2027, 1, 14, 17)  # 45 calendar days from reception on 2026-11-30
     doc, events = act(doc, SPECIALIST, vn(2026, 12, 1, 9), action="request_fee", amount_vnd=FEE)
@@ -96,7 +107,7 @@ def test_the_permit_fee_is_paid_while_the_review_goes_on_and_the_clock_does_not_
     assert events[0][1]["status_code"] == 4
 
     with pytest.raises(ActionRefused) as caught:
-        decide_action(doc, ActionRequest.model_validate(PROPOSAL), SPECIALIST, ctx(vn(2026, 12, 10, 9)))
+        decide_action(doc, ActionRequest.model_validate(PROPOSAL), SPECIALIST, ctx(doc, vn(2026, 12, 10, 9)))
     assert caught.value.refusal is Refusal.WRONG_STATE
     assert f"{FEE} VND is not paid yet" in caught.value.detail
 
@@ -109,10 +120,10 @@ def test_the_permit_fee_is_paid_while_the_review_goes_on_and_the_clock_does_not_
     assert doc["state"] == "awaiting_decision"
 
 
-def test_a_dossier_left_waiting_for_its_fee_in_status_6_goes_on_once_it_is_paid() -> None:
+def test_a_dossier_left_waiting_for_its_fee_in_status_6_goes_on_once_it_is_paid(procedure: tuple[str, str]) -> None:
     # Asked for when waiting for the fee stopped the clock: the retired state keeps its way out.
     doc = {
-        **in_review(),
+        **in_review(procedure),
         "state": "awaiting_fee",
         "status_code": 6,
         "paused_at": vn(2026, 12, 1, 9),
@@ -126,14 +137,15 @@ def test_a_dossier_left_waiting_for_its_fee_in_status_6_goes_on_once_it_is_paid(
     assert doc["due_at"] > due  # its pause of a week counts as it did
 
 
-def test_a_retired_state_is_left_alone_by_the_reachability_check_but_no_action_may_lead_to_it() -> None:
-    data = yaml.safe_load((DEFINITIONS_DIR / "permit.yaml").read_text(encoding="utf-8"))
+@pytest.mark.parametrize("source", [w[2] for w in WORKFLOWS])
+def test_a_retired_state_is_left_alone_by_the_reachability_check_but_no_action_may_lead_to_it(source: str) -> None:
+    data = yaml.safe_load((DEFINITIONS_DIR / source).read_text(encoding="utf-8"))
     assert data["states"]["awaiting_fee"]["retired"] is True
     again = {**data, "actions": {**data["actions"], "request_fee": {**data["actions"]["request_fee"]}}}
     again["actions"]["request_fee"]["to"] = "awaiting_fee"
     with pytest.raises(DefinitionError, match="state 'awaiting_fee' is retired but an action or event still leads"):
-        parse_definition(again, source="permit.yaml")
+        parse_definition(again, source=source)
     unretired = {**data, "states": {**data["states"], "awaiting_fee": {**data["states"]["awaiting_fee"]}}}
     del unretired["states"]["awaiting_fee"]["retired"]
     with pytest.raises(DefinitionError, match="state 'awaiting_fee' is unreachable"):
-        parse_definition(unretired, source="permit.yaml")
+        parse_definition(unretired, source=source)
