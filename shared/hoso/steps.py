@@ -17,12 +17,14 @@ _RESERVED = frozenset({"_id", "version", "outbox", "outbox_rev", "outbox_at", AP
 
 @dataclass(frozen=True)
 class Step:
-    """One change: the fields it sets, the events it emits, the incoming event it applies, its history record."""
+    """One change: the fields it sets, the events it emits, the incoming event it applies, its history record; and,
+    for a change that erases data the history held, the history as it reads from then on (before its own record)."""
 
     fields: Document
     events: Sequence[tuple[str, Envelope]] = ()
     applies_event: str | None = None
     record: Document = field(default_factory=dict)
+    history: Sequence[Document] | None = None
 
     def __post_init__(self) -> None:
         reserved = _RESERVED.intersection(self.fields)

@@ -55,6 +55,8 @@ def advance(doc: Document | None, step: Document) -> Document:
         base["outbox_at"] = step["at"]
     if step.get("applies_event"):
         base[APPLIED_FIELD] = [*base.get(APPLIED_FIELD, []), step["applies_event"]]
+    if step.get("history") is not None and HISTORY_FIELD in base:
+        base[HISTORY_FIELD] = list(step["history"])
     if step.get("record") and HISTORY_FIELD in base:
         entry = {"version": step["version"], "at": step["at"], "record": step["record"]}
         base[HISTORY_FIELD] = [*base[HISTORY_FIELD], entry]
@@ -62,7 +64,7 @@ def advance(doc: Document | None, step: Document) -> Document:
 
 
 def _stored(doc_id: str, version: int, step: Step) -> Document:
-    return {
+    stored = {
         "_id": step_id(doc_id, version),
         "doc_id": doc_id,
         "version": version,
@@ -72,6 +74,7 @@ def _stored(doc_id: str, version: int, step: Step) -> Document:
         "applies_event": step.applies_event,
         "record": step.record,
     }
+    return stored if step.history is None else {**stored, "history": list(step.history)}
 
 
 Decide = Callable[[Document | None], Step | None]
@@ -119,6 +122,12 @@ class Versioned(abc.ABC):
 
     async def forget_before(self, at: datetime) -> None:  # noqa: B027 (versions that leave nothing behind)
         """Drop what only served to write versions before `at`."""
+
+    async def rewrite_steps(self, doc_id: str, rewrite: Callable[[Document], Document]) -> int:
+        """Rewrite what the steps of `doc_id` written so far hold (`rewrite` gives a step's new content), so that
+        data erased from the document is gone from its versions too; how many were rewritten (none where versions
+        leave nothing behind)."""
+        return 0
 
     def _told(self, doc_id: str, step: Step) -> None:
         if step.events and self.on_events is not None:
@@ -276,3 +285,13 @@ class StepStore(Versioned):
 
     async def forget_before(self, at: datetime) -> None:
         await self.steps.delete_many({"at": {"$lte": at}})
+
+    async def rewrite_steps(self, doc_id: str, rewrite: Callable[[Document], Document]) -> int:
+        # The step ids of one document sort together: `<id>#<version>`, between `<id>#` and `<id>$`.
+        count = 0
+        async for step in self.steps.find({"_id": {"$gt": f"{doc_id}#", "$lt": f"{doc_id}$"}}):
+            rewritten = {**rewrite(step), "_id": step["_id"]}
+            if rewritten != step:
+                await self.steps.replace_one({"_id": step["_id"]}, rewritten)
+                count += 1
+        return count

@@ -11,6 +11,7 @@ import pypdf
 import pytest
 from hoso_dev.walkthrough import Walkthrough
 
+from hoso.auth import Role
 from intake.domain.payment import sign
 from tests.platform import PAYMENT_SECRET, Platform
 
@@ -203,3 +204,36 @@ def test_one_trace_follows_a_submission_from_the_http_request_into_every_consume
         if s["context"]["trace_id"] == trace_id and s["resource"]["attributes"]["service.name"] == "hoso-intake"
     ]  # fmt: skip
     assert [s["name"] for s in requests if s["kind"] == "SpanKind.SERVER"] == ["POST /api/v1/dossiers"]
+
+
+def test_an_erasure_of_the_applicants_personal_data_reaches_every_service_that_kept_a_copy(walk: Walkthrough) -> None:
+    code, _ = received(walk)
+    walk.wait_mail(code, "Giấy tiếp nhận", to=walk.applicant.email)
+    admin = walk._person(f"admin-{walk.agency.lower()}", Role.ADMIN, "Đỗ Minh Quân", walk.agency)
+    ops = walk._person("ops-e2e", Role.OPS, "Vũ Thành Long", None)
+    reason = "Đề nghị xoá dữ liệu cá nhân của chủ thể dữ liệu, số 07/ĐN"
+    walk.call("POST", f"/api/v1/records/dossiers/{code}/personal-data/erasure", admin, json={"reason": reason})
+
+    def erased_everywhere() -> bool:
+        mine = walk.applicant_view(code)
+        items = walk.call("GET", f"/api/v1/notify/deliveries?dossier_code={code}", ops)["items"]
+        mails = [d for d in items if d["recipient_role"] == "applicant" and d["channel"] == "email"]
+        return not mine["applicant"].get("email") and len(mails) == 2 and all(d["address"] == "***" for d in mails)
+
+    walk.wait("the applicant's e-mail erased by intake and notify", erased_everywhere)
+    walk.wait_timeline(code, "dossier.personal_data_erased")
+    assert walk.audit(code)["valid"] is True
+    # The dossier goes on; its applicant hears of it in the app only.
+    walk.act(walk.leader, code, "assign", assignee_id=walk.specialist.subject)
+    walk.wait_review(code, "in_appraisal")
+    walk.act(walk.specialist, code, "request_fee", amount_vnd=24_000_000)
+    walk.wait("the fee request in the applicant's inbox", lambda: [
+        d for d in walk.call("GET", f"/api/v1/notify/deliveries?dossier_code={code}", ops)["items"]
+        if d["event_type"] == "dossier.fee_requested" and d["recipient_role"] == "applicant"
+    ])  # fmt: skip
+    told = [
+        d["channel"]
+        for d in walk.call("GET", f"/api/v1/notify/deliveries?dossier_code={code}", ops)["items"]
+        if d["event_type"] == "dossier.fee_requested" and d["recipient_role"] == "applicant"
+    ]
+    assert told == ["in_app"]

@@ -24,6 +24,7 @@ from hoso.events import Envelope, EventType, PublicStatus, from_kafka, new_event
 from hoso.events.catalog import (
     Applicant,
     DossierDecisionProposed,
+    DossierPersonalDataErased,
     DossierReceived,
     DossierSubmitted,
 )
@@ -37,6 +38,8 @@ from notify.bootstrap import build_app, read_directory
 from notify.channels.email import EmailChannel
 from notify.channels.sms import SIGNATURE_HEADER, sign
 from notify.domain.catalog import load_catalog
+from notify.domain.delivery import ERASURE_DETAIL
+from notify.domain.privacy import ERASED
 from notify.handlers import Notify
 from notify.repository import INDEXES, NotifyRepository
 from notify.settings import NotifySettings
@@ -526,3 +529,80 @@ async def test_a_worker_finds_the_deliveries_of_a_worker_that_died_at_its_next_f
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sender
+
+
+async def test_an_erasure_of_the_applicants_data_leaves_it_nowhere_in_notify_and_nothing_more_is_sent_to_it(
+    notify: FastAPI,
+    client: httpx.AsyncClient,
+    broker: KafkaBroker,
+    prefix: str,
+    auth: Any,
+    state_dir: Path,
+    smtp: SmtpServer,
+    sms_provider: SmsProviderServer,
+) -> None:
+    smtp.stop()  # the e-mails wait for the relay, to be sent again
+    sub = submitted(email="mai.erased@example.vn")
+    await publish(broker, prefix, sub, received(sub, state_dir))
+
+    async def waiting() -> bool:
+        found = await deliveries(client, auth, sub.subject)
+        by = {(d["event_type"], d["channel"]): d for d in found}
+        return (
+            len(found) == 5
+            and all(d["attempts"] >= 1 and not d["final"] for c, d in by.items() if c[1] == "email")
+            and bool(by[("dossier.received", "sms")].get("provider_ref"))
+            and all(d["status"] == "delivered" for c, d in by.items() if c[1] == "in_app")
+        )
+
+    await eventually(waiting, timeout=30, what="e-mails failing, the SMS accepted, the in-app messages delivered")
+    secrets = ["mai.erased@example.vn", PHONE, "Nguyễn Văn An"]
+    db: AsyncDatabase[Document] = notify.state.runtime.db
+    assert await holding(db, secrets)  # notify kept them where it keeps them
+
+    erasure = DossierPersonalDataErased(
+        dossier_id=sub.partitionkey, dossier_code=sub.subject, reason="Đề nghị của chủ thể dữ liệu, số 12/ĐN",
+        erased=["applicant.email", "applicant.name", "applicant.phone"], actor_id="admin-1",
+        erased_at=datetime.now(UTC),
+    )  # fmt: skip
+    await publish(broker, prefix, new_event(EventType.DOSSIER_PERSONAL_DATA_ERASED, erasure, service="records"))
+
+    async def erased() -> bool:
+        return all(d["address"] not in secrets for d in await deliveries(client, auth, sub.subject))
+
+    await eventually(erased, timeout=30, what="the deliveries without the applicant's address")
+    found = {(d["event_type"], d["channel"]): d for d in await deliveries(client, auth, sub.subject)}
+    for key in [("dossier.submitted", "email"), ("dossier.received", "email")]:
+        assert (found[key]["status"], found[key]["final"], found[key]["address"]) == ("permanent-failure", True, ERASED)
+        assert found[key]["last_detail"] == ERASURE_DETAIL
+    sms = found[("dossier.received", "sms")]
+    assert (sms["status"], sms["final"], sms["address"]) == ("sending", False, ERASED)  # its receipt may still come
+    assert found[("dossier.received", "in_app")]["address"] == sub.data["applicant"]["id"]
+    assert await holding(db, secrets) == []
+
+    smtp.start()
+    await asyncio.sleep(2)  # retries would have been due several times (backoff up to 1 s)
+    assert smtp.to("mai.erased@example.vn") == []
+
+    # Later events of the dossier, the submission delivered again among them, reach the applicant in the app only.
+    await publish(broker, prefix, sub, received(sub, state_dir))
+
+    async def told_in_app() -> bool:
+        return len(await deliveries(client, auth, sub.subject)) == 6
+
+    await eventually(told_in_app, timeout=30, what="the in-app message of the later event")
+    before = {d["id"] for d in found.values()}
+    later = [d for d in await deliveries(client, auth, sub.subject) if d["id"] not in before]
+    assert [(d["event_type"], d["channel"]) for d in later] == [("dossier.received", "in_app")]
+    assert await holding(db, secrets) == []
+
+
+async def holding(db: AsyncDatabase[Document], secrets: list[str]) -> list[str]:
+    """The collections of notify's database where a document holds one of `secrets`."""
+    found = []
+    for name in sorted(await db.list_collection_names()):
+        async for doc in db[name].find({}):
+            if any(secret in json.dumps(doc, default=str, ensure_ascii=False) for secret in secrets):
+                found.append(name)
+                break
+    return found

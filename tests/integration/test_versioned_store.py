@@ -235,3 +235,32 @@ async def test_a_documents_history_is_kept_on_it(
     history = await store.history(doc)
     assert [(h["version"], h["record"]["to"]) for h in history] == [(1, "open"), (2, "received"), (3, "closed")]
     assert commands.sent == []
+
+
+async def test_rewriting_a_documents_steps_leaves_what_was_erased_in_none_of_them_and_no_other_documents_step(
+    database: AsyncDatabase[Document],
+) -> None:
+    store = steps_of(database, "deliveries")
+    first = Step(fields={"to": "an@example.vn"}, record={"to": "an@example.vn"})
+    second = Step(fields={"status": "sent"}, record={"detail": "250 an@example.vn"})
+    for doc_id in ("d-20", "d-2", "d-20x"):  # ids that share a beginning
+        await store.transact(doc_id, lambda doc: first)
+        await store.transact(doc_id, lambda doc: second)
+
+    def scrub(step: Document) -> Document:
+        return {**step, "fields": {k: ("***" if v == "an@example.vn" else v) for k, v in step["fields"].items()},
+                "record": {k: v.replace("an@example.vn", "***") for k, v in step["record"].items()}}  # fmt: skip
+
+    assert await store.rewrite_steps("d-20", scrub) == 2
+    assert await store.rewrite_steps("d-20", scrub) == 0  # done already
+    left = [s async for s in store.steps.find({"doc_id": "d-20"}, sort=[("version", 1)])]
+    assert [(s["version"], s["fields"], s["record"]) for s in left] == [
+        (1, {"to": "***"}, {"to": "***"}),
+        (2, {"status": "sent"}, {"detail": "250 ***"}),
+    ]
+    others = [s async for s in store.steps.find({"doc_id": {"$in": ["d-2", "d-20x"]}})]
+    assert len(others) == 4
+    assert all("an@example.vn" in str([s["fields"], s["record"]]) for s in others)
+    doc = await store.get("d-20")  # the document itself is the caller's to change, by a step of its own
+    assert doc is not None
+    assert doc["version"] == 2

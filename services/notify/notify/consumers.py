@@ -1,4 +1,5 @@
-"""Notify's subscriptions: every dossier event (to know the dossier); the rules decide which ones notify someone."""
+"""Notify's subscriptions: every dossier event (to know the dossier; the rules decide which ones notify someone), and
+records' erasure of a dossier's personal data (to erase notify's copies)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from notify.handlers import Notify
 
 
 def event_handlers(notify: Notify) -> dict[EventType, EventHandler]:
-    return {t: notify.on_event for t, model in EVENT_MODELS.items() if issubclass(model, DossierEventData)}
+    handled = [t for t, model in EVENT_MODELS.items() if issubclass(model, DossierEventData)]
+    return dict.fromkeys([*handled, EventType.DOSSIER_PERSONAL_DATA_ERASED], notify.on_event)
 
 
 def batch_handler(notify: Notify) -> BatchHandler:

@@ -2,7 +2,8 @@
 
 The consumer only writes deliveries (`created`, unique per event, recipient and channel, before anything is sent),
 then tells the sender (`notify.sending`); so a slow or unreachable relay never holds up a partition. Who gets what
-on which channel is `notify.planning`; the messages are `notify.rendering`.
+on which channel is `notify.planning`; the messages are `notify.rendering`. Records' erasure of a dossier's personal
+data erases notify's copies of it (`notify.domain.privacy`).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from hoso.documents import Document
-from hoso.events import Envelope
-from hoso.events.catalog import DossierEventData
+from hoso.events import Envelope, EventType
+from hoso.events.catalog import DossierEventData, DossierPersonalDataErased
 from hoso.logs import get_logger
 from hoso.mongo import bson_now
 from notify.channels.email import EmailChannel
 from notify.channels.sms import SmsChannel
 from notify.domain.catalog import NotifyCatalog, RecipientRole
-from notify.domain.delivery import Outcome, create
+from notify.domain.delivery import Outcome, create, erase, scrubbed_step
+from notify.domain.privacy import erased_values, forgotten, memory_update, scrub
 from notify.planning import Recipient, dossier_fields, plan, recipient_of, roles_of
 from notify.rendering import Renderer
 from notify.repository import NotifyRepository
@@ -96,8 +98,22 @@ class Notify:
         await self.on_events([event])
 
     async def on_events(self, events: Sequence[Envelope]) -> None:
-        """A batch of events (in order per dossier): each dossier remembered in one write, then every delivery the
-        batch calls for created in two inserts. Applying a batch again creates nothing twice."""
+        """A batch of events (in order per dossier): the events between two erasures of personal data are planned
+        together, each erasure in its turn. Applying a batch again creates nothing twice."""
+        planned: list[Envelope] = []
+        for event in events:
+            if event.type is EventType.DOSSIER_PERSONAL_DATA_ERASED:
+                await self._plan(planned)
+                planned = []
+                await self.erase(event)
+            else:
+                planned.append(event)
+        await self._plan(planned)
+
+    async def _plan(self, events: Sequence[Envelope]) -> None:
+        """Each dossier remembered in one write, then every delivery the events call for created in two inserts."""
+        if not events:
+            return
         payloads = [(event, event.payload()) for event in events]
         dossier_ids = list(dict.fromkeys(p.dossier_id for _, p in payloads if isinstance(p, DossierEventData)))
         known = await self.repo.dossiers.get_many(dossier_ids)
@@ -106,7 +122,10 @@ class Notify:
         directory = _BatchDirectory(self.repo)
         for event, payload in payloads:
             assert isinstance(payload, DossierEventData)
-            changes.setdefault(payload.dossier_id, {}).update(dossier_fields(payload))
+            change = changes.setdefault(payload.dossier_id, {})
+            change.update(dossier_fields(payload))
+            if "applicant" in change and (erased := known.get(payload.dossier_id, {}).get("personal_data_erased")):
+                change["applicant"] = forgotten(change["applicant"], erased)  # delivered again after the erasure
             roles = roles_of(self.catalog, event)
             if not roles:
                 continue
@@ -117,6 +136,26 @@ class Notify:
         now = bson_now()
         created = await self.repo.store.create_many({did: create(f, now) for did, f in planned.items()})
         self.sender.created(created, planned)
+
+    async def erase(self, event: Envelope) -> None:
+        """Erase the dossier's personal data from notify's copies: its deliveries (each document and the versions it
+        left), the in-app messages, then the memory of the dossier. Once: done again, it finds nothing to change."""
+        payload = event.payload()
+        assert isinstance(payload, DossierPersonalDataErased)
+        dossier = await self.repo.dossier(payload.dossier_id)
+        if dossier is None:
+            return  # notify never heard of the dossier
+        secrets = erased_values(dossier, payload.erased)
+        now = bson_now()
+        for doc in await self.repo.whole_deliveries_of(payload.dossier_code):
+            await self.repo.store.transact(doc["_id"], lambda d: erase(d, secrets, now), cached=doc)
+            await self.repo.store.rewrite_steps(doc["_id"], lambda step: scrubbed_step(step, secrets))
+        for item in await self.repo.inbox_of_dossier(payload.dossier_code):
+            fields: Document = {k: scrub(item[k], secrets) for k in ("subject", "body") if k in item}
+            if fields != {k: item[k] for k in fields}:
+                await self.repo.rewrite_inbox_item(item["_id"], fields)
+        await self.repo.forget(payload.dossier_id, memory_update(dossier.get("applicant") or {}, payload.erased, now))
+        log.info("notify.personal_data_erased", dossier_code=payload.dossier_code, values=len(secrets))
 
     async def run_sender(self) -> None:
         await self.sender.run()

@@ -18,6 +18,7 @@ INDEXES = [
     IndexSpec(DELIVERIES, [("final", 1), ("next_attempt_at", 1)], name="due"),
     IndexSpec(DELIVERIES, [("dossier_code", 1), ("created_at", 1)], name="by_dossier"),
     IndexSpec(INBOX, [("recipient_id", 1), ("created_at", -1)], name="by_recipient"),
+    IndexSpec(INBOX, [("dossier_code", 1)], name="by_dossier"),
     IndexSpec(RECIPIENTS, [("agency_code", 1), ("roles", 1)], name="by_agency_role"),
 ]
 
@@ -49,6 +50,10 @@ class NotifyRepository:
 
     async def dossier(self, dossier_id: str) -> Document | None:
         return await self.dossiers.get(dossier_id)
+
+    async def forget(self, dossier_id: str, update: Document) -> None:
+        """The memory of a dossier once its personal data is erased (`notify.domain.privacy.memory_update`)."""
+        await self.dossiers.update(dossier_id, update)
 
     # --- recipients: the officers' directory and everyone's preferences --------------------------------------------
 
@@ -83,10 +88,20 @@ class NotifyRepository:
         found = await self.deliveries.find({"dossier_code": dossier_code}, {"outbox": 0, "envelope": 0})
         return sorted(found, key=lambda d: (d["created_at"], d["_id"]))
 
+    async def whole_deliveries_of(self, dossier_code: str) -> list[Document]:
+        """The dossier's deliveries as they are kept, everything they hold."""
+        return await self.deliveries.find({"dossier_code": dossier_code}, order=BY_ID)
+
     # --- the in-app inbox -----------------------------------------------------------------------------------------
 
     async def add_to_inbox(self, item: Document) -> None:
         await self.inbox.insert(item)
+
+    async def inbox_of_dossier(self, dossier_code: str) -> list[Document]:
+        return await self.inbox.find({"dossier_code": dossier_code}, order=BY_ID)
+
+    async def rewrite_inbox_item(self, item_id: str, fields: Document) -> None:
+        await self.inbox.update(item_id, {"$set": fields})
 
     async def inbox_of(self, recipient_id: str, *, unread: bool, skip: int, limit: int) -> tuple[list[Document], int]:
         query: dict[str, Any] = {"recipient_id": recipient_id}

@@ -461,6 +461,10 @@ class VersionedTable:
         """Drop what only served to write versions before `at` (nothing where versions leave nothing behind)."""
         await (await self.strategy()).forget_before(at)
 
+    async def rewrite_steps(self, doc_id: str, rewrite: Callable[[Document], Document]) -> int:
+        """Rewrite what the versions of `doc_id` left behind (see `Versioned.rewrite_steps`)."""
+        return await (await self.strategy()).rewrite_steps(doc_id, rewrite)
+
 
 async def adapter_for(db: AsyncDatabase[Document]) -> Adapter:
     """The adapter that suits the server `db` is on: FerretDB's `buildInfo` names its version."""

@@ -16,8 +16,9 @@ from enum import StrEnum
 from hoso.documents import Document
 from hoso.events import Envelope, EventType, new_event
 from hoso.events.catalog import NotificationDelivered, NotificationFailed
-from hoso.steps import Step
+from hoso.steps import HISTORY_FIELD, Step
 from hoso.topics import NOTIFICATION_EVENTS
+from notify.domain.privacy import scrub, scrub_json
 
 SERVICE = "notify"
 
@@ -84,6 +85,8 @@ def claim(doc: Document | None, now: datetime, policy: RetryPolicy) -> Step | No
     """Take the next attempt when one is due (a `sending` whose lease ran out is due again: its sender died)."""
     if doc is None or doc["final"] or doc.get("next_attempt_at") is None or doc["next_attempt_at"] > now:
         return None
+    if doc.get("address_erased"):
+        return None  # never attempted to an address that is gone
     attempt = doc["attempts"] + 1
     return Step(
         fields={
@@ -133,7 +136,7 @@ def settle(
     if outcome.provider_ref:
         fields["provider_ref"] = outcome.provider_ref
     final = outcome.status in (Status.DELIVERED, Status.PERMANENT_FAILURE) or (
-        outcome.status in RETRIED and doc["attempts"] >= policy.max_attempts
+        outcome.status in RETRIED and (doc["attempts"] >= policy.max_attempts or bool(doc.get("address_erased")))
     )
     if outcome.status is Status.SENDING:
         fields["next_attempt_at"] = None  # accepted: the provider's receipt settles it
@@ -147,3 +150,60 @@ def settle(
     events = [_outcome_event(doc, outcome.status, now, outcome.detail)] if final else []
     record = {**_record(outcome.status, now, outcome.detail[:500]), "attempt": doc["attempts"], "final": final}
     return Step(fields=fields, events=events, record=record)
+
+
+# What a delivery copied of its dossier and its recipient, and what the relay answered: where erased data can be.
+SCRUBBED = ("address", "recipient_name", "facts", "form_dossier", "last_detail", "provider_ref")
+ERASURE_DETAIL = "no further attempt: the address was erased with the dossier's personal data"
+
+
+def scrubbed_fields(fields: Document, secrets: list[str]) -> Document:
+    """Of a delivery's fields (a document or a step's), those that held a secret, with it replaced."""
+    changed: Document = {}
+    for key in SCRUBBED:
+        if key in fields and (value := scrub(fields[key], secrets)) != fields[key]:
+            changed[key] = value
+    if (
+        isinstance(fields.get("envelope"), str)
+        and (envelope := scrub_json(fields["envelope"], secrets)) != fields["envelope"]
+    ):
+        changed["envelope"] = envelope
+    return changed
+
+
+def scrubbed_step(step: Document, secrets: list[str]) -> Document:
+    """A stored step of a delivery with the secrets gone from its fields and its record."""
+    fields = step.get("fields") or {}
+    return {
+        **step,
+        "fields": {**fields, **scrubbed_fields(fields, secrets)},
+        "record": scrub(step.get("record"), secrets),
+    }
+
+
+def erase(doc: Document | None, secrets: list[str], now: datetime) -> Step | None:
+    """The step that erases the dossier's personal data (`secrets`, its values) from a delivery, once.
+
+    A delivery to an address that is erased is not attempted again: if it was still to be attempted it ends as a
+    permanent failure, told like any other; one the SMS provider accepted keeps waiting for its receipt, and a
+    failure it reports then is final."""
+    if doc is None or doc.get("personal_data_erased_at") is not None:
+        return None
+    fields: Document = {**scrubbed_fields(doc, secrets), "personal_data_erased_at": now}
+    events = []
+    record = _record(Status(doc["status"]), now, "personal data erased")
+    if "address" in fields:
+        fields["address_erased"] = True
+        awaiting_receipt = doc["status"] == Status.SENDING.value and doc.get("next_attempt_at") is None
+        if not doc["final"] and not awaiting_receipt:
+            fields.update(
+                status=Status.PERMANENT_FAILURE.value,
+                final=True,
+                next_attempt_at=None,
+                last_detail=ERASURE_DETAIL,
+                updated_at=now,
+            )
+            events = [_outcome_event(doc, Status.PERMANENT_FAILURE, now, ERASURE_DETAIL)]
+            record = {**_record(Status.PERMANENT_FAILURE, now, ERASURE_DETAIL), "final": True}
+    history = doc.get(HISTORY_FIELD, [])
+    return Step(fields=fields, events=events, record=record, history=scrub(history, secrets))
