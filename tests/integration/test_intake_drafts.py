@@ -293,5 +293,20 @@ async def test_a_fee_that_cannot_be_computed_names_the_field(
     assert answer.json()["errors"][0]["field"] == field
 
 
+async def test_a_fee_quote_for_a_day_before_the_catalogs_schedule_applies_names_the_day_and_gives_no_amount(
+    client: Client,
+) -> None:
+    project = {"total_investment_vnd": "150000000000", "project_type": "5"}
+    before = await client.get(f"/api/v1/procedures/{EIA}/fee", params={**project, "on": "2016-05-02"})
+    assert before.status_code == 422
+    [error] = before.json()["errors"]
+    assert (error["field"], error["in"]) == ("on", "query")
+    assert "applies from 2018-08-10" in error["message"]
+    assert "the agency states the fee" in error["message"]
+    since = await client.get(f"/api/v1/procedures/{EIA}/fee", params={**project, "on": "2018-08-10"})
+    assert since.status_code == 200, since.text
+    assert (since.json()["version"], since.json()["amount_vnd"]) == ("2015", 47_000_000)  # Circular 56/2018
+
+
 async def test_the_fee_of_an_unknown_procedure_is_not_found(client: Client) -> None:
     assert (await client.get("/api/v1/procedures/MT-KHONG-CO/fee")).status_code == 404

@@ -26,6 +26,7 @@ SEED = load_seed()
 
 def entry(**overrides: Any) -> dict[str, Any]:
     base = SEED[0].model_dump(mode="json")
+    base["fee"]["applies_from"] = None  # the entry's dates are the test's
     base.update(overrides)
     return base
 
@@ -242,6 +243,27 @@ def test_a_150_billion_project_pays_its_own_tier_under_either_circular() -> None
     assert [t.up_to_vnd for t in before.tiers if t.uncertain] == []
     assert before.uncertain
     assert since_2023.uncertain
+
+
+def test_before_circular_56_2018_took_effect_the_catalog_gives_no_fee_and_says_the_agency_states_it() -> None:
+    fields = {"total_investment_vnd": 150 * BILLION, "project_type": "5"}
+    fee = version_in_force(SEED, "MT-DTM-BO", date(2016, 5, 2)).fee  # version 2015, from 2015-07-15
+    assert fee.applies_from == date(2018, 8, 10)
+    for day in (date(2015, 7, 15), date(2018, 8, 9)):
+        with pytest.raises(FeeUndetermined, match="applies from 2018-08-10") as caught:
+            fee.amount_for(fields, day)
+        assert caught.value.field == "on"
+    assert fee.amount_for(fields, date(2018, 8, 10)) == fee.amount_for(fields, date(2019, 6, 30)) == 47_000_000
+    assert "2015-07-15 to 2018-08-09 is not read" in fee.note
+    later = version_in_force(SEED, "MT-DTM-BO", date(2019, 7, 1)).fee  # Circular 56/2018 for the whole version
+    assert later.applies_from is None
+
+
+@pytest.mark.parametrize("starts", ["2015-07-15", "2019-07-01", "2014-01-01"])
+def test_a_fee_schedule_that_starts_within_a_version_starts_after_its_first_day_and_before_its_end(starts: str) -> None:
+    eia = next(v for v in SEED if v.procedure_code == "MT-DTM-BO" and v.version == "2015").model_dump(mode="json")
+    with pytest.raises(CatalogDataError, match="applies_from is a day after the version's first one"):
+        parse_versions([{**eia, "fee": {**eia["fee"], "applies_from": starts}}], "test.yaml")
 
 
 PERMIT_FEES = [

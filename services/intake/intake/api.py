@@ -143,7 +143,7 @@ def procedures_router(ctx: IntakeContext) -> APIRouter:
             else:
                 fields[spec.name] = raw[: spec.max_length]
         try:
-            amount = version.fee.amount_for(fields)
+            amount = version.fee.amount_for(fields, day)
         except FeeUndetermined as exc:
             raise _fee_problem(exc.field, str(exc)) from exc
         return FeeQuote(

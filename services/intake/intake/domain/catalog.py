@@ -98,6 +98,11 @@ class Fee(Strict):
     )
     legal_basis: str = ""
     legal_basis_vi: str = Field(default="", description="The legal basis as a Vietnamese reader reads it")
+    applies_from: date | None = Field(
+        default=None,
+        description="The day the schedule starts to apply, where that is within the version; before it the fee is "
+        "not in the catalog (the schedule then in force is not read): the agency states it",
+    )
     uncertain: bool = False
     note: str = ""
 
@@ -118,8 +123,14 @@ class Fee(Strict):
             raise ValueError("a fee by choice needs column_field and amounts_vnd")
         return self
 
-    def amount_for(self, fields: Mapping[str, object]) -> int:
-        """The fee for a dossier with these fields (VND)."""
+    def amount_for(self, fields: Mapping[str, object], day: date | None = None) -> int:
+        """The fee for a dossier with these fields (VND), filed on `day` (default: a day the schedule applies)."""
+        if self.applies_from is not None and day is not None and day < self.applies_from:
+            raise FeeUndetermined(
+                "on",
+                f"no fee schedule in the catalog for that day: the one it has applies from "
+                f"{self.applies_from.isoformat()} ({self.legal_basis}); the agency states the fee",
+            )
         if self.kind == "none":
             return 0
         if self.kind == "fixed":
@@ -260,6 +271,9 @@ class ProcedureVersion(Strict):
         if self.fee.kind == "by_choice":
             assert self.fee.column_field is not None
             self._check_choice_amounts("fee", self.fee.column_field, self.fee.amounts_vnd)
+        starts = self.fee.applies_from
+        if starts is not None and not (self.effective_from < starts and self.in_force(starts)):
+            raise ValueError("the fee's applies_from is a day after the version's first one, within the version")
         return self
 
     def _check_choice_amounts(self, what: str, name: str, amounts: Mapping[str, object]) -> None:
