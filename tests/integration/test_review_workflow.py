@@ -340,15 +340,16 @@ async def test_an_impossible_transition_event_goes_to_the_dlq_and_later_dossiers
     d = dossier()
     await d.submit()
     await d.act("reception_officer", action="receive")
+    # A supplement nobody asked for: the dossier waits for none.
     await d.publish(
-        d.intake_event(EventType.DOSSIER_FEE_PAID, status_code=PublicStatus.PROCESSING, amount=1, payment_reference="X")
+        d.intake_event(EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="x")
     )
     later = dossier()
     await later.submit()  # processed although the bad event came first
     [dead] = await read_topic(kafka_bootstrap, f"{prefix}{DOSSIER_EVENTS}.dlq.review", expect=1)
     headers = {k: v.decode() for k, v in dead.headers}
     assert headers["dlq_reason"] == "impossible-transition"
-    assert "dossier.fee_paid cannot apply" in headers["dlq_error"]
+    assert "dossier.supplemented cannot apply" in headers["dlq_error"]
     assert "state received" in headers["dlq_error"]
     assert (await d.get()).json()["state"] == "received"
 
