@@ -30,7 +30,7 @@ from hoso.events.catalog import (
 )
 from portal.i18n import Translator
 from records.archive import DropFolderExporter
-from records.domain.documents import STEP_LABELS, build_package, dossier_forms
+from records.domain.documents import STEP_LABELS, build_package, dossier_forms, step_detail
 from records.domain.stats import (
     COLUMNS,
     INDICES,
@@ -392,3 +392,14 @@ def test_every_council_step_has_its_name_on_form_05_and_on_the_portal(step: str)
     assert f"dossier.appraisal_recorded.{step}" in STEP_LABELS
     for language in ("vi", "en"):
         assert Translator(language).has(f"event.dossier.appraisal_recorded.{step}"), (language, step)
+
+
+def test_a_resumption_is_named_by_what_it_took_on_form_05_and_on_the_portal() -> None:
+    assert step_detail({"after": "fee_paid", "reason": "Đã nộp phí"}) == "fee_paid"
+    assert step_detail({"after": "revised"}) == "revised"
+    assert step_detail({"after": "supplemented"}) is None  # a resumption as any other
+    assert STEP_LABELS["dossier.processing_resumed.fee_paid"] == "Ghi nhận đã nộp phí"
+    assert STEP_LABELS["dossier.processing_resumed.revised"] == "Tiếp nhận báo cáo đã chỉnh sửa, bổ sung"
+    for language in ("vi", "en"):
+        for after in ("fee_paid", "revised"):
+            assert Translator(language).has(f"event.dossier.processing_resumed.{after}"), (language, after)

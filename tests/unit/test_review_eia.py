@@ -303,6 +303,7 @@ def test_revision_excludes_the_owners_time_and_the_approval_runs_twenty_days_fro
     assert doc["due_at"] == doc["promised_at"] == vn(2027, 3, 8, 17)
     assert doc["revision_received_at"] == vn(2027, 2, 15, 9)
     assert events[0][1]["reason"] == "Đã nhận báo cáo đã chỉnh sửa, bổ sung"
+    assert events[0][1]["after"] == "revised"  # the timeline names it: the revised report taken in
     assert events[0][1]["due_at"] == vn(2027, 3, 8, 17).isoformat()
     doc, _ = act(doc, SPECIALIST, vn(2027, 2, 20, 9), action="propose_decision", proposal="approve", reason="Đạt")
     doc, events = act(doc, LEADER, vn(2027, 2, 22, 9), action="approve", decision_number="45/QĐ-UBND")

@@ -115,7 +115,11 @@ def test_the_fee_is_paid_while_the_review_goes_on_and_the_clock_does_not_wait(pr
     assert (doc["state"], doc["status_code"]) == ("in_appraisal", 4)
     assert doc["fee_paid_at"] == vn(2026, 12, 11, 14)
     assert doc["due_at"] == due  # ten days of waiting for the fee added nothing
-    assert events[0][1]["reason"] == "Đã nộp phí"
+    assert (events[0][0], events[0][1]["reason"], events[0][1]["after"]) == (
+        "dossier.processing_resumed",
+        "Đã nộp phí",
+        "fee_paid",
+    )  # named "Ghi nhận đã nộp phí" on the timeline: nothing was stopped
     doc, _ = act(doc, SPECIALIST, vn(2026, 12, 14, 9), **PROPOSAL)
     assert doc["state"] == "awaiting_decision"
 

@@ -256,6 +256,11 @@ class DossierProcessingResumed(DossierEventData):
     reason: str = Field(
         default="", description="Why, in Vietnamese as the forms print it (the supplement came, the fee was paid)"
     )
+    after: Literal["supplemented", "revised", "fee_paid"] | None = Field(
+        default=None,
+        description="What of the applicant's review took: the missing documents, the revised report, the fee paid "
+        "(which, paid while the appraisal goes on, resumes nothing: the step only records it)",
+    )
 
 
 class DossierDecisionProposed(OfficerAction):

@@ -52,6 +52,8 @@ STEP_LABELS: dict[str, str] = {
     "dossier.appraisal_recorded.meeting_held": "Họp hội đồng thẩm định",
     "dossier.fee_paid": "Nộp phí",
     "dossier.processing_resumed": "Tiếp tục xử lý",
+    "dossier.processing_resumed.fee_paid": "Ghi nhận đã nộp phí",
+    "dossier.processing_resumed.revised": "Tiếp nhận báo cáo đã chỉnh sửa, bổ sung",
     "dossier.withdrawal_requested": "Đề nghị rút hồ sơ",
     "dossier.withdrawal_accepted": "Tiếp nhận đề nghị rút hồ sơ",
     "dossier.decision_proposed": "Trình kết quả giải quyết",
@@ -98,12 +100,15 @@ CONCLUSIONS = {
 
 def step_detail(data: Mapping[str, Any]) -> str | None:
     """What kind of step an event of a general type is: a council's step, a supplement that is a revision, an
-    extension the law grants (an authority's decision, not the agency's apology)."""
+    extension the law grants (an authority's decision, not the agency's apology), what a resumption took (the fee
+    paid, the revised report)."""
     if data.get("step"):
         return str(data["step"])
     if data.get("granted_by"):
         return "granted"
-    return "revision" if data.get("purpose") == "revision" else None
+    if data.get("purpose") == "revision":
+        return "revision"
+    return str(data["after"]) if data.get("after") in ("fee_paid", "revised") else None
 
 
 def _step_label(name: str, data: dict[str, Any]) -> str:

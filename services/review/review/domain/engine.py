@@ -758,6 +758,7 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
             due_at=fields.get("due_at", doc.get("due_at")),
             promised_at=fields.get("promised_at", doc.get("promised_at")),
             reason=reason,
+            after="fee_paid" if incoming is IncomingEvent.FEE_PAID else "revised" if revised else "supplemented",
         )
         events = [_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc)]
     record = _record("event", incoming.value, "applicant", doc, fields["state"], ctx, event_id=event.id)
