@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from hoso.auth import Principal, Role
+from hoso.auth import Principal
 from hoso.deadlines import VIETNAM, WorkCalendar
 from hoso.events import EventType, PublicStatus
 from hoso.events.catalog import DeadlineTerms, DossierSubmitted
@@ -19,7 +19,6 @@ from review.domain.definition import (
     DEFINITIONS_DIR,
     DefinitionError,
     definition_for,
-    load_definitions,
     parse_definition,
 )
 from review.domain.engine import (
@@ -32,12 +31,8 @@ from review.domain.engine import (
     open_instance,
 )
 from tests.support import submitted_event
-from tests.unit.test_review_engine import apply, emitted, intake_event
+from tests.unit.test_review_engine import DEFINITIONS, LEADER, RECEPTION, SPECIALIST, apply, emitted, intake_event
 
-DEFINITIONS = load_definitions()
-RECEPTION = Principal(subject="tn-1", roles=frozenset({Role.RECEPTION_OFFICER}), agency="BNNMT")
-SPECIALIST = Principal(subject="cv-1", roles=frozenset({Role.SPECIALIST}), agency="BNNMT")
-LEADER = Principal(subject="ld-1", roles=frozenset({Role.LEADER}), agency="BNNMT")
 FEE = 50_000_000  # a group I project's permit (Circular 02/2022/TT-BTC)
 # (procedure, version, workflow file): the workflows whose fee runs beside the clock without a council.
 WORKFLOWS = [("MT-GPMT-BO", "2025", "permit.yaml"), ("MT-DTM-BO", "2019", "appraisal.yaml")]

@@ -143,8 +143,8 @@ class Notify:
         payload = event.payload()
         assert isinstance(payload, DossierPersonalDataErased)
         dossier = await self.repo.dossier(payload.dossier_id)
-        if dossier is None:
-            return  # notify never heard of the dossier
+        if dossier is None or dossier.get("personal_data_erased_at") is not None:
+            return  # notify never heard of the dossier, or erased it all already (the memory forgets last)
         secrets = erased_values(dossier, payload.erased)
         now = bson_now()
         for doc in await self.repo.whole_deliveries_of(payload.dossier_code):
