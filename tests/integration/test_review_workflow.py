@@ -555,6 +555,7 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
     unpaid = await d.act("specialist", expect=409, action="record_meeting", conclusion="approve", reason="BB")
     assert unpaid["title"] == "Not possible yet"
     assert "not paid yet" in unpaid["detail"]
+    await d.events(kafka_bootstrap, expect=11)  # intake answers what it has seen on the topic
     await d.publish(
         d.intake_event(
             EventType.DOSSIER_FEE_PAID,
