@@ -387,9 +387,16 @@ def test_the_fee_is_paid_through_the_payment_link_and_the_result_is_shown_when_r
     visitor.look("revision-requested")
     page.select_option("#f-component-0", "eia_report")
     page.set_input_files("#f-item-0", pdf_file("bao-cao-dtm-chinh-sua.pdf", "Báo cáo ĐTM đã chỉnh sửa"))
-    page.click("button:has-text('Gửi hồ sơ bổ sung')")
-    expect(page.locator(".notice.success")).to_be_visible()
+    page.click("button:has-text('Gửi báo cáo đã chỉnh sửa, bổ sung')")
+    expect(page.locator(".notice.success")).to_contain_text("Đã gửi báo cáo đã chỉnh sửa, bổ sung")
     desk.wait_review(code, "revised")
+
+    # The timeline names the revised report as one, not as a supplement.
+    def revised_on_timeline() -> bool:
+        page.reload()
+        return page.locator(".timeline").get_by_text("Nộp báo cáo đã chỉnh sửa, bổ sung").count() == 1
+
+    desk.wait("the revised report on the timeline", revised_on_timeline)
     desk.act(desk.specialist, code, "propose_decision", proposal="approve", reason="Báo cáo đạt yêu cầu")
     desk.act(desk.leader, code, "approve", decision_number="123/QĐ-BNNMT")
     desk.act(desk.reception, code, "return_result")

@@ -583,7 +583,9 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
 
     await d.events(kafka_bootstrap, expect=15)  # intake answers what it has seen on the topic
     await d.publish(
-        d.intake_event(EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s-1")
+        d.intake_event(
+            EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s-1", purpose="revision"
+        )
     )
     revised = await d.wait_for("revised")
     approval_due = datetime.fromisoformat(revised["due_at"])
@@ -598,7 +600,7 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
         == [
             ("dossier.submitted", 1, ""),
             ("dossier.supplement_requested", 5, "supplement"),
-            ("dossier.supplemented", 1, ""),
+            ("dossier.supplemented", 1, "supplement"),
             ("dossier.processing_resumed", 1, ""),
             ("dossier.received", 2, ""),
             ("dossier.assigned", 4, ""),
@@ -611,7 +613,7 @@ async def test_an_eia_appraisal_runs_through_its_council_revision_and_approval(
             ("dossier.processing_resumed", 4, ""),
             ("dossier.appraisal_recorded", 4, "meeting_held"),
             ("dossier.supplement_requested", 5, "revision"),
-            ("dossier.supplemented", 4, ""),
+            ("dossier.supplemented", 4, "revision"),
             ("dossier.processing_resumed", 4, ""),
             ("dossier.decision_proposed", 4, ""),
             ("dossier.approved", 9, ""),

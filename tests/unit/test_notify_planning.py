@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from hoso.events import EventType, PublicStatus, new_event
-from hoso.events.catalog import DossierAppraisalRecorded, DossierReceived
+from hoso.events.catalog import DossierAppraisalRecorded, DossierReceived, DossierSupplemented
 from hoso.events.envelope import Envelope
 from hoso.pins import hash_pin
 from notify.domain.catalog import Channel, RecipientRole, load_catalog
@@ -91,3 +91,17 @@ def test_the_owner_hears_of_the_councils_conclusion_and_of_none_of_its_other_ste
     told = render(template, "vi", data, SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
     assert "kết luận: thông qua với điều kiện chỉnh sửa, bổ sung" in told.body
     assert "Tóm tắt biên bản: 7/7 có mặt" in told.body
+
+
+def test_the_officer_hears_a_revised_report_as_one_and_a_supplement_as_a_supplement() -> None:
+    catalog = load_catalog()
+    template = catalog.template("dossier.supplemented", RecipientRole.ASSIGNEE, Channel.IN_APP)
+    base = {"dossier_id": "d-1", "dossier_code": DOSSIER["code"], "procedure_code": "MT-DTM-BO",
+            "agency_code": "BNNMT", "status_code": PublicStatus.PROCESSING, "supplement_id": "s-1"}  # fmt: skip
+    revised = render(template, "vi", DossierSupplemented(**base, purpose="revision"), SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
+    assert "đã nộp báo cáo đã chỉnh sửa, bổ sung" in revised.subject
+    assert "theo kết luận của hội đồng thẩm định" in revised.body
+    supplement = render(template, "vi", DossierSupplemented(**base), SAMPLE_DOSSIER, SAMPLE_RECIPIENT)
+    assert supplement.subject.endswith("đã được bổ sung")
+    assert "đã bổ sung hồ sơ" in supplement.body
+    assert "báo cáo" not in supplement.body

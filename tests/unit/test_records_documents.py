@@ -30,7 +30,7 @@ from hoso.events.catalog import (
 )
 from portal.i18n import Translator
 from records.archive import DropFolderExporter
-from records.domain.documents import STEP_LABELS, build_package, dossier_forms, step_detail
+from records.domain.documents import STEP_LABELS, build_package, dossier_forms, step_detail, step_label
 from records.domain.stats import (
     COLUMNS,
     INDICES,
@@ -403,3 +403,14 @@ def test_a_resumption_is_named_by_what_it_took_on_form_05_and_on_the_portal() ->
     for language in ("vi", "en"):
         for after in ("fee_paid", "revised"):
             assert Translator(language).has(f"event.dossier.processing_resumed.{after}"), (language, after)
+
+
+def test_a_revised_report_is_named_as_one_on_form_05_and_on_the_portal_and_a_supplement_as_a_supplement() -> None:
+    assert step_detail({"supplement_id": "s-1", "purpose": "revision"}) == "revision"
+    assert step_detail({"supplement_id": "s-1", "purpose": "supplement"}) is None
+    assert step_label("dossier.supplemented", {"purpose": "revision"}) == "Nộp báo cáo đã chỉnh sửa, bổ sung"
+    assert step_label("dossier.supplemented", {"purpose": "supplement"}) == "Bổ sung hồ sơ"
+    vi = Translator("vi")
+    assert vi.event("vn.gov.hoso.dossier.supplemented.v1", "revision") == "Nộp báo cáo đã chỉnh sửa, bổ sung"
+    assert vi.event("vn.gov.hoso.dossier.supplemented.v1", None) == "Bổ sung hồ sơ"
+    assert Translator("en").has("event.dossier.supplemented.revision")

@@ -459,6 +459,7 @@ async def supplement_dossier(
         supplement_id=supplement_id,
         components=_component_files(version, command.components, stored),
         note=command.note,
+        purpose=(doc.get("supplement_request") or {}).get("purpose", "supplement"),
     )
     event = new_event(EventType.DOSSIER_SUPPLEMENTED, data, service=SERVICE, correlation_id=correlation_id, time=now)
     record = {

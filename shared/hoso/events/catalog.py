@@ -140,6 +140,11 @@ class DossierSupplemented(DossierEventData):
     supplement_id: str = Field(min_length=1)
     components: list[ComponentFiles] = Field(default_factory=list)
     note: str = ""
+    purpose: Literal["supplement", "revision"] = Field(
+        default="supplement",
+        description="What the documents answer: supplement, the missing documents of an incomplete dossier; "
+        "revision, the report revised after the appraisal council (as `dossier.supplement_requested` asked)",
+    )
 
 
 class DossierWithdrawalRequested(DossierEventData):

@@ -132,7 +132,7 @@ def dossiers_router() -> APIRouter:
             return await render_dossier(
                 page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed=typed, kept=kept
             )
-        return page.redirect(f"/ho-so/{code}?da=bo-sung")
+        return page.redirect(f"/ho-so/{code}?da={'bao-cao' if request.get('purpose') == 'revision' else 'bo-sung'}")
 
     @router.post("/ho-so/{code}/rut", response_class=HTMLResponse, response_model=None)
     async def withdraw(page: SignedInPage, code: str) -> Response:

@@ -44,6 +44,7 @@ STEP_LABELS: dict[str, str] = {
     "dossier.supplement_requested": "Yêu cầu bổ sung hồ sơ",
     "dossier.supplemented": "Bổ sung hồ sơ",
     "dossier.supplement_requested.revision": "Thông báo chỉnh sửa, bổ sung báo cáo",
+    "dossier.supplemented.revision": "Nộp báo cáo đã chỉnh sửa, bổ sung",
     "dossier.fee_requested": "Thông báo nộp phí",
     "dossier.appraisal_recorded.council_established": "Thành lập hội đồng thẩm định",
     "dossier.appraisal_recorded.review_submitted": "Bản nhận xét của thành viên hội đồng",
@@ -111,7 +112,7 @@ def step_detail(data: Mapping[str, Any]) -> str | None:
     return str(data["after"]) if data.get("after") in ("fee_paid", "revised") else None
 
 
-def _step_label(name: str, data: dict[str, Any]) -> str:
+def step_label(name: str, data: dict[str, Any]) -> str:
     """The step as Form 05 names it: a council's steps and a report's revision by what they are."""
     return STEP_LABELS.get(f"{name}.{step_detail(data)}") or STEP_LABELS.get(name, name)
 
@@ -173,7 +174,7 @@ def process_control_form(summary: Document, timeline: Sequence[Document]) -> Pro
         steps.append(
             ControlStep(
                 at=entry["event_time"],
-                step=_step_label(name, data),
+                step=step_label(name, data),
                 actor=_actor(data),
                 note=_note(data),
             )
