@@ -95,6 +95,8 @@ def test_a_company_saves_a_draft_signs_out_comes_back_and_submits_it(visitor: Vi
     page.click("button:has-text('Lưu nháp')")
     expect(page.locator(".notice.success")).to_contain_text("Đã lưu bản nháp")
     visitor.look("draft-saved")
+    page.reload()
+    expect(page.locator(".notice.success")).to_have_count(0)
 
     page.click("button:has-text('Đăng xuất')")
     page.wait_for_url(visitor.base + "/")
@@ -207,7 +209,10 @@ def test_the_company_answers_a_supplement_request_item_by_item(visitor: Visitor,
     page.set_input_files("#f-item-1", pdf_file("bao-cao-sua.pdf", "Báo cáo đã chỉnh sửa"))
     page.click("button:has-text('Gửi hồ sơ bổ sung')")
     expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
+    assert "da=" not in page.url  # told once, from the session, not from the address
     visitor.look("supplement-sent")
+    page.reload()
+    expect(page.locator(".notice.success")).to_have_count(0)  # a reload does not say it again
     desk.wait_review(code, "awaiting_reception")  # back in the reception queue, complete
     desk.wait_status(code, 1)
 

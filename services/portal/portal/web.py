@@ -194,6 +194,28 @@ class Page:
         self.session.pending_form = None
         return fields
 
+    # --- what the next page tells, once ---------------------------------------------------------------------------
+
+    async def tell(self, about: str, action: str, **more: str) -> None:
+        """What the next page `about` a dossier or a draft tells, once: the answer to what this person just did (kept
+        in the session, not in the address, so a reload or a shared link does not say it again)."""
+        session = await self.ensure_session()
+        values = {"about": about, "action": action, **more}
+        session.notice = [TypedValue(name=n, value=v) for n, v in values.items()]
+        await self.portal.sessions.save(session)
+
+    async def take_notice(self, about: str) -> dict[str, str] | None:
+        """What the last action on `about` answered, once (a receipt's PIN is not kept any longer than that)."""
+        session = self.session
+        if session is None or not session.notice:
+            return None
+        notice = {n.name: n.value for n in session.notice}
+        if notice.get("about") != about:
+            return None
+        session.notice = None
+        await self.portal.sessions.save(session)
+        return notice
+
     # --- the signed-in person's token -----------------------------------------------------------------------------
 
     async def token(self) -> str:

@@ -81,6 +81,7 @@ def dossiers_router() -> APIRouter:
             page_number=number,
             pages=pages,
             total=answer["total"],
+            draft_deleted=bool(await page.take_notice("/ho-so")),
         )
 
     @router.get("/ho-so/{code}", response_class=HTMLResponse)
@@ -132,7 +133,8 @@ def dossiers_router() -> APIRouter:
             return await render_dossier(
                 page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed=typed, kept=kept
             )
-        return page.redirect(f"/ho-so/{code}?da={'bao-cao' if request.get('purpose') == 'revision' else 'bo-sung'}")
+        await page.tell(code, "bao-cao" if request.get("purpose") == "revision" else "bo-sung")
+        return page.redirect(f"/ho-so/{code}")
 
     @router.post("/ho-so/{code}/rut", response_class=HTMLResponse, response_model=None)
     async def withdraw(page: SignedInPage, code: str) -> Response:
@@ -152,7 +154,8 @@ def dossiers_router() -> APIRouter:
             return await render_dossier(
                 page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed={"reason": reason}
             )
-        return page.redirect(f"/ho-so/{code}?da=rut")
+        await page.tell(code, "rut")
+        return page.redirect(f"/ho-so/{code}")
 
     @router.post("/ho-so/{code}/tin-nhan", response_class=HTMLResponse, response_model=None)
     async def write(page: SignedInPage, code: str) -> Response:
@@ -160,7 +163,8 @@ def dossiers_router() -> APIRouter:
         errors, typed = await messages.send(page, token, code)
         if errors:
             return await render_dossier(page, code, errors=errors, status_code=422, typed=typed)
-        return page.redirect(f"/ho-so/{code}?da=tin-nhan#trao-doi")
+        await page.tell(code, "tin-nhan")
+        return page.redirect(f"/ho-so/{code}#trao-doi")
 
     @router.post("/ho-so/{code}/danh-gia", response_class=HTMLResponse, response_model=None)
     async def rate(page: SignedInPage, code: str) -> Response:
@@ -182,7 +186,8 @@ def dossiers_router() -> APIRouter:
             return await render_dossier(
                 page, code, errors=problem_errors(problem, page.t), status_code=problem.status, typed=typed
             )
-        return page.redirect(f"/ho-so/{code}?da=danh-gia#danh-gia")
+        await page.tell(code, "danh-gia")
+        return page.redirect(f"/ho-so/{code}#danh-gia")
 
     @router.get("/ho-so/{code}/thanh-toan", response_model=None)
     async def pay(page: SignedInPage, code: str) -> Response:
@@ -242,6 +247,7 @@ async def render_dossier(
     rating = await page.portal.api.rating(token, code) if dossier["status"]["code"] == 10 else None
     forms = forms_given(timeline)
     steps = [e for e in timeline if not e["event_type"].startswith(HIDDEN_STEPS)]
+    notice = await page.take_notice(code)
     typed_before = page.typed_before() or {}
     values = {k: v[0] for k, v in typed_before.items() if v} | (typed or {})
     if typed_before:
@@ -254,7 +260,7 @@ async def render_dossier(
         forms=forms,
         values=values,
         kept=kept or {},
-        done=page.request.query_params.get("da", ""),
+        done=(notice or {}).get("action", ""),
         rating=rating,
         thread=thread,
         **view,

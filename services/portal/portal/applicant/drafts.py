@@ -107,7 +107,8 @@ def drafts_router() -> APIRouter:
             return await _render_form(page, saved or draft, typed=typed, errors=errors, status_code=422)
         if form.get("action") == "continue":
             return page.redirect(f"/ban-nhap/{draft_id}/kiem-tra")
-        return page.redirect(f"/ban-nhap/{draft_id}?da=luu")
+        await page.tell(draft_id, "luu")
+        return page.redirect(f"/ban-nhap/{draft_id}")
 
     @router.post("/ban-nhap/{draft_id}/tep/{component}", response_class=HTMLResponse, response_model=None)
     async def add_files(page: SignedInPage, draft_id: str, component: str) -> Response:
@@ -187,7 +188,8 @@ def drafts_router() -> APIRouter:
         await page.form()
         if DRAFT_ID.match(draft_id):
             await page.portal.api.delete_draft(await page.token(), draft_id)
-        return page.redirect("/ho-so?da=xoa-nhap")
+        await page.tell("/ho-so", "xoa-nhap")
+        return page.redirect("/ho-so")
 
     @router.get("/ho-so/{code}/da-nop", response_class=HTMLResponse)
     async def confirmation(page: SignedInPage, code: str) -> HTMLResponse:
@@ -279,7 +281,7 @@ async def _render_form(
         values=values,
         files=files,
         errors=errors,
-        saved=page.request.query_params.get("da") == "luu",
+        saved=bool(await page.take_notice(draft["id"])),
     )
 
 

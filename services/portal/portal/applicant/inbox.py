@@ -38,9 +38,8 @@ def inbox_router() -> APIRouter:
     @router.get("/thong-bao/cai-dat", response_class=HTMLResponse)
     async def preferences(page: SignedInPage) -> HTMLResponse:
         current = await page.portal.api.preferences(await page.token())
-        return await page.render(
-            "applicant/preferences.html", preferences=current, saved=bool(page.request.query_params.get("da"))
-        )
+        saved = bool(await page.take_notice("/thong-bao/cai-dat"))
+        return await page.render("applicant/preferences.html", preferences=current, saved=saved)
 
     @router.post("/thong-bao/cai-dat", response_class=HTMLResponse, response_model=None)
     async def save_preferences(page: SignedInPage) -> Response:
@@ -61,6 +60,7 @@ def inbox_router() -> APIRouter:
                 errors=problem_errors(problem, page.t),
                 saved=False,
             )
-        return page.redirect("/thong-bao/cai-dat?da=luu")
+        await page.tell("/thong-bao/cai-dat", "luu")
+        return page.redirect("/thong-bao/cai-dat")
 
     return router

@@ -21,7 +21,6 @@ from portal.api_client import ApiProblem
 from portal.applicant.drafts import dossier_errors, field_values
 from portal.applicant.uploads import upload_all
 from portal.desk.routes import OfficerPage
-from portal.sessions import TypedValue
 from portal.web import FormErrors, Page
 
 PERSONAL_ID = re.compile(r"^\d{12}$")
@@ -85,12 +84,7 @@ def registration_router() -> APIRouter:
                 kept=kept,
                 status_code=problem.status,
             )
-        assert page.session is not None
-        page.session.notice = [
-            TypedValue(name="code", value=dossier["code"]),
-            TypedValue(name="action", value="register"),
-        ]
-        await page.save_session()
+        await page.tell(dossier["code"], "register")
         return page.redirect(f"/can-bo/ho-so/{dossier['code']}#ket-qua")
 
     return router

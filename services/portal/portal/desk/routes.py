@@ -30,7 +30,6 @@ from portal.applicant.clock import Clock, legal_clock
 from portal.applicant.dossiers import CODE, download, forms_given
 from portal.desk.actions import ActionInput, read_action
 from portal.directory import DirectoryUnavailable, Officer
-from portal.sessions import TypedValue
 from portal.web import FormErrors, Page, SignedInPage, problem_errors
 
 # The roles of the desk, in the order a dossier meets them; each is a tab of the queue.
@@ -177,12 +176,8 @@ def desk_router() -> APIRouter:
                 return await render_desk_dossier(page, code, status_code=409, changed="desk.changed_meanwhile")
             return await _refused(page, code, given, form, problem_errors(problem, page.t), problem.status)
         done = f"{name}.granted" if offered[name].get("granted_by") else name  # no apology when the law grants it
-        notice = [TypedValue(name="code", value=code), TypedValue(name="action", value=done)]
-        if result.get("tracking_pin"):
-            notice.append(TypedValue(name="pin", value=result["tracking_pin"]))
-        assert page.session is not None
-        page.session.notice = notice
-        await page.save_session()
+        pin = {"pin": result["tracking_pin"]} if result.get("tracking_pin") else {}
+        await page.tell(code, done, **pin)
         return page.redirect(f"/can-bo/ho-so/{code}#ket-qua")
 
     @router.post("/can-bo/ho-so/{code}/tin-nhan", response_class=HTMLResponse, response_model=None)
@@ -193,9 +188,7 @@ def desk_router() -> APIRouter:
         errors, typed = await messages.send(page, token, code)
         if errors:
             return await render_desk_dossier(page, code, errors=errors, status_code=422, typed=typed)
-        assert page.session is not None
-        page.session.notice = [TypedValue(name="code", value=code), TypedValue(name="action", value="message")]
-        await page.save_session()
+        await page.tell(code, "message")
         return page.redirect(f"/can-bo/ho-so/{code}#trao-doi")
 
     @router.get("/can-bo/ho-so/{code}/bieu-mau/{form}.pdf", response_model=None)
@@ -295,9 +288,7 @@ async def render_desk_dossier(
     forms = forms_given(entries)
     if entries:
         forms += ["05", "06"]
-    notice = _take_notice(page, code)
-    if notice is not None:
-        await page.save_session()
+    notice = await page.take_notice(code)
     specialists: list[Officer] = []
     council_members: list[Officer] = []
     kinds = {f["kind"] for a in workflow["action_forms"] for f in a["fields"]}
@@ -325,15 +316,3 @@ async def render_desk_dossier(
         council_accounts=[(o.id, o.name) for o in council_members],
         thread=thread,
     )
-
-
-def _take_notice(page: Page, code: str) -> dict[str, str] | None:
-    """What the last action on this dossier answered, once (a receipt's PIN is not kept any longer than that)."""
-    session = page.session
-    if session is None or not session.notice:
-        return None
-    notice = {n.name: n.value for n in session.notice}
-    if notice.get("code") != code:
-        return None
-    session.notice = None
-    return notice
