@@ -13,6 +13,7 @@ from hoso.versioned import advance
 from notify.domain.catalog import RecipientRole, load_catalog
 from notify.domain.delivery import (
     ERASURE_DETAIL,
+    RECEIPT_AFTER_ERASURE,
     Outcome,
     RetryPolicy,
     Status,
@@ -135,6 +136,29 @@ def test_an_sms_the_provider_accepted_waits_for_its_receipt_and_a_failure_it_rep
     failed = settle(doc, None, Outcome(Status.TEMPORARY_FAILURE, "handset off"), LATER, POLICY)
     assert failed is not None
     assert failed.fields["final"] is True  # not tried again: there is no number to try
+
+
+def test_a_receipt_that_comes_after_the_erasure_is_kept_without_the_providers_text_which_may_quote_the_number() -> None:
+    secrets = erased_values(memory(), ERASED_PATHS)
+    email = planned()["email"]
+    sms = {**email, "channel": "sms", "address": PHONE, "template": "dossier.submitted/applicant/sms", "form": None}
+    sending = apply(sms, claim(sms, AT, POLICY), 2)
+    accepted = apply(sending, settle(sending, 1, Outcome(Status.SENDING, "queued", "p-1"), AT, POLICY), 3)
+    doc = apply(accepted, erase(accepted, secrets, LATER), 4)
+    for status in (Status.DELIVERED, Status.PERMANENT_FAILURE):
+        receipt = Outcome(status, f"DLR to 0901234567 ({PHONE}): {status.value}", f"ref-{PHONE}")
+        step = settle(doc, None, receipt, LATER, POLICY)
+        assert step is not None
+        assert step.fields["status"] == status.value
+        assert step.fields["final"] is True
+        assert step.fields["last_detail"] == RECEIPT_AFTER_ERASURE
+        assert "provider_ref" not in step.fields
+        assert not holds(step.record, PHONE, "0901234567"), status
+        assert not holds([e.model_dump_json() for _, e in step.events], PHONE, "0901234567"), status
+    # Before the erasure the provider's words are kept as they came.
+    before = settle(accepted, None, Outcome(Status.DELIVERED, "DLR: delivered", "p-1"), AT, POLICY)
+    assert before is not None
+    assert before.fields["last_detail"] == "DLR: delivered"
 
 
 def test_the_memory_forgets_the_values_and_remembers_what_was_erased() -> None:

@@ -132,11 +132,14 @@ def settle(
         return None
     if attempt is not None and doc["attempts"] != attempt:
         return None
-    fields: Document = {"status": outcome.status.value, "updated_at": now, "last_detail": outcome.detail[:500]}
-    if outcome.provider_ref:
+    erased = bool(doc.get("address_erased"))
+    # A provider's answer about an address erased meanwhile may quote it: only its outcome is kept.
+    detail = RECEIPT_AFTER_ERASURE if erased else outcome.detail[:500]
+    fields: Document = {"status": outcome.status.value, "updated_at": now, "last_detail": detail}
+    if outcome.provider_ref and not erased:
         fields["provider_ref"] = outcome.provider_ref
     final = outcome.status in (Status.DELIVERED, Status.PERMANENT_FAILURE) or (
-        outcome.status in RETRIED and (doc["attempts"] >= policy.max_attempts or bool(doc.get("address_erased")))
+        outcome.status in RETRIED and (doc["attempts"] >= policy.max_attempts or erased)
     )
     if outcome.status is Status.SENDING:
         fields["next_attempt_at"] = None  # accepted: the provider's receipt settles it
@@ -147,14 +150,15 @@ def settle(
     fields["final"] = final
     if outcome.status is Status.DELIVERED:
         fields["delivered_at"] = now
-    events = [_outcome_event(doc, outcome.status, now, outcome.detail)] if final else []
-    record = {**_record(outcome.status, now, outcome.detail[:500]), "attempt": doc["attempts"], "final": final}
+    events = [_outcome_event(doc, outcome.status, now, detail)] if final else []
+    record = {**_record(outcome.status, now, detail), "attempt": doc["attempts"], "final": final}
     return Step(fields=fields, events=events, record=record)
 
 
 # What a delivery copied of its dossier and its recipient, and what the relay answered: where erased data can be.
 SCRUBBED = ("address", "recipient_name", "facts", "form_dossier", "last_detail", "provider_ref")
 ERASURE_DETAIL = "no further attempt: the address was erased with the dossier's personal data"
+RECEIPT_AFTER_ERASURE = "the provider's text is not kept: the address was erased with the dossier's personal data"
 
 
 def scrubbed_fields(fields: Document, secrets: list[str]) -> Document:
