@@ -29,5 +29,6 @@ def run_service(
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        timeout_keep_alive=settings.http_keep_alive_seconds,
     )
     uvicorn.Server(config).run()

@@ -62,6 +62,12 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     worker_http_port: int = 9000
+    http_keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description="How long an idle HTTP connection stays open: longer than the gateway keeps its idle upstream "
+        "connections (60 s), so the gateway closes them and never sends a request on one the service is closing",
+    )
     local_mode: bool = False
     state_dir: Path | None = None
     jwt_jwks_file: Path | None = None

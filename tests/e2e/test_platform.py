@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import time
 import uuid
@@ -150,6 +151,26 @@ def test_every_process_reports_ready_with_its_metrics(platform: Platform) -> Non
     for name, port in (("intake", 18001), ("records", 18004), ("review", 18102), ("notify", 18103), ("portal", 18005)):
         assert httpx.get(f"http://127.0.0.1:{port}/health/ready").json()["status"] == "ok", name
         assert "hoso_http_request_duration_seconds" in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+
+
+def test_a_service_keeps_an_idle_connection_open_beyond_uvicorns_five_seconds(platform: Platform) -> None:
+    # The gateway reuses idle upstream connections for 60 s; a service closing one first turns the next request
+    # on it (a POST nginx does not retry) into a 502.
+    for name, port in (("intake", 18001), ("portal", 18005)):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/health/live")
+            first = connection.getresponse()
+            assert (first.status, first.read()) == (200, b'{"status":"ok"}'), name
+            opened = connection.sock
+            time.sleep(6.5)
+            connection.request("GET", "/health/live")  # on the same socket: a closed one fails here or below
+            again = connection.getresponse()
+            assert again.status == 200, name
+            assert again.read() == b'{"status":"ok"}', name
+            assert connection.sock is opened, f"{name}: a new connection was opened"
+        finally:
+            connection.close()
 
 
 def test_running_up_again_starts_no_second_copy(platform: Platform) -> None:

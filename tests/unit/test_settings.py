@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import ClassVar
 
@@ -58,3 +59,14 @@ def test_outside_local_mode_only_the_identity_provider_is_trusted(monkeypatch: p
 def test_outside_local_mode_no_key_is_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HOSO_LOCAL_MODE", raising=False)
     assert DemoSettings().trusted_issuers == []
+
+
+def test_a_service_keeps_an_idle_connection_longer_than_the_gateway_so_the_gateway_closes_it_first() -> None:
+    template = (Path(__file__).resolve().parents[2] / "deploy/gateway/hoso.conf.template").read_text()
+    upstreams = re.findall(r"^upstream (\w+)\s*\{(.*)\}$", template, flags=re.MULTILINE)
+    assert len(upstreams) == 5
+    kept = ServiceSettings.model_fields["http_keep_alive_seconds"].default
+    for name, body in upstreams:
+        found = re.search(r"keepalive_timeout (\d+)s;", body)
+        assert found is not None, f"{name} keeps idle connections for nginx's default, unstated"
+        assert int(found.group(1)) < kept, name
