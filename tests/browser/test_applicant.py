@@ -209,6 +209,7 @@ def test_the_company_answers_a_supplement_request_item_by_item(visitor: Visitor,
     page.set_input_files("#f-item-1", pdf_file("bao-cao-sua.pdf", "Báo cáo đã chỉnh sửa"))
     page.click("button:has-text('Gửi hồ sơ bổ sung')")
     expect(page.locator(".notice.success")).to_contain_text("Đã gửi hồ sơ bổ sung")
+    expect(page.locator("h3:has-text('Hồ sơ bổ sung, nộp lúc') + ul.files")).to_contain_text("bao-cao-sua.pdf")
     assert "da=" not in page.url  # told once, from the session, not from the address
     visitor.look("supplement-sent")
     page.reload()
@@ -394,6 +395,9 @@ def test_the_fee_is_paid_through_the_payment_link_and_the_result_is_shown_when_r
     page.set_input_files("#f-item-0", pdf_file("bao-cao-dtm-chinh-sua.pdf", "Báo cáo ĐTM đã chỉnh sửa"))
     page.click("button:has-text('Gửi báo cáo đã chỉnh sửa, bổ sung')")
     expect(page.locator(".notice.success")).to_contain_text("Đã gửi báo cáo đã chỉnh sửa, bổ sung")
+    sent = page.locator("h3", has_text="Báo cáo đã chỉnh sửa, bổ sung, nộp lúc")
+    expect(sent).to_have_count(1)  # what the owner sent stays on their page, with its file
+    expect(page.locator("h3:has-text('nộp lúc') + ul.files")).to_contain_text("bao-cao-dtm-chinh-sua.pdf")
     desk.wait_review(code, "revised")
 
     # The timeline names the revised report as one, not as a supplement.

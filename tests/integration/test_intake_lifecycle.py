@@ -218,11 +218,12 @@ async def test_a_supplement_requested_by_review_is_answered_once(
     assert supplemented.json()["status"]["code"] == 4
     assert supplemented.json()["supplement_request"] is None
     assert supplemented.json()["clock_paused"] is False  # the supplement sets it running again
+    assert [s["purpose"] for s in supplemented.json()["supplements"]] == ["supplement"]
     twice = await client.post(f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token()))
     assert twice.status_code == 409
     events = await events_after(kafka_bootstrap, dossier["id"], count=3)
     [sent_event] = [e for e in events if e["type"] == "vn.gov.hoso.dossier.supplemented.v1"]
-    assert sent_event["data"]["purpose"] == "supplement"
+    assert sent_event["purpose"] == "supplement"
 
 
 async def test_a_supplement_whose_answer_was_lost_after_it_was_recorded_leaves_its_files_readable(
@@ -415,9 +416,11 @@ async def test_a_revision_asked_after_the_council_is_shown_as_one_and_the_revise
     body = {"components": [{"code": "proposal_report", "file_ids": [report]}], "note": "Báo cáo đã chỉnh sửa"}
     sent = await client.post(f"/api/v1/dossiers/{dossier['code']}/supplements", json=body, headers=auth(token()))
     assert sent.status_code == 200, sent.text
+    [kept] = sent.json()["supplements"]
+    assert (kept["purpose"], kept["components"][0]["file_ids"]) == ("revision", [report])
     events = await events_after(kafka_bootstrap, dossier["id"], count=3)
     [revised] = [e for e in events if e["type"] == "vn.gov.hoso.dossier.supplemented.v1"]
-    assert revised["data"]["purpose"] == "revision"  # named on the timeline as the revised report, not a supplement
+    assert revised["purpose"] == "revision"  # named on the timeline as the revised report, not a supplement
 
 
 async def test_a_council_member_reads_the_dossier_of_their_council_and_its_files_and_nothing_else(

@@ -454,12 +454,13 @@ async def supplement_dossier(
         raise InvalidDossier(findings)
     now = bson_now()
     supplement_id = str(uuid.uuid4())
+    purpose = (doc.get("supplement_request") or {}).get("purpose", "supplement")
     data = DossierSupplemented(
         **_base(doc, PublicStatus.PROCESSING),
         supplement_id=supplement_id,
         components=_component_files(version, command.components, stored),
         note=command.note,
-        purpose=(doc.get("supplement_request") or {}).get("purpose", "supplement"),
+        purpose=purpose,
     )
     event = new_event(EventType.DOSSIER_SUPPLEMENTED, data, service=SERVICE, correlation_id=correlation_id, time=now)
     record = {
@@ -467,6 +468,7 @@ async def supplement_dossier(
         "at": now,
         "note": command.note,
         "components": [c.model_dump() for c in command.components],
+        "purpose": purpose,
     }
     update = {
         "$set": {

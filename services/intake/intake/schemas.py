@@ -234,11 +234,20 @@ class SupplementOut(BaseModel):
     at: datetime
     note: str | None = None
     components: list[ComponentIn]
+    purpose: Literal["supplement", "revision"] = Field(
+        default="supplement", description="What it answered: missing documents, or the report's revision"
+    )
 
     @classmethod
     def of(cls, record: Document) -> SupplementOut:
         components = [ComponentIn(code=c["code"], file_ids=c["file_ids"]) for c in record["components"]]
-        return cls(id=record["id"], at=record["at"], note=record.get("note"), components=components)
+        return cls(
+            id=record["id"],
+            at=record["at"],
+            note=record.get("note"),
+            components=components,
+            purpose=record.get("purpose", "supplement"),
+        )
 
 
 class DossierOut(BaseModel):
