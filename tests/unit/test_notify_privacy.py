@@ -125,13 +125,18 @@ def test_a_delivered_message_keeps_its_story_without_the_values_and_its_stored_s
     assert not holds(scrubbed_step(stored, secrets), *secrets)
 
 
-def test_an_sms_the_provider_accepted_waits_for_its_receipt_and_a_failure_it_reports_then_is_final() -> None:
+def accepted_sms() -> tuple[dict[str, Any], dict[str, Any]]:
+    """An SMS the provider accepted (awaiting its receipt), before and after the dossier's erasure."""
     secrets = erased_values(memory(), ERASED_PATHS)
     email = planned()["email"]
     sms = {**email, "channel": "sms", "address": PHONE, "template": "dossier.submitted/applicant/sms", "form": None}
     sending = apply(sms, claim(sms, AT, POLICY), 2)
     accepted = apply(sending, settle(sending, 1, Outcome(Status.SENDING, "queued", "p-1"), AT, POLICY), 3)
-    doc = apply(accepted, erase(accepted, secrets, LATER), 4)
+    return accepted, apply(accepted, erase(accepted, secrets, LATER), 4)
+
+
+def test_an_sms_the_provider_accepted_waits_for_its_receipt_and_a_failure_it_reports_then_is_final() -> None:
+    _, doc = accepted_sms()
     assert (doc["status"], doc["final"], doc["address"]) == ("sending", False, ERASED)
     failed = settle(doc, None, Outcome(Status.TEMPORARY_FAILURE, "handset off"), LATER, POLICY)
     assert failed is not None
@@ -139,12 +144,7 @@ def test_an_sms_the_provider_accepted_waits_for_its_receipt_and_a_failure_it_rep
 
 
 def test_a_receipt_that_comes_after_the_erasure_is_kept_without_the_providers_text_which_may_quote_the_number() -> None:
-    secrets = erased_values(memory(), ERASED_PATHS)
-    email = planned()["email"]
-    sms = {**email, "channel": "sms", "address": PHONE, "template": "dossier.submitted/applicant/sms", "form": None}
-    sending = apply(sms, claim(sms, AT, POLICY), 2)
-    accepted = apply(sending, settle(sending, 1, Outcome(Status.SENDING, "queued", "p-1"), AT, POLICY), 3)
-    doc = apply(accepted, erase(accepted, secrets, LATER), 4)
+    accepted, doc = accepted_sms()
     for status in (Status.DELIVERED, Status.PERMANENT_FAILURE):
         receipt = Outcome(status, f"DLR to 0901234567 ({PHONE}): {status.value}", f"ref-{PHONE}")
         step = settle(doc, None, receipt, LATER, POLICY)
