@@ -252,6 +252,8 @@ def test_a_dossier_goes_from_reception_to_result_at_the_desk(browsers: Browsers,
     # The specialist proposes approval.
     page = specialist.go(f"/can-bo/ho-so/{code}")
     expect(page.locator("main")).to_contain_text("bao-cao-dtm-chinh-sua.docx")
+    expect(page.locator("h3", has_text="Báo cáo đã chỉnh sửa, bổ sung, nộp lúc")).to_have_count(1)
+    expect(page.locator(".timeline")).to_contain_text("Chủ dự án nộp báo cáo đã chỉnh sửa, bổ sung")
     open_action(page, "Trình lãnh đạo")
     page.select_option("#f-propose_decision-proposal", label="Đề nghị phê duyệt")
     page.fill("#f-propose_decision-reason", "Báo cáo đạt yêu cầu sau khi chỉnh sửa")

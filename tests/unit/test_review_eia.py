@@ -97,6 +97,15 @@ def supplemented(doc: Document, at: datetime) -> tuple[Document, list[Any]]:
     return event(doc, at, EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s")
 
 
+def history_detail(doc: Document, at: datetime) -> dict[str, Any]:
+    """What the history keeps of a supplement arriving at `at`, besides the event's id."""
+    incoming = intake_event(doc, EventType.DOSSIER_SUPPLEMENTED, status_code=PublicStatus.PROCESSING, supplement_id="s")
+    step = decide_event(doc, incoming, ctx(at))
+    assert step is not None
+    assert step.record is not None
+    return {k: v for k, v in step.record["details"].items() if k != "event_id"}
+
+
 def in_council(fee: bool = False) -> Document:
     doc, _ = act(opened(), RECEPTION, vn(2026, 12, 3, 9), action="receive")
     doc, _ = act(doc, LEADER, vn(2026, 12, 3, 10), action="assign", assignee_id="cv-1")
@@ -148,6 +157,7 @@ def test_an_incomplete_dossier_waits_unreceived_and_its_clock_starts_from_the_co
     assert (doc["state"], doc["status_code"], doc["due_at"]) == ("awaiting_completion", 5, None)
     assert events[0][0] == "dossier.supplement_requested"
     assert events[0][1]["purpose"] == "supplement"
+    assert history_detail(doc, vn(2026, 12, 2, 9)) == {}
     doc, events = supplemented(doc, vn(2026, 12, 2, 9))
     assert (doc["state"], doc["status_code"], doc["due_at"]) == ("awaiting_reception", 1, None)
     assert events[0][1]["reason"] == "Đã nhận hồ sơ bổ sung"
@@ -298,6 +308,7 @@ def test_revision_excludes_the_owners_time_and_the_approval_runs_twenty_days_fro
     assert (kind, data["purpose"], data["clock_paused"]) == ("dossier.supplement_requested", "revision", True)
     assert decide_timers(doc, ctx(vn(2027, 3, 1, 9))) is None  # no overdue while the owner revises
     # The revised report arrives on Monday 15 February 2027, after Tết: 20 days end on Sunday 7 March -> Monday 8.
+    assert history_detail(doc, vn(2027, 2, 15, 9)) == {"purpose": "revision"}  # the desk's history names it
     doc, events = supplemented(doc, vn(2027, 2, 15, 9))
     assert (doc["state"], doc["paused_at"]) == ("revised", None)
     assert doc["due_at"] == doc["promised_at"] == vn(2027, 3, 8, 17)

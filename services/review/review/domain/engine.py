@@ -761,7 +761,10 @@ def decide_event(doc: Document, event: Envelope, ctx: Context) -> Step | None:
             after="fee_paid" if incoming is IncomingEvent.FEE_PAID else "revised" if revised else "supplemented",
         )
         events = [_event(EventType.DOSSIER_PROCESSING_RESUMED, data, ctx, doc)]
-    record = _record("event", incoming.value, "applicant", doc, fields["state"], ctx, event_id=event.id)
+    purpose = "revision" if revised else None  # the history names the revised report as one
+    record = _record(
+        "event", incoming.value, "applicant", doc, fields["state"], ctx, event_id=event.id, purpose=purpose
+    )
     return Step(fields=fields, events=events, applies_event=event.id, record=record)
 
 
