@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from hoso.events import PublicStatus, status_label
+from hoso.events.catalog import SupplementPurpose
 from hoso.mongo import Document
 from hoso.pins import PinSealError, unseal_pin
 from intake.domain.catalog import ProcedureVersion
@@ -157,7 +158,7 @@ class SupplementRequestOut(BaseModel):
     due_at: datetime | None
     reason: str = ""
     requested_at: datetime | None = None
-    purpose: Literal["supplement", "revision"] = Field(
+    purpose: SupplementPurpose = Field(
         default="supplement",
         description="supplement: documents missing from the dossier; revision: the report revised after the council",
     )
@@ -234,7 +235,7 @@ class SupplementOut(BaseModel):
     at: datetime
     note: str | None = None
     components: list[ComponentIn]
-    purpose: Literal["supplement", "revision"] = Field(
+    purpose: SupplementPurpose = Field(
         default="supplement", description="What it answered: missing documents, or the report's revision"
     )
 

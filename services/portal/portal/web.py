@@ -197,8 +197,8 @@ class Page:
     # --- what the next page tells, once ---------------------------------------------------------------------------
 
     async def tell(self, about: str, action: str, **more: str) -> None:
-        """What the next page `about` a dossier or a draft tells, once: the answer to what this person just did (kept
-        in the session, not in the address, so a reload or a shared link does not say it again)."""
+        """What the next page about `about` (a dossier's code, a draft's id, a page's path) tells, once: the answer to
+        what this person just did, kept in the session, not in the address, so a reload or a link does not repeat it."""
         session = await self.ensure_session()
         values = {"about": about, "action": action, **more}
         session.notice = [TypedValue(name=n, value=v) for n, v in values.items()]

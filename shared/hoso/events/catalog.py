@@ -136,11 +136,15 @@ class DossierSubmitted(DossierEventData):
     fee_vnd: int | None = Field(default=None, ge=0, description="The fee the catalog computes, when it can")
 
 
+# What a supplement answers: the missing documents of an incomplete dossier, or the report revised after the council.
+SupplementPurpose = Literal["supplement", "revision"]
+
+
 class DossierSupplemented(DossierEventData):
     supplement_id: str = Field(min_length=1)
     components: list[ComponentFiles] = Field(default_factory=list)
     note: str = ""
-    purpose: Literal["supplement", "revision"] = Field(
+    purpose: SupplementPurpose = Field(
         default="supplement",
         description="What the documents answer: supplement, the missing documents of an incomplete dossier; "
         "revision, the report revised after the appraisal council (as `dossier.supplement_requested` asked)",
@@ -206,7 +210,7 @@ class DossierSupplementRequested(OfficerAction):
     items: list[str] = Field(min_length=1)
     supplement_due_at: datetime
     reason: str = ""
-    purpose: Literal["supplement", "revision"] = Field(
+    purpose: SupplementPurpose = Field(
         default="supplement",
         description="supplement: the dossier is incomplete; revision: the report is to be revised after the "
         "appraisal council (the project owner's time is excluded from the time limit)",
